@@ -1,0 +1,39 @@
+"""Building an index: fit a model on a corpus, encode every item, write the bundle."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from .bundle import Bundle
+from .data.corpus import Corpus
+from .index import BinaryCodeIndex
+from .models import HashModel, check_bits
+
+log = logging.getLogger("hashret")
+
+
+def build_index(corpus: Corpus, out, bits: int = 64, model: str = "deep", epochs=None,
+                device: str = "auto", seed: int = 0, index_kind: str = "flat",
+                progress: bool = True) -> Bundle:
+    """Train a ``model`` on the corpus' training split, index every item (both splits) and
+    write the bundle to ``out``. Nothing at ``out`` changes unless the build succeeds."""
+    check_bits(bits)
+    Bundle.check_destination(out)      # fail before training, not after
+    start = time.perf_counter()
+    hm = HashModel(kind=model, bits=bits, epochs=epochs, seed=seed)
+    hm.fit(corpus, device=device, progress=progress)
+    fit_seconds = time.perf_counter() - start
+    t = time.perf_counter()
+    codes, emb = hm.encode_corpus(corpus, progress=progress)
+    encode_seconds = time.perf_counter() - t
+    if hm.empty_items:
+        log.warning("%d document(s) hold no word of the vocabulary (empty or only stop "
+                    "words); they all get the same code", hm.empty_items)
+    index = BinaryCodeIndex.build(codes, kind=index_kind)
+    build = {"train": hm.report.to_dict(), "fit_seconds": round(fit_seconds, 2),
+             "encode_seconds": round(encode_seconds, 2),
+             "items_per_second_encode": round(len(corpus) / max(encode_seconds, 1e-9), 1),
+             "seed": seed}
+    Bundle.write(out, hm, codes, emb, corpus, index, extra={"build": build})
+    return Bundle.load(out)

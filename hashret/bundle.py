@@ -1,0 +1,254 @@
+"""The on-disk bundle: one folder per index.
+
+::
+
+    manifest.json       format version, bits, bit order, model, counts, checksums, versions
+    config.json         model configuration       featurizer.json   vocabulary / image shape
+    model.safetensors   weights (tensors only)    index.faiss       the faiss binary index
+    items.parquet       row, id, code, labels, split, title (faiss ids are the row numbers)
+    embeddings.npy      float32 pre-binarisation codes, for ``export --with-embeddings``
+
+A bundle is written whole into a temporary folder beside its destination and swapped into
+place, so a failed or killed build never leaves a broken index or damages an existing one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import BundleError, UsageError
+from .fileio import fsync_path, recover_dir, replace_dir, temp_sibling
+from .index import BinaryCodeIndex
+from .models.hash_model import WEIGHTS_FILE, HashModel, file_sha256
+
+FORMAT = "hashret-bundle"
+FORMAT_VERSION = 1
+MANIFEST, INDEX_FILE, ITEMS_FILE, EMBEDDINGS_FILE = "manifest.json", "index.faiss", \
+    "items.parquet", "embeddings.npy"
+BIT_ORDER = "little"
+
+
+def library_versions() -> dict:
+    import faiss
+    import pyarrow
+    import torch
+    return {"hashret": __version__, "python": platform.python_version(),
+            "torch": torch.__version__, "faiss": faiss.__version__, "numpy": np.__version__,
+            "pyarrow": pyarrow.__version__}
+
+
+def id_type(ids) -> str:
+    return "int64" if all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                          for i in ids) else "string"
+
+
+def items_table(ids, codes: np.ndarray, labels, splits, titles, embeddings=None,
+                metadata: dict | None = None):
+    """The Parquet table of items: ``id``, ``code`` (fixed_size_binary), ``labels``
+    (list<string>), ``split``, ``title`` and optionally ``embedding``."""
+    import pyarrow as pa
+    n, width = codes.shape
+    kind = id_type(ids)
+    cols = {
+        "id": pa.array([int(i) for i in ids], pa.int64()) if kind == "int64"
+        else pa.array([str(i) for i in ids], pa.string()),
+        "code": pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(width), n, [None, pa.py_buffer(np.ascontiguousarray(codes).tobytes())]),
+        "labels": pa.array([[str(x) for x in ls] for ls in labels], pa.list_(pa.string())),
+        "split": pa.array(list(splits), pa.string()),
+        "title": pa.array([str(t) for t in titles], pa.string()),
+    }
+    if embeddings is not None:
+        k = embeddings.shape[1]
+        flat = pa.array(np.ascontiguousarray(embeddings, np.float32).reshape(-1))
+        cols["embedding"] = pa.FixedSizeListArray.from_arrays(flat, k)
+    table = pa.table(cols)
+    meta = {"n_bits": str(width * 8), "bit_order": BIT_ORDER}
+    meta.update({k: str(v) for k, v in (metadata or {}).items()})
+    return table.replace_schema_metadata({k.encode(): v.encode() for k, v in meta.items()})
+
+
+def codes_from_column(col) -> np.ndarray:
+    """A ``fixed_size_binary`` column as a (n, width) uint8 array."""
+    col = col.combine_chunks() if hasattr(col, "combine_chunks") else col
+    width = col.type.byte_width
+    buf = np.frombuffer(col.buffers()[1], np.uint8)
+    return buf[col.offset * width:(col.offset + len(col)) * width].reshape(-1, width).copy()
+
+
+class Bundle:
+    """A loaded index folder: manifest, model, faiss index and item table."""
+
+    def __init__(self, path: Path, manifest: dict, model: HashModel, index: BinaryCodeIndex,
+                 items):
+        self.path, self.manifest, self.model, self.index, self.items = \
+            Path(path), manifest, model, index, items
+        self._codes = None
+        self._row_of = None
+
+    @property
+    def bits(self) -> int:
+        return int(self.manifest["n_bits"])
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._codes = codes_from_column(self.items.column("code"))
+        return self._codes
+
+    def row_of(self, item_id) -> int:
+        """The row (faiss id) of an item id; ids given as text match int ids too."""
+        if self._row_of is None:
+            self._row_of = {str(v): r for r, v in enumerate(self.items.column("id").to_pylist())}
+        row = self._row_of.get(str(item_id))
+        if row is None:
+            raise UsageError(f"id {item_id!r} is not in the index {self.path}; list ids with "
+                             f"'hashret export {self.path} FILE.parquet'")
+        return row
+
+    def embeddings(self) -> np.ndarray:
+        path = self.path / EMBEDDINGS_FILE
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise BundleError(f"{path} is missing or damaged ({str(e)[:80]}); rebuild the "
+                              "index") from None
+
+    # --- loading -------------------------------------------------------------------------
+    @staticmethod
+    def read_manifest(path) -> dict:
+        path = Path(path)
+        if not path.exists():
+            raise BundleError(f"no index at {path}; build one with 'hashret build --out "
+                              f"{path}'")
+        if not path.is_dir():
+            raise BundleError(f"{path} is a file, not an index folder")
+        mpath = path / MANIFEST
+        if not mpath.exists():
+            raise BundleError(f"{path} is not a hashret index (no {MANIFEST}); build one with "
+                              f"'hashret build --out {path}'")
+        try:
+            manifest = json.loads(mpath.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise BundleError(f"{mpath} is damaged ({e}); rebuild the index") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise BundleError(f"{mpath} is not a hashret manifest; rebuild the index")
+        version = manifest.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            by = manifest.get("versions", {}).get("hashret", "a newer release")
+            raise BundleError(f"{path} uses bundle format {version}, newer than this hashret "
+                              f"({__version__}) reads (format {FORMAT_VERSION}); upgrade to "
+                              f"hashret {by} or rebuild the index")
+        return manifest
+
+    @staticmethod
+    def verify_files(path, manifest: dict, hashes: bool = False) -> list[str]:
+        """Problems with the bundle's files: missing, wrong size, or (with ``hashes``) a
+        checksum mismatch. An empty list means the files are as written."""
+        problems = []
+        for name, info in manifest.get("files", {}).items():
+            f = Path(path) / name
+            if not f.exists():
+                problems.append(f"{name} is missing")
+            elif f.stat().st_size != info["size"]:
+                problems.append(f"{name} has {f.stat().st_size} bytes, the manifest says "
+                                f"{info['size']}")
+            elif hashes and file_sha256(f) != info["sha256"]:
+                problems.append(f"{name} does not match its SHA-256 checksum")
+        return problems
+
+    @classmethod
+    def load(cls, path, verify: bool = False, mmap: bool = False) -> "Bundle":
+        """Open a bundle; sizes are always checked, SHA-256 checksums when ``verify``."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        path = Path(path)
+        manifest = cls.read_manifest(path)
+        problems = cls.verify_files(path, manifest, hashes=verify)
+        if problems:
+            raise BundleError(f"index {path} is damaged: {problems[0]}; rebuild the index")
+        model = HashModel.load(path)
+        index = BinaryCodeIndex.load(path / INDEX_FILE, mmap=mmap,
+                                     kind=manifest.get("index", {}).get("kind", "flat"))
+        try:
+            items = pq.read_table(path / ITEMS_FILE)
+        except (pa.ArrowException, OSError) as e:
+            raise BundleError(f"{path / ITEMS_FILE} is damaged ({str(e)[:80]}); rebuild the "
+                              "index") from None
+        if index.bits != manifest["n_bits"] or model.config.bits != manifest["n_bits"]:
+            raise BundleError(f"{path}: the index, model and manifest disagree on the code "
+                              "length; rebuild the index")
+        if len(items) != index.ntotal:
+            raise BundleError(f"{path}: {len(items)} items but the index holds "
+                              f"{index.ntotal}; rebuild the index")
+        return cls(path, manifest, model, index, items)
+
+    # --- writing -------------------------------------------------------------------------
+    @staticmethod
+    def check_destination(out) -> Path:
+        """Refuse an ``--out`` that is an existing file or a folder holding other things."""
+        out = Path(out)
+        recover_dir(out)
+        if out.exists():
+            if not out.is_dir():
+                raise UsageError(f"--out {out} is an existing file; give a folder name")
+            if any(out.iterdir()) and not (out / MANIFEST).exists():
+                raise UsageError(f"--out {out} is a folder that is not a hashret index; give a "
+                                 "new or empty folder, or an existing index to replace")
+        if not out.parent.exists():
+            raise UsageError(f"folder {out.parent} does not exist; create it first")
+        return out
+
+    @classmethod
+    def write(cls, out, model: HashModel, codes: np.ndarray, embeddings: np.ndarray, corpus,
+              index: BinaryCodeIndex, extra: dict | None = None) -> Path:
+        """Write a complete bundle for ``corpus`` to ``out`` (atomically replacing it)."""
+        import pyarrow.parquet as pq
+        out = cls.check_destination(out)
+        tmp = temp_sibling(out)
+        try:
+            tmp.mkdir()
+            model.save(tmp)
+            index.save(tmp / INDEX_FILE)
+            model_hash = file_sha256(tmp / WEIGHTS_FILE)
+            table = items_table(corpus.ids, codes, corpus.labels, corpus.splits, corpus.titles,
+                                metadata={"model_hash": model_hash,
+                                          "format_version": FORMAT_VERSION})
+            pq.write_table(table, tmp / ITEMS_FILE)
+            np.save(tmp / EMBEDDINGS_FILE, np.ascontiguousarray(embeddings, np.float32))
+            splits = np.asarray(corpus.splits)
+            manifest = {
+                "format": FORMAT, "format_version": FORMAT_VERSION,
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "n_bits": model.config.bits, "bit_order": BIT_ORDER,
+                "model": {"kind": model.config.kind, "modality": model.modality,
+                          "hash": model_hash, "bits_from": "logit > 0"},
+                "index": {"kind": index.kind, "file": INDEX_FILE,
+                          "bytes_per_item": model.config.bits // 8},
+                "counts": {"items": len(corpus), "train": int((splits == "train").sum()),
+                           "test": int((splits == "test").sum()),
+                           "labelled": int(sum(1 for ls in corpus.labels if ls))},
+                "id_type": id_type(corpus.ids),
+                "corpus": {"source": corpus.source, "dataset": corpus.meta.get("dataset")},
+                "versions": library_versions(),
+            }
+            manifest.update(extra or {})
+            files = {}
+            for f in sorted(tmp.iterdir()):
+                fsync_path(f)
+                files[f.name] = {"size": f.stat().st_size, "sha256": file_sha256(f)}
+            manifest["files"] = files
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+            fsync_path(tmp / MANIFEST)
+            replace_dir(tmp, out)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return out

@@ -1,0 +1,284 @@
+"""The ``hashret`` command line: a thin click layer over the library.
+
+Errors a user can cause print one line on stderr and exit with 2 (usage) or 1 (runtime).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import HashretError, UsageError
+
+log = logging.getLogger("hashret")
+
+
+class _OneLine(logging.Formatter):
+    def format(self, record):
+        return f"hashret: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    log.handlers[:] = [handler]
+    log.setLevel(logging.ERROR if quiet else logging.INFO)
+    log.propagate = False
+
+
+def _echo_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="hashret")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or warnings.")
+@click.pass_context
+def cli(ctx, quiet):
+    """Semantic hashing: learn K-bit binary codes for a corpus with an autoencoder, index
+    them with Faiss, and find an item's nearest neighbours by Hamming distance.
+
+    \b
+    Typical use:
+      hashret build --dataset reuters --out indexes/reuters
+      hashret query indexes/reuters --text "opec cuts oil output" -k 5
+      hashret export indexes/reuters codes.parquet
+    """
+    ctx.obj = {"quiet": quiet}
+    _setup_logging(quiet)
+
+
+def corpus_options(f):
+    """Reader options shared by ``build`` and ``encode``."""
+    f = click.option("--id-column", help="Table corpora: the column holding item ids "
+                     "(default: row numbers).")(f)
+    f = click.option("--label-column", help="Table corpora: the column holding labels "
+                     "(default: 'label' or 'labels'; a list value is multi-label).")(f)
+    f = click.option("--text-column", help="Table corpora (.jsonl/.csv/.parquet): the "
+                     "column holding the text (default: 'text').")(f)
+    return f
+
+
+def _read(corpus_path, dataset, text_column, label_column, id_column):
+    from .data import DEFAULT_DATASET, load_dataset, read_corpus
+    if corpus_path and dataset:
+        raise UsageError("give either a CORPUS path or --dataset, not both")
+    if corpus_path:
+        return read_corpus(corpus_path, text_column, label_column, id_column)
+    return load_dataset(dataset or DEFAULT_DATASET)
+
+
+@cli.command()
+@click.argument("corpus", required=False, type=click.Path(path_type=Path))
+@click.option("--dataset", type=click.Choice(["reuters", "fashion-mnist"]),
+              help="Build from a corpus embedded in the package (default with no CORPUS: "
+                   "reuters).")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder to write the index to (replaced atomically if it is an index).")
+@click.option("--bits", default=64, show_default=True, type=int,
+              help="Code length: a multiple of 8 from 8 to 256.")
+@click.option("--model", "model_kind", default="deep", show_default=True,
+              type=click.Choice(["deep"]), help="Which autoencoder learns the codes.")
+@click.option("--epochs", type=click.IntRange(min=1),
+              help="Maximum training epochs (default: derived from the corpus size; early "
+                   "stopping on a validation split may end sooner).")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (CUDA when present), cpu or cuda.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--limit", type=click.IntRange(min=1),
+              help="Use a random sample of N items (keeping the split proportions).")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@corpus_options
+@click.pass_context
+def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, limit, as_json,
+          text_column, label_column, id_column):
+    """Train a model on CORPUS and index every item.
+
+    CORPUS is a folder (text files or images, one sub-folder per label; IDX train-*/t10k-*
+    files; Reuters reut2-*.sgm files), a .jsonl/.csv/.parquet table, a Reuters .sgm or
+    .tar.gz, a .npy image array or an IDX file. Without CORPUS, --dataset (default reuters)
+    picks an embedded corpus. The model trains on the training split when the corpus has
+    one; the index holds all items.
+    """
+    from .build import build_index
+    from .data import limit_rows
+    from .models import check_bits
+    check_bits(bits)
+    c = _read(corpus, dataset, text_column, label_column, id_column)
+    c = limit_rows(c, limit, seed)
+    quiet = ctx.obj["quiet"]
+    if not quiet:
+        click.echo(f"read {len(c):,} {c.modality} items from {c.source}; training a "
+                   f"{bits}-bit {model_kind} model", err=True)
+    bundle = build_index(c, out, bits=bits, model=model_kind, epochs=epochs, device=device,
+                         seed=seed, progress=not quiet)
+    if as_json:
+        _echo_json(bundle.manifest)
+        return
+    b = bundle.manifest["build"]
+    click.echo(f"built {out}: {len(c):,} items, {bits}-bit codes, {model_kind} model "
+               f"(trained {b['fit_seconds']:.1f} s on {b['train']['device']}, "
+               f"{b['train']['epochs_run']} epochs; encoded {b['items_per_second_encode']:,.0f} "
+               "items/s)")
+
+
+def _format_hits(hits) -> str:
+    rows = [("rank", "distance", "id", "labels", "title")]
+    for i, h in enumerate(hits, 1):
+        title = " ".join(str(h.title).split())
+        rows.append((str(i), str(h.distance), str(h.id), ",".join(h.labels)[:30],
+                     title[:70]))
+    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+    return "\n".join("  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4]
+                     for r in rows)
+
+
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--text", help="Query with this text (document indexes).")
+@click.option("--file", "file_", type=click.Path(path_type=Path),
+              help="Query with a file: a text document or an image.")
+@click.option("--image", type=click.Path(path_type=Path), help="Query with an image file.")
+@click.option("--id", "item_id", help="Query with an item already in the index.")
+@click.option("-k", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Number of neighbours.")
+@click.option("--radius", type=click.IntRange(min=0),
+              help="Return every item within this many bits instead of the k nearest.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of {id, distance, labels, title}.")
+def query(index_dir, text, file_, image, item_id, k, radius, as_json):
+    """Find the nearest neighbours of an example in the index at DIR."""
+    from .retriever import Retriever
+    given = [n for n, v in (("--text", text), ("--file", file_), ("--image", image),
+                            ("--id", item_id)) if v is not None]
+    if len(given) != 1:
+        raise UsageError("give exactly one of --text, --file, --image or --id "
+                         f"(got {', '.join(given) or 'none'})")
+    r = Retriever.load(index_dir)
+    if item_id is not None:
+        if radius is not None:
+            row = r.bundle.row_of(item_id)
+            hits = r.range(r.bundle.codes[row:row + 1], radius)
+        else:
+            hits = r.query_id(item_id, k)
+    else:
+        example = text if text is not None else r.load_example(file_ or image)
+        hits = r.range(example, radius) if radius is not None else r.query(example, k)
+    if as_json:
+        _echo_json([{"id": h.id, "distance": h.distance, "labels": h.labels,
+                     "title": h.title} for h in hits])
+    else:
+        click.echo(_format_hits(hits))
+
+
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--with-embeddings", is_flag=True,
+              help="Add the continuous code before binarisation as 'embedding'.")
+def export(index_dir, out, with_embeddings):
+    """Write one Parquet row per indexed item: id, code, labels, split, title."""
+    from .bundle import Bundle
+    from .export import export_bundle
+    bundle = Bundle.load(index_dir)
+    export_bundle(bundle, out, with_embeddings)
+    click.echo(f"wrote {len(bundle.items):,} rows to {out}")
+
+
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("corpus", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--with-embeddings", is_flag=True,
+              help="Add the continuous code before binarisation as 'embedding'.")
+@corpus_options
+@click.pass_context
+def encode(ctx, index_dir, corpus, out, with_embeddings, text_column, label_column,
+           id_column):
+    """Encode another CORPUS with the model at DIR into OUT (Parquet); the index is not
+    changed."""
+    from .bundle import Bundle
+    from .data import read_corpus
+    from .export import encode_corpus_to_parquet
+    bundle = Bundle.load(index_dir)
+    c = read_corpus(corpus, text_column, label_column, id_column)
+    encode_corpus_to_parquet(bundle, c, out, with_embeddings, progress=not ctx.obj["quiet"])
+    click.echo(f"wrote {len(c):,} rows to {out}")
+
+
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.option("--verify", is_flag=True, help="Also check every file's SHA-256 checksum.")
+def info(index_dir, as_json, verify):
+    """Show the manifest of the index at DIR: sizes, bits, model, build metrics, versions."""
+    from .bundle import Bundle
+    m = Bundle.load(index_dir, verify=verify).manifest
+    if as_json:
+        _echo_json(m)
+        return
+    c, b = m["counts"], m.get("build", {})
+    lines = [
+        f"index       {index_dir}",
+        f"format      {m['format']} v{m['format_version']}, created {m['created']}",
+        f"codes       {m['n_bits']} bits ({m['n_bits'] // 8} bytes/item), bit order "
+        f"{m['bit_order']}, bit = {m['model'].get('bits_from', 'logit > 0')}",
+        f"model       {m['model']['kind']} ({m['model']['modality']}), "
+        f"sha256 {m['model']['hash'][:16]}",
+        f"index kind  {m['index']['kind']}",
+        f"items       {c['items']:,} (train {c['train']:,}, test {c['test']:,}, "
+        f"labelled {c['labelled']:,}), ids {m['id_type']}",
+        f"corpus      {m['corpus'].get('dataset') or m['corpus']['source']}",
+    ]
+    if b:
+        t = b.get("train", {})
+        lines.append(f"training    {t.get('epochs_run')} epochs (best {t.get('best_epoch')}) on "
+                     f"{t.get('device')}, {b.get('fit_seconds')} s; validation loss "
+                     f"{t.get('best_val_loss')}")
+        lines.append(f"encoding    {b.get('items_per_second_encode'):,} items/s")
+    lines.append("versions    " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
+    size = sum(f["size"] for f in m["files"].values())
+    lines.append(f"files       {len(m['files'])} files, {size / 1e6:.1f} MB"
+                 + (", checksums verified" if verify else ""))
+    for name, f in m["files"].items():
+        lines.append(f"  {name:<20} {f['size']:>12,} B  {f['sha256'][:16]}")
+    click.echo("\n".join(lines))
+
+
+def main(argv=None) -> None:
+    """Console entry point: run the CLI, turning errors into one line and an exit code."""
+    try:
+        rv = cli.main(args=argv, prog_name="hashret", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("hashret: interrupted", err=True)
+        sys.exit(130)
+    except click.UsageError as e:
+        hint = f" (see 'hashret {e.ctx.info_name} --help')" if e.ctx and e.ctx.parent else \
+            " (see 'hashret --help')"
+        click.echo(f"hashret: error: {e.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        click.echo(f"hashret: error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+    except HashretError as e:
+        click.echo(f"hashret: error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("hashret: interrupted", err=True)
+        sys.exit(130)
+    except MemoryError:
+        click.echo("hashret: error: out of memory; use --limit or a smaller corpus", err=True)
+        sys.exit(1)
+    except OSError as e:
+        click.echo(f"hashret: error: {e.strerror or e}"
+                   + (f": {e.filename}" if getattr(e, "filename", None) else ""), err=True)
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Corpus readers: turn what users have into a :class:`Corpus`.
+
+:func:`read_corpus` picks the reader from what the path is; :func:`load_dataset` opens one
+of the corpora embedded in the package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import CorpusError, UsageError
+from .corpus import IMAGE, TEXT, Corpus, limit_rows
+from .images import IMAGE_SUFFIXES, read_idx_corpus, read_image_folder, read_npy
+from .text import read_reuters, read_table, read_text_folder
+
+DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
+DATASETS = {
+    "reuters": (DATASETS_DIR / "reuters" / "reuters21578.tar.gz", read_reuters),
+    "fashion-mnist": (DATASETS_DIR / "fashion-mnist", read_idx_corpus),
+}
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot"]
+DEFAULT_DATASET = "reuters"
+
+__all__ = ["Corpus", "TEXT", "IMAGE", "read_corpus", "load_dataset", "limit_rows",
+           "DATASETS", "DEFAULT_DATASET"]
+
+
+def load_dataset(name: str) -> Corpus:
+    """One of the embedded corpora: ``reuters`` (Reuters-21578 ModApte, 10,794 documents,
+    multi-label topics) or ``fashion-mnist`` (70,000 28x28 grey images, 10 classes)."""
+    if name not in DATASETS:
+        raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    path, reader = DATASETS[name]
+    corpus = reader(path)
+    if name == "fashion-mnist":
+        corpus.labels = [[FASHION_MNIST_CLASSES[int(l[0])]] for l in corpus.labels]
+    corpus.meta["dataset"] = name
+    return corpus
+
+
+def _looks_like_idx(p: Path) -> bool:
+    return "idx" in p.name and ("ubyte" in p.name or p.suffix in (".gz", ".idx"))
+
+
+def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Corpus:
+    """Read the corpus at ``path``, choosing the reader from what it holds.
+
+    - a file: ``.jsonl``/``.csv``/``.parquet`` (text table), ``.sgm`` or ``.tar.gz``
+      (Reuters-21578), ``.npy`` (image array), an IDX file, a single ``.txt``;
+    - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, image files or
+      text files (one sub-folder per label).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise CorpusError(f"corpus {p} does not exist; check the path (or use --dataset)")
+    table_opts = dict(text_column=text_column, label_column=label_column, id_column=id_column)
+    if p.is_file():
+        name = p.name.lower()
+        if p.suffix.lower() in (".jsonl", ".csv", ".parquet"):
+            return read_table(p, **table_opts)
+        if name.endswith((".sgm", ".tar.gz", ".tgz", ".tar")):
+            return read_reuters(p)
+        if p.suffix.lower() == ".npy":
+            return read_npy(p)
+        if _looks_like_idx(p):
+            return read_idx_corpus(p)
+        if p.suffix.lower() in IMAGE_SUFFIXES:
+            raise CorpusError(f"{p} is a single image; put the images in a folder (one "
+                              "sub-folder per label) and pass the folder")
+        raise CorpusError(f"{p}: unknown corpus type; use a folder, .jsonl, .csv, .parquet, "
+                          ".sgm, .tar.gz, .npy or an IDX file")
+    if not p.is_dir():
+        raise CorpusError(f"{p} is neither a file nor a folder")
+    files = [f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")]
+    if not files:
+        raise CorpusError(f"corpus folder {p} is empty; add documents or images to it")
+    top = [f for f in p.iterdir() if f.is_file()]
+    if any(_looks_like_idx(f) and "images" in f.name for f in top):
+        return read_idx_corpus(p)
+    if any(f.name.lower().endswith(".sgm") for f in top):
+        return read_reuters(p)
+    n_images = sum(f.suffix.lower() in IMAGE_SUFFIXES for f in files)
+    if n_images > len(files) / 2:
+        return read_image_folder(p)
+    return read_text_folder(p)

@@ -1,0 +1,130 @@
+"""The one shape every reader produces: :class:`Corpus`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..errors import CorpusError
+
+TEXT = "text"
+IMAGE = "image"
+SPLITS = ("train", "test")
+
+
+@dataclass
+class Corpus:
+    """Items with their ids, labels, splits and titles.
+
+    ``items`` is a sequence of strings for text corpora and an array-like of shape
+    ``(n, h, w, c)`` (``uint8`` or float in [0, 1]) for image corpora. Readers keep ``items``
+    lazy where they can (files read on access, memory-mapped arrays), so encoding walks a
+    corpus larger than memory with :meth:`batches`.
+    """
+
+    modality: str
+    ids: list
+    items: Sequence
+    labels: list[list[str]]
+    splits: list[str]
+    titles: list[str]
+    source: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(self.ids)
+        if n == 0:
+            raise CorpusError(f"the corpus {self.source or ''} holds no items: point hashret at a "
+                              "corpus with at least one document or image".replace("  ", " "))
+        for name in ("items", "labels", "splits", "titles"):
+            if len(getattr(self, name)) != n:
+                raise CorpusError(f"corpus {self.source}: {name} has {len(getattr(self, name))} "
+                                  f"entries for {n} ids; the reader is inconsistent")
+        bad = sorted(set(self.splits) - set(SPLITS))
+        if bad:
+            raise CorpusError(f"corpus {self.source}: unknown split {bad[0]!r}; splits are "
+                              "'train' or 'test'")
+        counts = Counter(self.ids)
+        if len(counts) != n:
+            dups = [str(i) for i, c in counts.items() if c > 1]
+            shown = ", ".join(dups[:5]) + (" ..." if len(dups) > 5 else "")
+            raise CorpusError(f"corpus {self.source}: duplicate ids ({len(dups)}): {shown}; "
+                              "give every item a unique id (or drop --id-column)")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def has_labels(self) -> bool:
+        return any(self.labels)
+
+    def indices(self, split: str | None = None) -> np.ndarray:
+        """Row numbers of one split (all rows when ``split`` is None)."""
+        if split is None:
+            return np.arange(len(self))
+        return np.flatnonzero(np.asarray(self.splits) == split)
+
+    def training_indices(self) -> np.ndarray:
+        """Rows to train on: the training split, or every row when the source has no split."""
+        train = self.indices("train")
+        return train if len(train) else self.indices()
+
+    def take(self, rows) -> Sequence:
+        """Items at the given row numbers, as a list (text) or an array (images)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.modality == IMAGE:
+            if len(rows) and np.all(np.diff(rows) == 1):
+                return np.asarray(self.items[int(rows[0]):int(rows[-1]) + 1])
+            return np.stack([np.asarray(self.items[int(r)]) for r in rows]) if len(rows) else \
+                np.zeros((0,) + tuple(self.meta.get("shape", (1, 1, 1))), np.uint8)
+        return [self.items[int(r)] for r in rows]
+
+    def batches(self, batch_size: int, rows=None) -> Iterator[tuple[np.ndarray, Sequence]]:
+        """Yield ``(row_numbers, items)`` in batches, reading only one batch at a time."""
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            yield chunk, self.take(chunk)
+
+    def subset(self, rows) -> "Corpus":
+        """A new corpus holding only the given rows (used by ``--limit``)."""
+        rows = [int(r) for r in rows]
+        items = self.take(rows) if self.modality == IMAGE else _Subset(self.items, rows)
+        return Corpus(self.modality, [self.ids[r] for r in rows], items,
+                      [self.labels[r] for r in rows], [self.splits[r] for r in rows],
+                      [self.titles[r] for r in rows], self.source, dict(self.meta))
+
+
+class _Subset(Sequence):
+    """A lazy view of some rows of a sequence."""
+
+    def __init__(self, base: Sequence, rows: list[int]):
+        self.base, self.rows = base, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.base[self.rows[j]] for j in range(*i.indices(len(self.rows)))]
+        return self.base[self.rows[i]]
+
+
+def limit_rows(corpus: Corpus, limit: int, seed: int = 0) -> Corpus:
+    """Keep ``limit`` items, drawn at random but in each split's proportion, in corpus order."""
+    if limit is None or limit >= len(corpus):
+        return corpus
+    if limit < 1:
+        raise CorpusError("--limit must be at least 1")
+    rng = np.random.default_rng(seed)
+    groups = [corpus.indices(split) for split in SPLITS]
+    groups = [g for g in groups if len(g)]
+    sizes = [len(g) * limit // len(corpus) for g in groups]
+    for i in np.argsort([-len(g) for g in groups]):   # hand out what rounding left over
+        if sum(sizes) < limit:
+            sizes[i] += min(limit - sum(sizes), len(groups[i]) - sizes[i])
+    keep = [rng.choice(g, size=n, replace=False) for g, n in zip(groups, sizes)]
+    return corpus.subset(np.sort(np.concatenate(keep)))

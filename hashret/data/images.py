@@ -1,0 +1,281 @@
+"""Image corpus readers: IDX files (MNIST layout), folders of PNG/JPEG, ``.npy`` arrays.
+
+Every reader gives items as an array-like of shape ``(n, h, w, c)``; pixel scaling and
+resizing are the featurizer's job (:class:`hashret.features.ImageFeaturizer`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import CorpusError
+from .corpus import IMAGE, Corpus
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
+              0x0E: ">f8"}
+
+
+# --- IDX ---------------------------------------------------------------------------------
+
+def read_idx(path: Path) -> np.ndarray:
+    """One IDX file (gzip or raw) as an array; raw files are memory-mapped, not loaded."""
+    path = Path(path)
+    try:
+        if path.suffix == ".gz":
+            try:
+                with gzip.open(path, "rb") as f:
+                    data = f.read()
+            except (OSError, EOFError, gzip.BadGzipFile) as e:
+                raise CorpusError(f"{path}: not a readable gzip file ({e}); re-download it")\
+                    from None
+            header = data[:4]
+        else:
+            with open(path, "rb") as f:
+                header = f.read(4)
+            data = None
+    except OSError as e:
+        raise CorpusError(f"cannot read {path}: {e.strerror}") from None
+    if len(header) < 4 or header[0] != 0 or header[1] != 0 or header[2] not in _IDX_TYPES \
+            or header[3] == 0:
+        raise CorpusError(f"{path}: not an IDX file (bad magic number); expected the MNIST "
+                          "IDX format")
+    ndim = header[3]
+    dtype = np.dtype(_IDX_TYPES[header[2]])
+    head_len = 4 + 4 * ndim
+    if data is None:
+        with open(path, "rb") as f:
+            head = f.read(head_len)
+        size = path.stat().st_size
+    else:
+        head, size = data[:head_len], len(data)
+    if len(head) < head_len:
+        raise CorpusError(f"{path}: truncated IDX header; the file is damaged")
+    shape = tuple(int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    need = head_len + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if size != need:
+        raise CorpusError(f"{path}: IDX header says shape {shape} ({need} bytes) but the "
+                          f"file has {size}; the file is truncated or damaged")
+    if data is None:
+        return np.memmap(path, dtype=dtype, mode="r", offset=head_len, shape=shape)
+    return np.frombuffer(data, dtype=dtype, offset=head_len).reshape(shape)
+
+
+def _labels_path(images: Path) -> Path | None:
+    name = images.name.replace("images", "labels").replace("idx3", "idx1")
+    candidate = images.with_name(name)
+    return candidate if candidate != images and candidate.exists() else None
+
+
+def _idx_images(path: Path) -> np.ndarray:
+    arr = read_idx(path)
+    if arr.ndim not in (3, 4):
+        raise CorpusError(f"{path}: IDX images must have 3 or 4 dimensions, found shape "
+                          f"{arr.shape}")
+    return arr if arr.ndim == 4 else arr[..., None]
+
+
+def read_idx_corpus(path: Path) -> Corpus:
+    """An IDX image file with its labels file beside it, or a folder holding ``train-*`` /
+    ``t10k-*`` (or ``test-*``) image and label pairs as MNIST-style data is distributed.
+
+    Ids are row numbers: training images first, then test images.
+    """
+    path = Path(path)
+    if path.is_dir():
+        parts = []
+        for split, prefixes in (("train", ("train",)), ("test", ("t10k", "test"))):
+            found = sorted(p for p in path.iterdir() if p.name.startswith(prefixes)
+                           and "images" in p.name and "idx" in p.name)
+            if found:
+                parts.append((split, found[0]))
+        if not parts:
+            raise CorpusError(f"{path}: no train-images-idx3-ubyte(.gz) or "
+                              "t10k-images-idx3-ubyte(.gz) files")
+    else:
+        parts = [("test" if path.name.startswith(("t10k", "test")) else "train", path)]
+    arrays, labels, splits, titles = [], [], [], []
+    for split, img_path in parts:
+        arr = _idx_images(img_path)
+        lab_path = _labels_path(img_path)
+        if lab_path is not None:
+            lab = read_idx(lab_path)
+            if lab.shape[0] != arr.shape[0]:
+                raise CorpusError(f"{lab_path}: {lab.shape[0]} labels for {arr.shape[0]} "
+                                  f"images in {img_path.name}; the pair does not match")
+            labels += [[str(int(v))] for v in np.asarray(lab).reshape(len(lab), -1)[:, 0]]
+        else:
+            labels += [[] for _ in range(arr.shape[0])]
+        splits += [split] * arr.shape[0]
+        titles += [f"{img_path.name.split('-')[0]}[{i}]" for i in range(arr.shape[0])]
+        arrays.append(arr)
+    if len({a.shape[1:] for a in arrays}) > 1:
+        raise CorpusError(f"{path}: train and test images differ in shape "
+                          f"({[a.shape[1:] for a in arrays]})")
+    items = arrays[0] if len(arrays) == 1 else _Concat(arrays)
+    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
+                  {"shape": tuple(arrays[0].shape[1:])})
+
+
+class _Concat(Sequence):
+    """Rows of several arrays as one sequence, without copying them together."""
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+        self.offsets = np.cumsum([0] + [len(a) for a in arrays])
+        self.shape = (int(self.offsets[-1]),) + arrays[0].shape[1:]
+        self.dtype = arrays[0].dtype
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, _ = i.indices(len(self))
+            out = []
+            for a, off in zip(self.arrays, self.offsets):
+                lo, hi = max(start - off, 0), min(stop - off, len(a))
+                if lo < hi:
+                    out.append(np.asarray(a[lo:hi]))
+            return np.concatenate(out) if out else np.zeros((0,) + self.shape[1:], self.dtype)
+        i = int(i) + (len(self) if i < 0 else 0)
+        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        return self.arrays[k][i - self.offsets[k]]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self[:], dtype=dtype)
+
+
+# --- .npy --------------------------------------------------------------------------------
+
+def read_npy(path: Path) -> Corpus:
+    """An array of shape (n, h, w) or (n, h, w, c), memory-mapped; ids are row numbers.
+
+    Labels come from ``NAME_labels.npy`` or ``NAME.labels.npy`` beside it, when present.
+    """
+    path = Path(path)
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise CorpusError(f"{path}: not a readable .npy array ({str(e)[:100]}); save it with "
+                          "numpy.save") from None
+    if not isinstance(arr, np.ndarray) or arr.ndim not in (3, 4):
+        raise CorpusError(f"{path}: expected an image array of shape (n, h, w) or "
+                          f"(n, h, w, c), found shape {getattr(arr, 'shape', '?')}")
+    if arr.dtype.kind not in "uif" or arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
+        raise CorpusError(f"{path}: pixel type {arr.dtype} is not numeric")
+    if arr.ndim == 4 and arr.shape[3] not in (1, 3, 4):
+        raise CorpusError(f"{path}: the last axis has {arr.shape[3]} channels; expected 1, 3 "
+                          "or 4")
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    n = arr.shape[0]
+    labels: list[list[str]] = [[] for _ in range(n)]
+    for cand in (path.with_name(path.stem + "_labels.npy"),
+                 path.with_name(path.stem + ".labels.npy")):
+        if cand.exists():
+            try:
+                lab = np.load(cand, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as e:
+                raise CorpusError(f"{cand}: not a readable .npy array ({str(e)[:80]})") \
+                    from None
+            if len(lab) != n:
+                raise CorpusError(f"{cand}: {len(lab)} labels for {n} images; the label "
+                                  "array must have one entry per image")
+            labels = [[str(v.item() if hasattr(v, "item") else v)] for v in lab.reshape(n, -1)[:, 0]]
+            break
+    return Corpus(IMAGE, list(range(n)), arr, labels, ["train"] * n,
+                  [f"{path.name}[{i}]" for i in range(n)], str(path),
+                  {"shape": tuple(arr.shape[1:])})
+
+
+# --- folders of image files --------------------------------------------------------------
+
+def load_image(path: Path, mode: str | None = None, size: tuple[int, int] | None = None):
+    """Decode one image file into a ``uint8`` array of shape (h, w, c).
+
+    ``mode`` is ``"L"`` (grey) or ``"RGB"``; ``size`` is (h, w) to resize to.
+    """
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if mode is None:
+                mode = "L" if im.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
+            im = im.convert(mode)
+            if size is not None and (im.height, im.width) != tuple(size):
+                im = im.resize((size[1], size[0]), Image.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise CorpusError(f"{path}: not a readable image ({str(e)[:100]}); remove or replace "
+                          "the file") from None
+    except Image.DecompressionBombError as e:
+        raise CorpusError(f"{path}: image too large to decode safely ({e})") from None
+    return arr[..., None] if arr.ndim == 2 else arr
+
+
+class _LazyImages(Sequence):
+    """Image files decoded on access to one mode and size."""
+
+    def __init__(self, paths, mode, size):
+        self.paths, self.mode, self.size = paths, mode, size
+        self.shape = (len(paths), size[0], size[1], 1 if mode == "L" else 3)
+        self.dtype = np.dtype(np.uint8)
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            rows = [self[j] for j in range(*i.indices(len(self)))]
+            return np.stack(rows) if rows else np.zeros((0,) + self.shape[1:], np.uint8)
+        return load_image(self.paths[i], self.mode, self.size)
+
+
+def image_folder_size(sizes: list[tuple[int, int]]) -> tuple[int, int]:
+    """The common (h, w) of a folder: the most frequent size, longest side capped at 64."""
+    h, w = Counter(sizes).most_common(1)[0][0]
+    scale = min(1.0, 64 / max(h, w))
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def read_image_folder(root: Path) -> Corpus:
+    """A folder of image files, one sub-folder per label (``train``/``test`` sub-folders,
+    when present, define the split). Images are decoded lazily at a common size."""
+    from PIL import Image
+    root = Path(root)
+    split_dirs = {d: d.name.lower() for d in root.iterdir()
+                  if d.is_dir() and d.name.lower() in ("train", "test")}
+    tops = list(split_dirs.items()) if split_dirs else [(root, "train")]
+    paths, labels, splits, ids = [], [], [], []
+    for top, split in sorted(tops, key=lambda t: t[1] != "train"):
+        for p in sorted(top.rglob("*")):
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
+                rel = p.relative_to(top)
+                paths.append(p)
+                ids.append(str(p.relative_to(root)))
+                labels.append([rel.parts[0]] if len(rel.parts) > 1 else [])
+                splits.append(split)
+    if not paths:
+        raise CorpusError(f"no image files in {root}: expected PNG/JPEG files, one sub-folder "
+                          "per label")
+    sizes, grey = [], True
+    for p in paths[:200]:    # the header is enough to know size and mode
+        try:
+            with Image.open(p) as im:
+                sizes.append((im.height, im.width))
+                grey &= im.mode in ("1", "L", "LA", "I", "I;16", "F")
+        except Exception as e:  # noqa: BLE001 - any decoder failure means a bad file
+            raise CorpusError(f"{p}: not a readable image ({str(e)[:100]}); remove or "
+                              "replace the file") from None
+    size = image_folder_size(sizes)
+    mode = "L" if grey else "RGB"
+    items = _LazyImages(paths, mode, size)
+    return Corpus(IMAGE, ids, items, labels, splits, list(ids), str(root),
+                  {"shape": items.shape[1:]})

@@ -1,0 +1,254 @@
+"""Text corpus readers: folders of plain files, JSONL / CSV / Parquet tables, Reuters-21578."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import sys
+import tarfile
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import CorpusError, UsageError
+from .corpus import SPLITS, TEXT, Corpus
+
+TEXT_SUFFIXES = {"", ".txt", ".text"}
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 when the bytes are valid UTF-8, else latin-1 (which never fails)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def read_text_file(path: Path) -> str:
+    try:
+        return decode_text(Path(path).read_bytes())
+    except OSError as e:
+        raise CorpusError(f"cannot read {path}: {e.strerror}; check the file exists and is "
+                          "readable") from None
+
+
+class _LazyFiles(Sequence):
+    """The texts of a list of files, read when accessed so large folders stream."""
+
+    def __init__(self, paths: list[Path]):
+        self.paths = paths
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [read_text_file(p) for p in self.paths[i]]
+        return read_text_file(self.paths[i])
+
+
+def _is_text_file(p: Path) -> bool:
+    return p.is_file() and not p.name.startswith(".") and (
+        p.suffix.lower() in TEXT_SUFFIXES or p.suffix[1:].isdigit())
+
+
+def read_text_folder(root: Path) -> Corpus:
+    """One file per document, one sub-folder per label (20-Newsgroups layout).
+
+    Sub-folders named ``train``/``test`` (or ending in ``-train``/``-test``, like
+    ``20news-bydate-train``) define the split; the folders inside them are the labels.
+    Files directly in the root have no label.
+    """
+    root = Path(root)
+    split_dirs = {}
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        for split in SPLITS:
+            if d.name.lower() == split or d.name.lower().endswith("-" + split):
+                split_dirs[d] = split
+    tops = list(split_dirs.items()) if split_dirs else [(root, "train")]
+    ids, paths, labels, splits = [], [], [], []
+    for top, split in tops:
+        for p in sorted(top.rglob("*")):
+            if not _is_text_file(p):
+                continue
+            rel = p.relative_to(top)
+            paths.append(p)
+            ids.append(str(p.relative_to(root)))
+            labels.append([rel.parts[0]] if len(rel.parts) > 1 else [])
+            splits.append(split)
+    if not paths:
+        raise CorpusError(f"no text files in {root}: expected .txt or extension-less files, "
+                          "one sub-folder per label")
+    return Corpus(TEXT, ids, _LazyFiles(paths), labels, splits, list(ids), str(root))
+
+
+def _label_list(value) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v is not None and v != ""]
+    return [str(value)]
+
+
+def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
+                    id_column) -> Corpus:
+    if not rows:
+        raise CorpusError(f"{source} holds no rows: give a table with at least one document")
+    columns = list(rows[0].keys())
+    if text_column is None:
+        text_column = next((c for c in ("text", "body", "content", "document") if c in columns),
+                           None)
+        if text_column is None:
+            raise UsageError(f"{source}: no 'text' column among {columns}; name the column "
+                             "with --text-column")
+    for name, col in (("--text-column", text_column), ("--label-column", label_column),
+                      ("--id-column", id_column)):
+        if col is not None and col not in columns:
+            raise UsageError(f"{source}: {name} {col!r} is not a column; columns are "
+                             f"{columns}")
+    if label_column is None:
+        label_column = next((c for c in ("labels", "label") if c in columns), None)
+    texts, ids, labels, splits, titles = [], [], [], [], []
+    for i, row in enumerate(rows):
+        text = row.get(text_column)
+        texts.append("" if text is None else str(text))
+        ids.append(row.get(id_column) if id_column else i)
+        labels.append(_label_list(row.get(label_column)) if label_column else [])
+        split = str(row.get("split") or "train").lower()
+        splits.append(split if split in SPLITS else "train")
+        title = row.get("title")
+        titles.append(str(title) if title else texts[-1][:80].replace("\n", " "))
+    if any(i is None for i in ids):
+        raise CorpusError(f"{source}: some rows have no value in id column {id_column!r}; "
+                          "fill it or drop --id-column")
+    ids = [int(i) if isinstance(i, bool) is False and isinstance(i, int) else str(i)
+           for i in ids]
+    return Corpus(TEXT, ids, texts, labels, splits, titles, source)
+
+
+def read_table(path: Path, text_column=None, label_column=None, id_column=None) -> Corpus:
+    """A ``.jsonl``, ``.csv`` or ``.parquet`` table with one document per row.
+
+    Columns default to ``text``, ``label``/``labels`` and the row number as id; a ``split``
+    column with ``train``/``test`` values is honoured; a list-valued label column is
+    multi-label.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".jsonl":
+            rows = []
+            with open(path, "rb") as f:
+                for n, line in enumerate(f, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(decode_text(line))
+                    except json.JSONDecodeError as e:
+                        raise CorpusError(f"{path}:{n}: not valid JSON ({e.msg}); each line "
+                                          "must be one JSON object") from None
+                    if not isinstance(row, dict):
+                        raise CorpusError(f"{path}:{n}: a JSON {type(row).__name__}, not an "
+                                          "object; each line must be one JSON object")
+                    rows.append(row)
+        elif suffix == ".csv":
+            csv.field_size_limit(sys.maxsize)
+            text = decode_text(path.read_bytes())
+            try:
+                rows = list(csv.DictReader(io.StringIO(text, newline="")))
+            except csv.Error as e:
+                raise CorpusError(f"{path}: not a valid CSV file ({e}); check the quoting")
+        elif suffix == ".parquet":
+            import pyarrow.parquet as pq
+            import pyarrow as pa
+            try:
+                rows = pq.read_table(path).to_pylist()
+            except (pa.ArrowException, OSError) as e:
+                raise CorpusError(f"{path}: not a readable Parquet file ({str(e)[:120]})") \
+                    from None
+        else:
+            raise CorpusError(f"{path}: unknown table type {suffix!r}; use .jsonl, .csv or "
+                              ".parquet")
+    except OSError as e:
+        raise CorpusError(f"cannot read {path}: {e.strerror}") from None
+    return _rows_to_corpus(rows, str(path), text_column, label_column, id_column)
+
+
+# --- Reuters-21578 --------------------------------------------------------------------
+
+_DOC = re.compile(rb"<REUTERS(?P<attrs>[^>]*)>(?P<body>.*?)</REUTERS>", re.S)
+_ATTR = re.compile(rb'(\w+)="([^"]*)"')
+_TOPICS = re.compile(rb"<TOPICS>(.*?)</TOPICS>", re.S)
+_D = re.compile(rb"<D>(.*?)</D>", re.S)
+_TITLE = re.compile(rb"<TITLE>(.*?)</TITLE>", re.S)
+_BODY = re.compile(rb"<BODY>(.*?)</BODY>", re.S)
+
+
+def _clean(raw: bytes) -> str:
+    text = raw.decode("latin-1")
+    text = re.sub(r"&#\d+;", " ", text)          # control characters the SGML escapes
+    return html.unescape(text).strip()
+
+
+def parse_reuters_sgml(data: bytes, docs: list) -> None:
+    """Append the ModApte documents of one ``reut2-*.sgm`` file to ``docs``.
+
+    ModApte: ``TOPICS="YES"``, ``LEWISSPLIT`` TRAIN or TEST, at least one topic;
+    text = TITLE + BODY. Over the 22 files this gives 7,775 train and 3,019 test documents.
+    """
+    for m in _DOC.finditer(data):
+        attrs = dict(_ATTR.findall(m.group("attrs")))
+        split = attrs.get(b"LEWISSPLIT", b"").decode().lower()
+        if attrs.get(b"TOPICS") != b"YES" or split not in SPLITS:
+            continue
+        body = m.group("body")
+        topics_m = _TOPICS.search(body)
+        topics = [_clean(t) for t in _D.findall(topics_m.group(1))] if topics_m else []
+        if not topics:
+            continue
+        title = _TITLE.search(body)
+        text = _BODY.search(body)
+        title = _clean(title.group(1)) if title else ""
+        docs.append((int(attrs[b"NEWID"]), title, title + "\n" + (_clean(text.group(1))
+                                                                   if text else ""),
+                     topics, split))
+
+
+def read_reuters(path: Path) -> Corpus:
+    """Reuters-21578 as ``.sgm`` file(s), a folder of them, or the distribution ``.tar.gz``."""
+    path = Path(path)
+    docs: list = []
+    try:
+        if path.is_dir():
+            files = sorted(path.glob("*.sgm"))
+            for f in files:
+                parse_reuters_sgml(f.read_bytes(), docs)
+        elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
+            try:
+                with tarfile.open(path) as tar:
+                    members = sorted((m for m in tar.getmembers()
+                                      if m.isfile() and m.name.endswith(".sgm")),
+                                     key=lambda m: m.name)
+                    files = members
+                    for m in members:
+                        parse_reuters_sgml(tar.extractfile(m).read(), docs)
+            except (tarfile.TarError, EOFError, OSError, ValueError) as e:
+                raise CorpusError(f"{path}: not a readable tar archive ({e}); re-download "
+                                  "the Reuters-21578 distribution") from None
+        else:
+            files = [path]
+            parse_reuters_sgml(path.read_bytes(), docs)
+    except OSError as e:
+        raise CorpusError(f"cannot read {path}: {e.strerror}") from None
+    if not files:
+        raise CorpusError(f"{path}: no reut2-*.sgm files found; point at the Reuters-21578 "
+                          "folder or its .tar.gz")
+    if not docs:
+        raise CorpusError(f"{path}: no ModApte documents (TOPICS=\"YES\", LEWISSPLIT TRAIN/TEST "
+                          "with a topic) found; is this Reuters-21578 SGML?")
+    docs.sort(key=lambda d: d[0])
+    ids, titles, texts, labels, splits = (list(x) for x in zip(*docs))
+    return Corpus(TEXT, ids, texts, labels, splits, titles, str(path),
+                  {"collection": "reuters21578-modapte"})

@@ -1,0 +1,51 @@
+"""Every default that depends on the corpus, derived from the data in this one place.
+
+hashret never switches settings per named dataset: a new corpus gets its hyperparameters
+from its size, vocabulary and image shape through the functions below. The constants were
+chosen on validation splits carved out of training splits (see docs/BENCHMARKS.md), never
+on a test split.
+"""
+
+from __future__ import annotations
+
+import math
+
+# Featurizers
+VOCABULARY_SIZE = 10_000          # TF-IDF over the 10,000 most frequent training terms
+MAX_IMAGE_SIDE = 64               # folders of larger images are resized to this longest side
+
+# Training
+DEFAULT_BITS = 64
+BATCH_SIZE = 128
+LEARNING_RATE = 1e-3
+VALIDATION_FRACTION = 0.1         # carved out of the training split for early stopping
+MAX_VALIDATION_ITEMS = 5_000
+PATIENCE = 5                      # epochs without validation improvement before stopping
+TARGET_STEPS = 4_000              # optimisation steps a default training run aims for
+MIN_EPOCHS, MAX_EPOCHS = 5, 200
+ENCODE_BATCH_SIZE = 1_024
+
+
+def validation_size(n_train: int) -> int:
+    """Items held out of the training split for early stopping (none for tiny corpora)."""
+    if n_train < 20:
+        return 0
+    return min(MAX_VALIDATION_ITEMS, max(1, round(n_train * VALIDATION_FRACTION)))
+
+
+def epochs_for(n_train: int, batch_size: int = BATCH_SIZE) -> int:
+    """Epochs so that a run takes about TARGET_STEPS steps: small corpora get more passes,
+    large ones fewer; early stopping ends it sooner when validation stops improving."""
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(TARGET_STEPS / steps_per_epoch))))
+
+
+def text_hidden_size(n_features: int) -> int:
+    """Width of the document encoder's hidden layers: grows with the vocabulary, 128-512."""
+    return int(min(512, max(128, 2 ** round(math.log2(max(n_features, 1) / 20)))))
+
+
+def image_channels(shape: tuple[int, int, int]) -> tuple[int, int]:
+    """Channels of the two strided convolutions of the image encoder."""
+    h, w, c = shape
+    return (32, 64) if h * w <= 64 * 64 else (16, 32)

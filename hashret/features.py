@@ -1,0 +1,210 @@
+"""Featurizers: the fixed transform from a corpus item to the model's input.
+
+A featurizer is fitted on the training split, saved next to the model as JSON and loaded with
+it, so a query goes through exactly the transform the corpus went through.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from . import defaults
+from .errors import CorpusError
+
+# A short English stop list: function words carry no topic and would crowd the vocabulary.
+STOP_WORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is it
+its itself just me more most my myself no nor not now of off on once only or other our ours
+ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves
+said says say would could may might must shall mr mrs ms inc ltd co corp reuter reuters
+""".split())
+_TOKEN = re.compile(r"[^\W\d_]{2,}")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased alphabetic tokens of two or more letters, stop words removed."""
+    return [t for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+
+
+@dataclass
+class SparseRows:
+    """Rows of a sparse matrix in CSR form (numpy), the documents' term counts."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    n_cols: int
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def rows(self, rows) -> "SparseRows":
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, ends = self.indptr[rows], self.indptr[rows + 1]
+        lengths = ends - starts
+        take = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)]) if len(rows) \
+            else np.zeros(0, np.int64)
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return SparseRows(indptr, self.indices[take], self.data[take], self.n_cols)
+
+    def row_ids(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self)), np.diff(self.indptr))
+
+    def toarray(self) -> np.ndarray:
+        out = np.zeros((len(self), self.n_cols), np.float32)
+        out[self.row_ids(), self.indices] = self.data
+        return out
+
+
+class TfidfFeaturizer:
+    """Bag of words over the most frequent training terms, weighted by TF-IDF.
+
+    ``transform`` gives raw term counts (the decoder's target); ``weight`` turns counts into
+    L2-normalised ``log(1 + tf) * idf`` vectors (the encoder's input).
+    """
+
+    modality = "text"
+
+    def __init__(self, vocabulary: list[str] | None = None, idf: np.ndarray | None = None,
+                 max_features: int = defaults.VOCABULARY_SIZE):
+        self.max_features = max_features
+        self.vocabulary = list(vocabulary or [])
+        self.idf = np.asarray(idf if idf is not None else [], np.float32)
+        self._index = {t: i for i, t in enumerate(self.vocabulary)}
+
+    @property
+    def n_features(self) -> int:
+        return len(self.vocabulary)
+
+    def fit(self, texts: Sequence[str]) -> "TfidfFeaturizer":
+        df: Counter = Counter()
+        n = 0
+        for text in texts:
+            df.update(set(tokenize(text)))
+            n += 1
+        if not df:
+            raise CorpusError("the training documents hold no words (after removing stop "
+                              "words and numbers); give documents with text")
+        # Terms seen in one document only are noise when there are enough others.
+        min_df = 2 if sum(c >= 2 for c in df.values()) >= min(self.max_features, 100) else 1
+        terms = sorted((t for t, c in df.items() if c >= min_df), key=lambda t: (-df[t], t))
+        self.vocabulary = terms[:self.max_features]
+        self._index = {t: i for i, t in enumerate(self.vocabulary)}
+        counts = np.array([df[t] for t in self.vocabulary], np.float64)
+        self.idf = (np.log((1 + n) / (1 + counts)) + 1).astype(np.float32)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> SparseRows:
+        """Term counts of each text over the vocabulary (unknown words are dropped)."""
+        index = self._index
+        indptr, indices, data = [0], [], []
+        for text in texts:
+            c = Counter(index[t] for t in tokenize(text) if t in index)
+            cols = sorted(c)
+            indices.extend(cols)
+            data.extend(c[k] for k in cols)
+            indptr.append(len(indices))
+        return SparseRows(np.asarray(indptr, np.int64), np.asarray(indices, np.int64),
+                          np.asarray(data, np.float32), self.n_features)
+
+    def weight(self, counts: SparseRows) -> SparseRows:
+        """L2-normalised TF-IDF rows from term counts."""
+        vals = np.log1p(counts.data) * self.idf[counts.indices]
+        norms = np.sqrt(np.bincount(counts.row_ids(), weights=vals ** 2, minlength=len(counts)))
+        vals = vals / np.repeat(np.maximum(norms, 1e-12), np.diff(counts.indptr))
+        return SparseRows(counts.indptr, counts.indices, vals.astype(np.float32),
+                          counts.n_cols)
+
+    def top_terms(self, weights: np.ndarray, n: int = 10) -> list[str]:
+        order = np.argsort(-weights)[:n]
+        return [self.vocabulary[i] for i in order]
+
+    def to_dict(self) -> dict:
+        return {"type": "tfidf", "max_features": self.max_features,
+                "vocabulary": self.vocabulary, "idf": [float(v) for v in self.idf]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TfidfFeaturizer":
+        return cls(d["vocabulary"], np.asarray(d["idf"], np.float32), d["max_features"])
+
+
+class ImageFeaturizer:
+    """Pixels scaled to [0, 1] as ``float32`` arrays of shape (n, c, h, w).
+
+    The shape (h, w, c) and the scale are learnt from the training images; an image of
+    another size is resized (and its channels converted) to the model's shape.
+    """
+
+    modality = "image"
+
+    def __init__(self, shape: tuple[int, int, int] | None = None, scale: float = 255.0):
+        self.shape = tuple(shape) if shape else None
+        self.scale = float(scale)
+        self.resized = 0
+
+    @property
+    def n_features(self) -> int:
+        h, w, c = self.shape
+        return h * w * c
+
+    def fit(self, images) -> "ImageFeaturizer":
+        arr = np.asarray(images[:min(len(images), 1000)])
+        self.shape = tuple(int(s) for s in arr.shape[1:])
+        if arr.dtype.kind == "f":
+            top = float(np.nanmax(arr)) if arr.size else 1.0
+            self.scale = 1.0 if top <= 1.0 else (255.0 if top <= 255.0 else top)
+        else:
+            self.scale = 255.0 if arr.dtype.itemsize == 1 or arr.max(initial=0) <= 255 \
+                else float(np.iinfo(arr.dtype).max)
+        return self
+
+    def conform(self, img: np.ndarray) -> np.ndarray:
+        """One (h, w, c) image brought to the model's shape and channel count."""
+        img = np.asarray(img)
+        if img.ndim == 2:
+            img = img[..., None]
+        h, w, c = self.shape
+        if img.shape[2] != c:
+            if c == 1:
+                img = img[..., :3].mean(axis=2, keepdims=True)
+            else:
+                img = np.repeat(img[..., :1], c, axis=2)
+        if img.shape[:2] != (h, w):
+            from PIL import Image
+            self.resized += 1
+            chans = [np.asarray(Image.fromarray(img[..., k].astype(np.float32), mode="F")
+                                .resize((w, h), Image.BILINEAR)) for k in range(c)]
+            img = np.stack(chans, axis=2)
+        return img
+
+    def transform(self, images) -> np.ndarray:
+        arr = images if isinstance(images, np.ndarray) else None
+        if arr is None or arr.shape[1:] != self.shape:
+            arr = np.stack([self.conform(im) for im in images]) if len(images) else \
+                np.zeros((0,) + self.shape, np.float32)
+        x = np.asarray(arr, np.float32) / self.scale
+        np.clip(x, 0.0, 1.0, out=x)
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    def to_dict(self) -> dict:
+        return {"type": "image", "shape": list(self.shape), "scale": self.scale}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ImageFeaturizer":
+        return cls(tuple(d["shape"]), d["scale"])
+
+
+def featurizer_from_dict(d: dict):
+    kinds = {"tfidf": TfidfFeaturizer, "image": ImageFeaturizer}
+    if d.get("type") not in kinds:
+        raise CorpusError(f"unknown featurizer type {d.get('type')!r}")
+    return kinds[d["type"]].from_dict(d)

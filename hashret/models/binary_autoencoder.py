@@ -1,0 +1,68 @@
+""":class:`BinaryAutoencoder`: encoder -> binary code layer -> decoder, for text or images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, TextEncoder, WordDecoder,
+                       bernoulli_kl_to_uniform)
+
+
+@dataclass
+class TextBatch:
+    """A batch of documents: TF-IDF input (sparse) and the word counts to reconstruct."""
+
+    x: torch.Tensor            # sparse COO (n, vocabulary)
+    rows: torch.Tensor         # row of each non-zero count
+    cols: torch.Tensor         # word of each non-zero count
+    counts: torch.Tensor       # the counts
+    n: int
+
+
+class BinaryAutoencoder(nn.Module):
+    """A deep autoencoder whose code is ``bits`` binary units.
+
+    Documents: a ReLU MLP over TF-IDF encodes, a softmax over the vocabulary decodes, and the
+    reconstruction loss is the negative log-likelihood of the document's word counts.
+    Images: strided convolutions encode, transposed convolutions decode, and the loss is the
+    per-pixel binary cross-entropy. Both add a KL term pulling each bit's probability toward
+    1/2, which keeps bits in use and balanced.
+    """
+
+    def __init__(self, modality: str, bits: int, n_features: int = 0, hidden: int = 512,
+                 shape=None, channels=(32, 64), kl_weight: float = 1.0):
+        super().__init__()
+        self.modality = modality
+        self.kl_weight = kl_weight
+        if modality == "text":
+            self.encoder = TextEncoder(n_features, hidden, bits)
+            self.decoder = WordDecoder(bits, n_features)
+        else:
+            self.encoder = ImageEncoder(shape, bits, channels)
+            self.decoder = ImageDecoder(shape, bits, channels)
+        self.code = BinaryCodeLayer()
+
+    def logits(self, x) -> torch.Tensor:
+        """Pre-binarisation code: a bit is 1 where its logit is positive."""
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Word log-probabilities (text) or pixel intensities in [0, 1] (images)."""
+        out = self.decoder(z)
+        return out if self.modality == "text" else torch.sigmoid(out)
+
+    def loss(self, batch) -> torch.Tensor:
+        x = batch.x if isinstance(batch, TextBatch) else batch
+        logits = self.logits(x)
+        z = self.code(logits)
+        if isinstance(batch, TextBatch):
+            logp = self.decoder(z)
+            rec = -(logp[batch.rows, batch.cols] * batch.counts).sum() / batch.n
+        else:
+            rec = F.binary_cross_entropy_with_logits(self.decoder(z), batch,
+                                                     reduction="sum") / batch.shape[0]
+        return rec + self.kl_weight * bernoulli_kl_to_uniform(logits)

@@ -1,0 +1,276 @@
+""":class:`HashModel`: the estimator users hold — ``fit``, ``encode``, ``decode``, ``save``,
+``load`` — around a featurizer and a binary autoencoder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import defaults
+from ..data.corpus import IMAGE, TEXT, Corpus
+from ..errors import BundleError, UsageError
+from ..features import ImageFeaturizer, SparseRows, TfidfFeaturizer, featurizer_from_dict
+from ..train import TrainReport, pick_device, train
+from .binary_autoencoder import BinaryAutoencoder, TextBatch
+
+MODEL_KINDS = ("deep",)
+WEIGHTS_FILE, CONFIG_FILE, FEATURIZER_FILE = "model.safetensors", "config.json", \
+    "featurizer.json"
+
+
+def check_bits(bits: int) -> int:
+    """Code lengths are whole bytes, 8 to 256 bits, because codes are stored packed."""
+    if not isinstance(bits, (int, np.integer)) or bits % 8 or not 8 <= bits <= 256:
+        raise UsageError(f"--bits {bits} is not a multiple of 8 between 8 and 256; codes are "
+                         "stored as whole bytes: use 16, 32, 64 or 128, for example")
+    return int(bits)
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """(n, K) booleans -> (n, K/8) uint8 codes; bit i is bit i % 8 of byte i // 8
+    (little-endian within a byte, the order faiss' binary indexes use)."""
+    return np.packbits(np.asarray(bits, dtype=bool), axis=1, bitorder="little")
+
+
+def unpack_bits(codes: np.ndarray) -> np.ndarray:
+    return np.unpackbits(np.asarray(codes, np.uint8), axis=1, bitorder="little").astype(bool)
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the network; saved as ``config.json`` beside the
+    weights. Fields left at 0/None are derived from the corpus in :mod:`hashret.defaults`."""
+
+    kind: str = "deep"
+    bits: int = defaults.DEFAULT_BITS
+    modality: str = ""
+    n_features: int = 0
+    hidden: int = 0
+    shape: list | None = None
+    channels: list | None = None
+    kl_weight: float = 1.0
+    epochs: int | None = None
+    batch_size: int = defaults.BATCH_SIZE
+    lr: float = defaults.LEARNING_RATE
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class HashModel:
+    """Learns K-bit binary codes for the items of a corpus.
+
+    >>> model = HashModel(bits=64).fit(corpus)
+    >>> codes, embeddings = model.encode(texts_or_images)
+    """
+
+    def __init__(self, config: ModelConfig | None = None, **overrides):
+        self.config = config or ModelConfig()
+        for k, v in overrides.items():
+            if not hasattr(self.config, k):
+                raise TypeError(f"unknown model setting {k!r}")
+            setattr(self.config, k, v)
+        check_bits(self.config.bits)
+        if self.config.kind not in MODEL_KINDS:
+            raise UsageError(f"unknown model kind {self.config.kind!r}; choose one of "
+                             f"{', '.join(MODEL_KINDS)}")
+        self.featurizer = None
+        self.module: BinaryAutoencoder | None = None
+        self.report: TrainReport | None = None
+        self.device = torch.device("cpu")
+        self.empty_items = 0
+
+    # --- features and batches ----------------------------------------------------------
+    @property
+    def modality(self) -> str:
+        return self.config.modality
+
+    def features(self, items):
+        """Featurize raw items: term counts (text) or scaled pixels (images)."""
+        if self.featurizer is None:
+            raise UsageError("the model is not fitted; call fit() or load() first")
+        return self.featurizer.transform(items)
+
+    def _batch(self, feats, device):
+        if self.modality == TEXT:
+            w = self.featurizer.weight(feats)
+            rows = torch.from_numpy(feats.row_ids())
+            cols = torch.from_numpy(feats.indices)
+            # Rows are sorted and their columns unique: the tensor is already coalesced.
+            x = torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.from_numpy(w.data),
+                                        (len(feats), feats.n_cols), is_coalesced=True,
+                                        check_invariants=False)
+            return TextBatch(x.to(device), rows.to(device), cols.to(device),
+                             torch.from_numpy(feats.data).to(device), len(feats))
+        return torch.from_numpy(np.ascontiguousarray(feats)).to(device)
+
+    @staticmethod
+    def _rows(feats, rows):
+        return feats.rows(rows) if isinstance(feats, SparseRows) else feats[rows]
+
+    # --- fitting -------------------------------------------------------------------------
+    def _build_module(self) -> BinaryAutoencoder:
+        c = self.config
+        return BinaryAutoencoder(c.modality, c.bits, n_features=c.n_features, hidden=c.hidden,
+                                 shape=tuple(c.shape) if c.shape else None,
+                                 channels=tuple(c.channels) if c.channels else (32, 64),
+                                 kl_weight=c.kl_weight)
+
+    def fit(self, corpus: Corpus, rows=None, device: str = "auto",
+            progress: bool = True) -> "HashModel":
+        """Train on ``rows`` of ``corpus`` (default: its training split), holding out a
+        validation part for early stopping."""
+        c = self.config
+        rows = corpus.training_indices() if rows is None else np.asarray(rows)
+        c.modality = corpus.modality
+        items = corpus.take(rows)
+        if c.modality == TEXT:
+            self.featurizer = TfidfFeaturizer().fit(items)
+            c.n_features = self.featurizer.n_features
+            c.hidden = c.hidden or defaults.text_hidden_size(c.n_features)
+        else:
+            self.featurizer = ImageFeaturizer().fit(items)
+            c.shape = list(self.featurizer.shape)
+            c.n_features = self.featurizer.n_features
+            c.channels = c.channels or list(defaults.image_channels(self.featurizer.shape))
+            c.hidden = c.hidden or 512
+        feats = self.features(items)
+        rng = np.random.default_rng(c.seed)
+        order = rng.permutation(len(rows))
+        n_val = defaults.validation_size(len(rows))
+        val, tr = np.sort(order[:n_val]), np.sort(order[n_val:])
+        epochs = c.epochs or defaults.epochs_for(len(tr), c.batch_size)
+        self.device = pick_device(device)
+        torch.manual_seed(c.seed)
+        self.module = self._build_module()
+        self.report = train(self.module, lambda r: self._batch(self._rows(feats, r),
+                                                               self.device),
+                            tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
+                            device=self.device, seed=c.seed, progress=progress)
+        self.report.train_items, self.report.validation_items = len(tr), len(val)
+        self.module.to("cpu").eval()
+        self.device = torch.device("cpu")
+        return self
+
+    # --- inference -----------------------------------------------------------------------
+    def _require_module(self):
+        if self.module is None:
+            raise UsageError("the model is not fitted; call fit() or load() first")
+
+    @torch.no_grad()
+    def embed(self, items) -> np.ndarray:
+        """The continuous code before binarisation (bit = embedding > 0), float32 (n, K)."""
+        return self.embed_features(self.features(items))
+
+    @torch.no_grad()
+    def embed_features(self, feats) -> np.ndarray:
+        self._require_module()
+        self.module.eval()
+        batch = self._batch(feats, self.device)
+        x = batch.x if isinstance(batch, TextBatch) else batch
+        return self.module.logits(x).float().cpu().numpy()
+
+    def encode(self, items, batch_size: int = defaults.ENCODE_BATCH_SIZE):
+        """``(codes, embeddings)``: packed uint8 codes (n, K/8) and float32 (n, K)."""
+        embs = [self.embed(items[s:s + batch_size]) for s in range(0, len(items), batch_size)]
+        emb = np.concatenate(embs) if embs else np.zeros((0, self.config.bits), np.float32)
+        return pack_bits(emb > 0), emb
+
+    def encode_corpus(self, corpus: Corpus, batch_size: int = defaults.ENCODE_BATCH_SIZE,
+                      progress: bool = True):
+        """Encode a whole corpus batch by batch (memory bounded by the batch size).
+
+        Sets ``empty_items``: documents with no vocabulary word (coded from biases alone)."""
+        from tqdm.auto import tqdm
+        self._check_modality(corpus.modality)
+        codes = np.zeros((len(corpus), self.config.bits // 8), np.uint8)
+        emb = np.zeros((len(corpus), self.config.bits), np.float32)
+        with tqdm(total=len(corpus), desc="encoding", unit="item", disable=not progress,
+                  leave=False) as bar:
+            self.empty_items = 0
+            for rows, items in corpus.batches(batch_size):
+                feats = self.features(items)
+                if isinstance(feats, SparseRows):
+                    self.empty_items += int((np.diff(feats.indptr) == 0).sum())
+                e = self.embed_features(feats)
+                emb[rows], codes[rows] = e, pack_bits(e > 0)
+                bar.update(len(rows))
+        return codes, emb
+
+    def _check_modality(self, modality: str):
+        if modality != self.modality:
+            raise UsageError(f"this model encodes {self.modality} but the input is "
+                             f"{modality}; give {self.modality} input or build another index")
+
+    @torch.no_grad()
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Decode packed codes: word probabilities (n, V) or images (n, h, w, c) in [0, 1]."""
+        self._require_module()
+        z = torch.from_numpy(unpack_bits(codes).astype(np.float32))
+        out = self.module.decode(z)
+        if self.modality == TEXT:
+            return out.exp().numpy()
+        return out.permute(0, 2, 3, 1).numpy()
+
+    # --- persistence ---------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write ``config.json``, ``featurizer.json`` and ``model.safetensors`` into a folder.
+
+        Weights are safetensors (tensors only), configs JSON: loading never runs code."""
+        from safetensors.torch import save_file
+        self._require_module()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.module.state_dict().items()}
+        save_file(state, str(path / WEIGHTS_FILE))
+        (path / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2))
+        (path / FEATURIZER_FILE).write_text(json.dumps(self.featurizer.to_dict()))
+
+    @classmethod
+    def load(cls, path) -> "HashModel":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+        path = Path(path)
+        try:
+            cfg = json.loads((path / CONFIG_FILE).read_text())
+            feat = json.loads((path / FEATURIZER_FILE).read_text())
+        except FileNotFoundError as e:
+            raise BundleError(f"{path}: missing {Path(e.filename).name}; rebuild the index") \
+                from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise BundleError(f"{path}: damaged model configuration ({e}); rebuild the index")\
+                from None
+        try:
+            config = ModelConfig(**cfg)
+            model = cls(config)
+            model.featurizer = featurizer_from_dict(feat)
+            model.module = model._build_module()
+        except (TypeError, KeyError, ValueError) as e:
+            raise BundleError(f"{path}: model configuration not understood ({e}); it was "
+                              "written by another hashret version: rebuild the index") from None
+        try:
+            state = load_file(str(path / WEIGHTS_FILE))
+            model.module.load_state_dict(state)
+        except FileNotFoundError:
+            raise BundleError(f"{path}: missing {WEIGHTS_FILE}; rebuild the index") from None
+        except (SafetensorError, RuntimeError, OSError, ValueError) as e:
+            raise BundleError(f"{path}: {WEIGHTS_FILE} is damaged or does not match the "
+                              f"configuration ({str(e)[:100]}); rebuild the index") from None
+        model.module.eval()
+        return model
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")

@@ -1,0 +1,136 @@
+"""The parts a binary autoencoder is built from: encoders, the binary code layer, decoders.
+
+Encoders map a batch to code logits ``(n, bits)``; the code layer turns logits into bits;
+decoders map a (relaxed) code back to the input space.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class SparseLinear(nn.Module):
+    """``x @ W + b`` for a sparse COO input, so a 10,000-word vocabulary costs only the
+    non-zero terms of each document."""
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_in, n_out))
+        self.bias = nn.Parameter(torch.zeros(n_out))
+        bound = 1 / math.sqrt(max(n_in, 1))
+        nn.init.uniform_(self.weight, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_sparse:
+            return torch.sparse.mm(x, self.weight) + self.bias
+        return x @ self.weight + self.bias
+
+
+class TextEncoder(nn.Module):
+    """TF-IDF vector -> two ReLU layers -> code logits."""
+
+    def __init__(self, n_features: int, hidden: int, bits: int, dropout: float = 0.1):
+        super().__init__()
+        self.inp = SparseLinear(n_features, hidden)
+        self.body = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden),
+                                  nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, bits))
+
+    def forward(self, x):
+        return self.body(self.inp(x))
+
+
+class WordDecoder(nn.Module):
+    """Code -> log-probabilities of every vocabulary word (a softmax over words)."""
+
+    def __init__(self, bits: int, n_features: int):
+        super().__init__()
+        self.out = nn.Linear(bits, n_features)
+
+    def forward(self, z):
+        return F.log_softmax(self.out(z), dim=-1)
+
+
+def _conv_geometry(h: int, w: int) -> tuple[int, int]:
+    return math.ceil(h / 4), math.ceil(w / 4)
+
+
+class ImageEncoder(nn.Module):
+    """Two strided convolutions and a dense layer (an MLP for images under 8 pixels)."""
+
+    def __init__(self, shape, bits: int, channels=(32, 64), hidden: int = 512):
+        super().__init__()
+        h, w, c = shape
+        self.conv = min(h, w) >= 8
+        if self.conv:
+            c1, c2 = channels
+            h4, w4 = _conv_geometry(h, w)
+            self.features = nn.Sequential(
+                nn.Conv2d(c, c1, 3, stride=2, padding=1), nn.ReLU(),
+                nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
+            n_flat = c2 * h4 * w4
+        else:
+            self.features = nn.Flatten()
+            n_flat = h * w * c
+        self.head = nn.Sequential(nn.Linear(n_flat, hidden), nn.ReLU(), nn.Linear(hidden, bits))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class ImageDecoder(nn.Module):
+    """Code -> pixel logits of shape (n, c, h, w); mirrors :class:`ImageEncoder`."""
+
+    def __init__(self, shape, bits: int, channels=(32, 64), hidden: int = 512):
+        super().__init__()
+        self.h, self.w, self.c = shape
+        self.conv = min(self.h, self.w) >= 8
+        if self.conv:
+            c1, c2 = channels
+            self.h4, self.w4 = _conv_geometry(self.h, self.w)
+            self.c2 = c2
+            self.dense = nn.Sequential(nn.Linear(bits, hidden), nn.ReLU(),
+                                       nn.Linear(hidden, c2 * self.h4 * self.w4), nn.ReLU())
+            self.up = nn.Sequential(
+                nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),
+                nn.ConvTranspose2d(c1, self.c, 4, stride=2, padding=1))
+        else:
+            self.dense = nn.Sequential(nn.Linear(bits, hidden), nn.ReLU(),
+                                       nn.Linear(hidden, self.h * self.w * self.c))
+
+    def forward(self, z):
+        y = self.dense(z)
+        if not self.conv:
+            return y.view(-1, self.c, self.h, self.w)
+        y = self.up(y.view(-1, self.c2, self.h4, self.w4))
+        if y.shape[-2:] != (self.h, self.w):
+            y = y[..., :self.h, :self.w]
+        return y
+
+
+class BinaryCodeLayer(nn.Module):
+    """Logits -> bits.
+
+    Training draws each bit from Bernoulli(sigmoid(logit)) and passes the gradient straight
+    through to the probability (as in NASH, Shen et al. 2018); the sampling noise forces the
+    decoder to rely on bits rather than on precise real values. At inference a bit is set
+    when its logit is positive.
+    """
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        prob = torch.sigmoid(logits)
+        if self.training:
+            sample = (torch.rand_like(prob) < prob).to(prob.dtype)
+            return prob + (sample - prob).detach()
+        return (logits > 0).to(logits.dtype)
+
+
+def bernoulli_kl_to_uniform(logits: torch.Tensor) -> torch.Tensor:
+    """KL(Bernoulli(sigmoid(l)) || Bernoulli(1/2)) summed over bits, averaged over items."""
+    p = torch.sigmoid(logits)
+    log_p, log_1p = F.logsigmoid(logits), F.logsigmoid(-logits)
+    kl = p * log_p + (1 - p) * log_1p + math.log(2.0)
+    return kl.sum(dim=1).mean()

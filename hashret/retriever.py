@@ -1,0 +1,119 @@
+""":class:`Retriever`: query a built index by example — a document, an image, a file or the
+id of an item already indexed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .bundle import Bundle
+from .data.corpus import IMAGE, TEXT
+from .data.images import load_image
+from .data.text import read_text_file
+from .errors import UsageError
+
+log = logging.getLogger("hashret")
+
+
+@dataclass
+class Hit:
+    """One search result: the item's id, its Hamming distance to the query, labels, title."""
+
+    id: object
+    distance: int
+    labels: list
+    title: str
+    row: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Retriever:
+    """A loaded bundle ready to answer queries.
+
+    >>> r = Retriever.load("indexes/reuters")
+    >>> r.query("opec cuts oil output", k=5)
+    >>> r.query_id(42, k=5)                  # the item itself comes first, at distance 0
+    """
+
+    def __init__(self, bundle: Bundle):
+        self.bundle = bundle
+        self.model = bundle.model
+        self._ids = bundle.items.column("id").to_pylist()
+        self._labels = bundle.items.column("labels").to_pylist()
+        self._titles = bundle.items.column("title").to_pylist()
+
+    @classmethod
+    def load(cls, path, verify: bool = False) -> "Retriever":
+        return cls(Bundle.load(path, verify=verify))
+
+    @property
+    def modality(self) -> str:
+        return self.model.modality
+
+    # --- turning examples into codes ---------------------------------------------------
+    def load_example(self, path):
+        """Read a query file as the model's modality: text, or an image at the model's
+        size (resized, with a warning, when it differs)."""
+        path = Path(path)
+        if not path.is_file():
+            raise UsageError(f"query file {path} does not exist")
+        if self.modality == TEXT:
+            return read_text_file(path)
+        feat = self.model.featurizer
+        mode = "L" if feat.shape[2] == 1 else "RGB"
+        img = load_image(path, mode)
+        if img.shape[:2] != tuple(feat.shape[:2]):
+            log.warning("query image %s is %dx%d; resized to the model's %dx%d", path.name,
+                        img.shape[1], img.shape[0], feat.shape[1], feat.shape[0])
+        return img
+
+    def encode(self, examples) -> np.ndarray:
+        """Packed codes for a list of examples (strings, or (h, w[, c]) image arrays)."""
+        if self.modality == IMAGE:
+            if any(isinstance(e, str) for e in examples):
+                raise UsageError("this index holds images; query it with --image or --id, "
+                                 "not text")
+            examples = [self.model.featurizer.conform(e) for e in examples]
+            examples = np.stack(examples) if examples else examples
+        elif not all(isinstance(e, str) for e in examples):
+            raise UsageError("this index holds documents; query it with --text, --file or "
+                             "--id")
+        codes, _ = self.model.encode(examples)
+        return codes
+
+    # --- searching ---------------------------------------------------------------------
+    def _hits(self, dist, rows) -> list[Hit]:
+        return [Hit(self._ids[r], int(d), list(self._labels[r]), self._titles[r], int(r))
+                for d, r in zip(dist, rows) if r >= 0]
+
+    def search_codes(self, codes: np.ndarray, k: int = 10) -> list[list[Hit]]:
+        dist, rows = self.bundle.index.search(codes, k)
+        return [self._hits(d, r) for d, r in zip(dist, rows)]
+
+    def query(self, example, k: int = 10) -> list[Hit]:
+        """Nearest neighbours of one example: text, an image array or a file path."""
+        if isinstance(example, Path):
+            example = self.load_example(example)
+        return self.search_codes(self.encode([example]), k)[0]
+
+    def query_id(self, item_id, k: int = 10) -> list[Hit]:
+        """Nearest neighbours of an indexed item; the item itself comes first."""
+        row = self.bundle.row_of(item_id)
+        dist, rows = self.bundle.index.search(self.bundle.codes[row:row + 1], k + 1)
+        dist, rows = dist[0], rows[0]
+        keep = rows != row
+        return self._hits(np.concatenate([[0], dist[keep]])[:k],
+                          np.concatenate([[row], rows[keep]])[:k])
+
+    def range(self, example_or_code, radius: int) -> list[Hit]:
+        """Every item within ``radius`` bits of an example (or of a packed code)."""
+        code = example_or_code if isinstance(example_or_code, np.ndarray) and \
+            example_or_code.dtype == np.uint8 and example_or_code.ndim == 2 \
+            else self.encode([example_or_code])
+        (dist, rows), = self.bundle.index.range_search(code, radius)
+        return self._hits(dist, rows)

@@ -1,0 +1,119 @@
+"""The training loop shared by every trainable model: seeded, device-aware, with a progress
+bar, a validation split and early stopping on the validation loss."""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import defaults
+from .errors import UsageError
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``auto`` is CUDA when a GPU is visible, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise UsageError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for but no CUDA GPU is visible; use "
+                         "--device auto or cpu")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class TrainReport:
+    epochs_run: int = 0
+    best_epoch: int = 0
+    best_val_loss: float | None = None
+    final_train_loss: float | None = None
+    seconds: float = 0.0
+    device: str = "cpu"
+    stopped_early: bool = False
+    history: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["history"] = [[round(a, 4), None if b is None else round(b, 4)]
+                        for a, b in self.history]
+        return d
+
+
+def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
+          val_rows: np.ndarray, *, epochs: int, batch_size: int = defaults.BATCH_SIZE,
+          lr: float = defaults.LEARNING_RATE, device: torch.device, seed: int = 0,
+          patience: int = defaults.PATIENCE, progress: bool = True) -> TrainReport:
+    """Fit ``module`` (which has ``loss(batch)``) with Adam; return what happened.
+
+    ``make_batch(rows)`` builds a batch on ``device`` from row numbers. The weights that
+    gave the lowest validation loss are restored at the end.
+    """
+    from tqdm.auto import tqdm
+
+    seed_everything(seed)
+    rng = np.random.default_rng(seed)
+    module.to(device)
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    report = TrainReport(device=str(device))
+    best_state, best = None, float("inf")
+    start = time.perf_counter()
+    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress,
+               leave=False)
+    for epoch in bar:
+        module.train()
+        order = rng.permutation(train_rows)
+        total, n = 0.0, 0
+        for s in range(0, len(order), batch_size):
+            rows = np.sort(order[s:s + batch_size])
+            loss = module.loss(make_batch(rows))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(rows)
+            n += len(rows)
+        train_loss = total / max(n, 1)
+        val_loss = evaluate_loss(module, make_batch, val_rows, batch_size * 4) \
+            if len(val_rows) else None
+        report.history.append((train_loss, val_loss))
+        report.epochs_run = epoch + 1
+        report.final_train_loss = train_loss
+        score = val_loss if val_loss is not None else train_loss
+        if score < best - 1e-6 * abs(best if np.isfinite(best) else 1):
+            best, report.best_epoch = score, epoch + 1
+            best_state = copy.deepcopy(module.state_dict())
+        bar.set_postfix(train=f"{train_loss:.3f}",
+                        val="-" if val_loss is None else f"{val_loss:.3f}")
+        if epoch + 1 - report.best_epoch >= patience:
+            report.stopped_early = True
+            break
+    bar.close()
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    report.best_val_loss = best if len(val_rows) else None
+    report.seconds = time.perf_counter() - start
+    module.eval()
+    return report
+
+
+@torch.no_grad()
+def evaluate_loss(module, make_batch, rows, batch_size) -> float:
+    """Mean loss over ``rows`` with the module in evaluation mode (deterministic bits)."""
+    module.eval()
+    total = 0.0
+    for s in range(0, len(rows), batch_size):
+        chunk = rows[s:s + batch_size]
+        total += float(module.loss(make_batch(chunk))) * len(chunk)
+    return total / max(len(rows), 1)
