@@ -107,7 +107,9 @@ def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, lim
     from .build import build_index
     from .data import limit_rows
     from .models import check_bits
+    from .bundle import Bundle
     check_bits(bits)
+    Bundle.check_destination(out)          # refuse a bad --out before reading or training
     c = _read(corpus, dataset, text_column, label_column, id_column)
     c = limit_rows(c, limit, seed)
     quiet = ctx.obj["quiet"]

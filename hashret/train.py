@@ -66,7 +66,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
     seed_everything(seed)
     rng = np.random.default_rng(seed)
     module.to(device)
-    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    optimizers = make_optimizers(module, lr)
     report = TrainReport(device=str(device))
     best_state, best = None, float("inf")
     start = time.perf_counter()
@@ -79,9 +79,11 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
         for s in range(0, len(order), batch_size):
             rows = np.sort(order[s:s + batch_size])
             loss = module.loss(make_batch(rows))
-            opt.zero_grad(set_to_none=True)
+            for opt in optimizers:
+                opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
+            for opt in optimizers:
+                opt.step()
             total += float(loss.detach()) * len(rows)
             n += len(rows)
         train_loss = total / max(n, 1)
@@ -106,6 +108,19 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
     report.seconds = time.perf_counter() - start
     module.eval()
     return report
+
+
+def make_optimizers(module: torch.nn.Module, lr: float) -> list:
+    """Adam for dense parameters, SparseAdam for those with sparse gradients (embedding
+    bags over the vocabulary), which then update only the rows a batch used."""
+    sparse = [m.weight for m in module.modules()
+              if isinstance(m, (torch.nn.EmbeddingBag, torch.nn.Embedding)) and m.sparse]
+    ids = {id(p) for p in sparse}
+    dense = [p for p in module.parameters() if id(p) not in ids and p.requires_grad]
+    opts = [torch.optim.Adam(dense, lr=lr)] if dense else []
+    if sparse:
+        opts.append(torch.optim.SparseAdam(sparse, lr=lr))
+    return opts
 
 
 @torch.no_grad()

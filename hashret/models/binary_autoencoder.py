@@ -16,7 +16,7 @@ from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, TextEncoder,
 class TextBatch:
     """A batch of documents: TF-IDF input (sparse) and the word counts to reconstruct."""
 
-    x: torch.Tensor            # sparse COO (n, vocabulary)
+    x: tuple                   # TF-IDF as (word indices, row offsets, weights)
     rows: torch.Tensor         # row of each non-zero count
     cols: torch.Tensor         # word of each non-zero count
     counts: torch.Tensor       # the counts

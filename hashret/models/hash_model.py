@@ -101,11 +101,9 @@ class HashModel:
             w = self.featurizer.weight(feats)
             rows = torch.from_numpy(feats.row_ids())
             cols = torch.from_numpy(feats.indices)
-            # Rows are sorted and their columns unique: the tensor is already coalesced.
-            x = torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.from_numpy(w.data),
-                                        (len(feats), feats.n_cols), is_coalesced=True,
-                                        check_invariants=False)
-            return TextBatch(x.to(device), rows.to(device), cols.to(device),
+            offsets = torch.from_numpy(feats.indptr[:-1])
+            x = tuple(t.to(device) for t in (cols, offsets, torch.from_numpy(w.data)))
+            return TextBatch(x, rows.to(device), cols.to(device),
                              torch.from_numpy(feats.data).to(device), len(feats))
         return torch.from_numpy(np.ascontiguousarray(feats)).to(device)
 

@@ -14,20 +14,23 @@ import torch.nn.functional as F
 
 
 class SparseLinear(nn.Module):
-    """``x @ W + b`` for a sparse COO input, so a 10,000-word vocabulary costs only the
-    non-zero terms of each document."""
+    """``x @ W + b`` for sparse rows given as (word indices, row offsets, values).
+
+    An embedding bag with sparse gradients: a step touches only the rows of ``W`` for the
+    words in the batch, so a 10,000-word vocabulary costs only the documents' own terms,
+    forward, backward and in the optimiser (see :func:`hashret.train.make_optimizers`).
+    """
 
     def __init__(self, n_in: int, n_out: int):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(n_in, n_out))
+        self.bag = nn.EmbeddingBag(n_in, n_out, mode="sum", sparse=True)
         self.bias = nn.Parameter(torch.zeros(n_out))
         bound = 1 / math.sqrt(max(n_in, 1))
-        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bag.weight, -bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.is_sparse:
-            return torch.sparse.mm(x, self.weight) + self.bias
-        return x @ self.weight + self.bias
+    def forward(self, x) -> torch.Tensor:
+        indices, offsets, values = x
+        return self.bag(indices, offsets, per_sample_weights=values) + self.bias
 
 
 class TextEncoder(nn.Module):

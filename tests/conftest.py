@@ -1,0 +1,62 @@
+import json
+
+import numpy as np
+import pytest
+
+from hashret.cli import main
+
+
+class Result:
+    def __init__(self, code, out, err):
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def run(capsys):
+    """Run the hashret CLI in-process: returns exit code, stdout and stderr."""
+    def _run(*args):
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+    return _run
+
+
+@pytest.fixture(scope="session")
+def fashion_index(tmp_path_factory):
+    """A small Fashion-MNIST index built once for the session through the library."""
+    from hashret import build_index, load_dataset
+    from hashret.data import limit_rows
+    out = tmp_path_factory.mktemp("idx") / "fm"
+    corpus = limit_rows(load_dataset("fashion-mnist"), 600)
+    build_index(corpus, out, bits=32, epochs=2, progress=False)
+    return out, corpus
+
+
+@pytest.fixture(scope="session")
+def reuters_corpus():
+    from hashret import load_dataset
+    return load_dataset("reuters")
+
+
+@pytest.fixture(scope="session")
+def reuters_index(tmp_path_factory, reuters_corpus):
+    from hashret import build_index
+    from hashret.data import limit_rows
+    out = tmp_path_factory.mktemp("idx") / "reuters"
+    corpus = limit_rows(reuters_corpus, 800)
+    build_index(corpus, out, bits=16, epochs=2, progress=False)
+    return out, corpus
+
+
+def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Brute-force Hamming distances between packed code sets (m, n)."""
+    x = np.unpackbits(a, axis=1)[:, None, :] != np.unpackbits(b, axis=1)[None, :, :]
+    return x.sum(-1)

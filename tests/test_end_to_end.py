@@ -1,0 +1,127 @@
+"""Build -> query -> export -> encode -> reload, through the CLI and the library."""
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from hashret import Bundle, Retriever
+from hashret.bundle import codes_from_column
+from hashret.models import unpack_bits
+
+from conftest import hamming
+
+
+def test_cli_build_query_export_fashion(run, tmp_path):
+    out = tmp_path / "fm"
+    r = run("--quiet", "build", "--dataset", "fashion-mnist", "--bits", "32", "--epochs", "1",
+            "--limit", "500", "--out", out)
+    assert r.code == 0, r.err
+    assert (out / "manifest.json").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["n_bits"] == 32 and manifest["counts"]["items"] == 500
+    assert manifest["bit_order"] == "little" and manifest["model"]["kind"] == "deep"
+
+    r = run("export", out, tmp_path / "out.parquet")
+    assert r.code == 0, r.err
+    t = pq.read_table(tmp_path / "out.parquet")
+    assert t.num_rows == 500
+    assert t.schema.field("code").type == pa.binary(4)
+    assert t.schema.field("labels").type == pa.list_(pa.string())
+    assert t.schema.metadata[b"n_bits"] == b"32" and b"model_hash" in t.schema.metadata
+    assert set(t.column("split").to_pylist()) == {"train", "test"}
+
+    first = t.column("id")[0].as_py()
+    r = run("query", out, "--id", first, "-k", "5", "--json")
+    assert r.code == 0, r.err
+    hits = r.json()
+    assert len(hits) == 5 and hits[0]["id"] == first and hits[0]["distance"] == 0
+    assert [h["distance"] for h in hits] == sorted(h["distance"] for h in hits)
+    assert set(hits[0]) == {"id", "distance", "labels", "title"}
+    codes = codes_from_column(t.column("code"))
+    ids = t.column("id").to_pylist()
+    for h in hits:      # the distances are the true Hamming distances between stored codes
+        assert hamming(codes[[0]], codes[[ids.index(h["id"])]])[0, 0] == h["distance"]
+
+    r = run("info", out)
+    assert r.code == 0 and "32 bits" in r.out and "500" in r.out
+
+
+def test_query_text_and_readable_table(run, reuters_index):
+    out, corpus = reuters_index
+    r = run("query", out, "--text", "oil prices opec crude output", "-k", "4", "--json")
+    assert r.code == 0, r.err
+    hits = r.json()
+    assert len(hits) == 4 and all(isinstance(h["labels"], list) for h in hits)
+    r = run("query", out, "--text", "oil prices", "-k", "3")
+    assert r.code == 0 and r.out.splitlines()[0].split()[:3] == ["rank", "distance", "id"]
+    assert len(r.out.splitlines()) == 4
+
+
+def test_query_by_file_equals_query_by_text(run, reuters_index, tmp_path):
+    out, corpus = reuters_index
+    doc = corpus.items[3]
+    (tmp_path / "q.txt").write_text(doc)
+    by_file = run("query", out, "--file", tmp_path / "q.txt", "--json").json()
+    by_text = run("query", out, "--text", doc, "--json").json()
+    by_id = run("query", out, "--id", corpus.ids[3], "--json").json()
+    assert by_file == by_text
+    assert by_id[0]["id"] == corpus.ids[3]
+    assert by_text[0]["distance"] == 0     # the document's own code is in the index
+
+
+def test_radius_returns_everything_within(run, fashion_index):
+    out, corpus = fashion_index
+    b = Bundle.load(out)
+    r = run("query", out, "--id", corpus.ids[0], "--radius", "3", "--json")
+    assert r.code == 0, r.err
+    got = {h["id"] for h in r.json()}
+    d = hamming(b.codes[:1], b.codes)[0]
+    assert got == {corpus.ids[i] for i in np.flatnonzero(d <= 3)}
+
+
+def test_reload_gives_identical_codes_and_results(fashion_index, tmp_path, run):
+    out, corpus = fashion_index
+    b1, b2 = Bundle.load(out), Bundle.load(out, verify=True)
+    codes, emb = b2.model.encode(corpus.take(range(len(corpus))))
+    assert np.array_equal(codes, b1.codes)              # re-encoding reproduces the index
+    assert np.array_equal(unpack_bits(codes), np.asarray(b1.embeddings()) > 0)
+    q = b1.codes[:7]
+    assert np.array_equal(b1.index.search(q, 5)[1], b2.index.search(q, 5)[1])
+    # `encode` on the same corpus writes the same codes as `export`
+    np.save(tmp_path / "x.npy", np.asarray(corpus.take(range(20))))
+    assert run("encode", out, tmp_path / "x.npy", tmp_path / "e.parquet",
+               "--with-embeddings").code == 0
+    t = pq.read_table(tmp_path / "e.parquet")
+    assert np.array_equal(codes_from_column(t.column("code")), b1.codes[:20])
+    emb = np.stack(t.column("embedding").to_numpy(zero_copy_only=False))
+    assert emb.shape == (20, 32) and np.array_equal(emb > 0, unpack_bits(b1.codes[:20]))
+
+
+def test_export_with_embeddings(run, fashion_index, tmp_path):
+    out, _ = fashion_index
+    assert run("export", out, tmp_path / "e.parquet", "--with-embeddings").code == 0
+    t = pq.read_table(tmp_path / "e.parquet")
+    assert t.schema.field("embedding").type == pa.list_(pa.float32(), 32)
+    emb = np.stack(t.column("embedding").to_numpy(zero_copy_only=False))
+    assert np.array_equal(emb > 0, unpack_bits(codes_from_column(t.column("code"))))
+
+
+def test_image_query_of_other_size_is_resized_with_warning(run, fashion_index, tmp_path):
+    from PIL import Image
+    out, corpus = fashion_index
+    img = np.asarray(corpus.take([0]))[0, :, :, 0]
+    Image.fromarray(img).resize((56, 56)).save(tmp_path / "big.png")
+    Image.fromarray(img).save(tmp_path / "same.png")
+    r = run("query", out, "--image", tmp_path / "big.png", "-k", "3", "--json")
+    assert r.code == 0 and "resized" in r.err
+    same = run("query", out, "--image", tmp_path / "same.png", "-k", "1", "--json").json()
+    assert same[0]["distance"] == 0
+
+
+def test_library_api(fashion_index):
+    out, corpus = fashion_index
+    r = Retriever.load(out)
+    hits = r.query(np.asarray(corpus.take([5]))[0], k=3)
+    assert hits[0].distance == 0 and len(hits) == 3

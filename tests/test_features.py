@@ -1,0 +1,39 @@
+import numpy as np
+
+from hashret.features import ImageFeaturizer, TfidfFeaturizer, tokenize
+
+
+def test_tokenize_drops_stop_words_and_numbers():
+    assert tokenize("The OIL price rose 5 pct in 1987, Reuters said") == ["oil", "price",
+                                                                           "rose", "pct"]
+
+
+def test_tfidf_vocabulary_counts_and_weights():
+    docs = ["apple apple banana", "banana cherry", "apple banana", "durian"]
+    f = TfidfFeaturizer(max_features=2).fit(docs)
+    assert f.vocabulary == ["banana", "apple"]        # the two terms in most documents
+    counts = f.transform(["apple apple banana kiwi", "", "the of"])
+    dense = counts.toarray()
+    assert dense.tolist() == [[1, 2], [0, 0], [0, 0]]
+    w = f.weight(counts).toarray()
+    assert np.isclose(np.linalg.norm(w[0]), 1) and not w[1:].any()
+    assert w[0, 1] > w[0, 0]          # apple: more occurrences, rarer
+
+
+def test_featurizer_roundtrip_dict():
+    f = TfidfFeaturizer().fit(["a cat sat", "a dog sat"])
+    g = TfidfFeaturizer.from_dict(f.to_dict())
+    assert g.vocabulary == f.vocabulary and np.allclose(g.idf, f.idf)
+
+
+def test_image_featurizer_scales_and_resizes():
+    imgs = np.full((3, 8, 6, 1), 255, np.uint8)
+    f = ImageFeaturizer().fit(imgs)
+    assert f.shape == (8, 6, 1) and f.scale == 255
+    x = f.transform(imgs)
+    assert x.shape == (3, 1, 8, 6) and np.allclose(x, 1.0)
+    big_rgb = np.zeros((16, 12, 3), np.uint8)
+    big_rgb[..., 0] = 255
+    y = f.transform([big_rgb])
+    assert y.shape == (1, 1, 8, 6) and np.allclose(y, 1 / 3, atol=1e-3)
+    assert f.resized == 1

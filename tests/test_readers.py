@@ -1,0 +1,136 @@
+import gzip
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hashret.data import IMAGE, TEXT, limit_rows, read_corpus
+from hashret.errors import CorpusError, UsageError
+
+
+def test_reuters_modapte_split_and_labels(reuters_corpus):
+    c = reuters_corpus
+    splits = np.asarray(c.splits)
+    assert (splits == "train").sum() == 7775 and (splits == "test").sum() == 3019
+    assert all(c.labels), "every ModApte document has at least one topic"
+    assert any(len(ls) > 1 for ls in c.labels), "topics are multi-label"
+    assert c.modality == TEXT and len(set(c.ids)) == len(c)
+    first = c.ids.index(1)
+    assert c.titles[first] == "BAHIA COCOA REVIEW" and c.labels[first] == ["cocoa"]
+    assert c.items[first].startswith("BAHIA COCOA REVIEW\nShowers continued")
+
+
+def test_text_folder_labels_splits_and_encodings(tmp_path):
+    (tmp_path / "train" / "sport").mkdir(parents=True)
+    (tmp_path / "train" / "food").mkdir(parents=True)
+    (tmp_path / "test" / "food").mkdir(parents=True)
+    (tmp_path / "train" / "sport" / "1").write_bytes("Le café au football".encode("latin-1"))
+    (tmp_path / "train" / "food" / "2.txt").write_text("Crème brûlée recipe", "utf-8")
+    (tmp_path / "test" / "food" / "3.txt").write_text("bread and butter", "utf-8")
+    c = read_corpus(tmp_path)
+    by_id = dict(zip(c.ids, zip(c.items, c.labels, c.splits)))
+    assert by_id["train/sport/1"] == ("Le café au football", ["sport"], "train")
+    assert by_id["train/food/2.txt"] == ("Crème brûlée recipe", ["food"], "train")
+    assert by_id["test/food/3.txt"][1:] == (["food"], "test")
+
+
+def test_tables_with_columns(tmp_path):
+    rows = [{"doc": "alpha beta", "tag": ["x", "y"], "key": "a"},
+            {"doc": "gamma", "tag": "z", "key": "b"}]
+    p = tmp_path / "c.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows))
+    c = read_corpus(p, text_column="doc", label_column="tag", id_column="key")
+    assert c.ids == ["a", "b"] and c.labels == [["x", "y"], ["z"]] and c.items[1] == "gamma"
+    csvp = tmp_path / "c.csv"
+    csvp.write_text('text,label,split\n"hello, world",greet,train\nbye,part,test\n')
+    c = read_corpus(csvp)
+    assert c.items == ["hello, world", "bye"] and c.splits == ["train", "test"]
+    assert c.ids == [0, 1]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table({"body": ["one", "two"], "labels": [["a"], []]}),
+                   tmp_path / "c.parquet")
+    c = read_corpus(tmp_path / "c.parquet", text_column="body")
+    assert c.labels == [["a"], []]
+    with pytest.raises(UsageError, match="--text-column 'nope'"):
+        read_corpus(p, text_column="nope")
+
+
+def _write_idx(path, arr, gz):
+    header = bytes([0, 0, 8, arr.ndim]) + b"".join(int(s).to_bytes(4, "big")
+                                                     for s in arr.shape)
+    data = header + arr.astype(np.uint8).tobytes()
+    (gzip.open if gz else open)(path, "wb").write(data)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_folder(tmp_path, gz):
+    ext = ".gz" if gz else ""
+    rng = np.random.default_rng(0)
+    tr, te = rng.integers(0, 255, (5, 6, 7)), rng.integers(0, 255, (3, 6, 7))
+    _write_idx(tmp_path / f"train-images-idx3-ubyte{ext}", tr, gz)
+    _write_idx(tmp_path / f"train-labels-idx1-ubyte{ext}", np.arange(5), gz)
+    _write_idx(tmp_path / f"t10k-images-idx3-ubyte{ext}", te, gz)
+    _write_idx(tmp_path / f"t10k-labels-idx1-ubyte{ext}", np.array([7, 8, 9]), gz)
+    c = read_corpus(tmp_path)
+    assert c.modality == IMAGE and len(c) == 8
+    assert c.splits == ["train"] * 5 + ["test"] * 3
+    assert c.labels[4] == ["4"] and c.labels[5] == ["7"]
+    np.testing.assert_array_equal(c.take([6])[0, :, :, 0], te[1])
+    np.testing.assert_array_equal(c.take(range(3, 7))[:, :, :, 0], np.concatenate([tr, te])[3:7])
+
+
+def test_truncated_idx_is_refused(tmp_path):
+    p = tmp_path / "train-images-idx3-ubyte"
+    _write_idx(p, np.zeros((4, 5, 5)), False)
+    p.write_bytes(p.read_bytes()[:-3])
+    with pytest.raises(CorpusError, match="truncated"):
+        read_corpus(p)
+
+
+def test_image_folder_and_corrupt_image(tmp_path):
+    for label in ("cat", "dog"):
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((10, 12), i * 50, np.uint8)).save(tmp_path / label / f"{i}.png")
+    c = read_corpus(tmp_path)
+    assert c.modality == IMAGE and len(c) == 6 and c.labels[0] == ["cat"]
+    assert c.take([1]).shape == (1, 10, 12, 1) and c.take([1])[0, 0, 0, 0] == 50
+    (tmp_path / "dog" / "bad.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(CorpusError, match="bad.png.*not a readable image"):
+        c = read_corpus(tmp_path)
+        c.take(range(len(c)))
+
+
+def test_npy_with_labels(tmp_path):
+    arr = np.random.default_rng(1).random((4, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", arr)
+    np.save(tmp_path / "x_labels.npy", np.array([1, 2, 1, 3]))
+    c = read_corpus(tmp_path / "x.npy")
+    assert c.ids == [0, 1, 2, 3] and c.labels[3] == ["3"] and c.take([2]).shape == (1, 8, 8, 1)
+    np.save(tmp_path / "bad.npy", np.zeros((3, 4)))
+    with pytest.raises(CorpusError, match="shape"):
+        read_corpus(tmp_path / "bad.npy")
+
+
+def test_missing_empty_and_duplicate(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        read_corpus(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="empty"):
+        read_corpus(tmp_path / "empty")
+    (tmp_path / "e.jsonl").write_text("")
+    with pytest.raises(CorpusError, match="no rows"):
+        read_corpus(tmp_path / "e.jsonl")
+    (tmp_path / "d.jsonl").write_text('{"text": "a", "id": 1}\n{"text": "b", "id": 1}\n')
+    with pytest.raises(CorpusError, match="duplicate ids .*1"):
+        read_corpus(tmp_path / "d.jsonl", id_column="id")
+
+
+def test_limit_keeps_both_splits(reuters_corpus):
+    c = limit_rows(reuters_corpus, 100)
+    assert len(c) == 100
+    n_test = sum(s == "test" for s in c.splits)
+    assert 20 <= n_test <= 35     # 3,019 / 10,794 of 100 = 28
+    assert c.items[0] == reuters_corpus.items[reuters_corpus.ids.index(c.ids[0])]
