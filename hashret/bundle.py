@@ -236,7 +236,10 @@ class Bundle:
                            "test": int((splits == "test").sum()),
                            "labelled": int(sum(1 for ls in corpus.labels if ls))},
                 "id_type": id_type(corpus.ids),
-                "corpus": {"source": corpus.source, "dataset": corpus.meta.get("dataset")},
+                "corpus": {"source": corpus.source, "dataset": corpus.meta.get("dataset"),
+                           "reader": corpus.meta.get("reader", {}),
+                           "limit": corpus.meta.get("limit"),
+                           "limit_seed": corpus.meta.get("limit_seed")},
                 "versions": library_versions(),
             }
             manifest.update(extra or {})

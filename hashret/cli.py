@@ -212,6 +212,37 @@ def encode(ctx, index_dir, corpus, out, with_embeddings, text_column, label_colu
     click.echo(f"wrote {len(c):,} rows to {out}")
 
 
+@cli.command(name="eval")
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("-k", "--k", "k", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Precision is measured at this rank.")
+@click.option("--no-baselines", is_flag=True,
+              help="Skip the LSH, PCA+ITQ and exact float baselines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def eval_(ctx, index_dir, k, no_baselines, as_json):
+    """Measure retrieval quality: test items query training items by Hamming distance;
+    relevant = shares a label. Reports precision@k and mAP@1000 for the index's codes and,
+    from the same features, random-projection LSH, PCA+ITQ and exact float search."""
+    from .bundle import Bundle
+    from .eval import evaluate_bundle, reopen_corpus
+    bundle = Bundle.load(index_dir)
+    corpus = None if no_baselines else reopen_corpus(bundle)
+    res = evaluate_bundle(bundle, corpus, k=k, baselines=not no_baselines,
+                          progress=not ctx.obj["quiet"])
+    if as_json:
+        _echo_json(res)
+        return
+    click.echo(f"{res['queries']:,} test queries, {res['database']:,} training items, "
+               f"{res['bits']} bits")
+    names = list(res["methods"])
+    cols = [c for c in next(iter(res["methods"].values())) if c != "seconds"]
+    width = max(len(n) for n in names) + 2
+    click.echo("method".ljust(width) + "".join(c.rjust(15) for c in cols))
+    for n in names:
+        click.echo(n.ljust(width) + "".join(f"{res['methods'][n][c]:15.4f}" for c in cols))
+
+
 @cli.command()
 @click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")

@@ -51,7 +51,14 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
     - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, image files or
       text files (one sub-folder per label).
     """
-    p = Path(path)
+    corpus = _read_corpus(Path(path), text_column, label_column, id_column)
+    corpus.meta["reader"] = {k: v for k, v in (("text_column", text_column),
+                                               ("label_column", label_column),
+                                               ("id_column", id_column)) if v}
+    return corpus
+
+
+def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
     if not p.exists():
         raise CorpusError(f"corpus {p} does not exist; check the path (or use --dataset)")
     table_opts = dict(text_column=text_column, label_column=label_column, id_column=id_column)

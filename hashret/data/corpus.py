@@ -127,4 +127,6 @@ def limit_rows(corpus: Corpus, limit: int, seed: int = 0) -> Corpus:
         if sum(sizes) < limit:
             sizes[i] += min(limit - sum(sizes), len(groups[i]) - sizes[i])
     keep = [rng.choice(g, size=n, replace=False) for g, n in zip(groups, sizes)]
-    return corpus.subset(np.sort(np.concatenate(keep)))
+    sub = corpus.subset(np.sort(np.concatenate(keep)))
+    sub.meta.update(limit=limit, limit_seed=seed)       # so the sample can be drawn again
+    return sub

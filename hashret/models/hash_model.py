@@ -96,15 +96,17 @@ class HashModel:
             raise UsageError("the model is not fitted; call fit() or load() first")
         return self.featurizer.transform(items)
 
-    def _batch(self, feats, device):
+    def _batch(self, feats, device, targets: SparseRows | None = None):
+        """Tensors for a batch; ``targets`` replaces the documents' own counts as what the
+        decoder reconstructs (used for neighbour reconstruction)."""
         if self.modality == TEXT:
             w = self.featurizer.weight(feats)
-            rows = torch.from_numpy(feats.row_ids())
-            cols = torch.from_numpy(feats.indices)
-            offsets = torch.from_numpy(feats.indptr[:-1])
-            x = tuple(t.to(device) for t in (cols, offsets, torch.from_numpy(w.data)))
-            return TextBatch(x, rows.to(device), cols.to(device),
-                             torch.from_numpy(feats.data).to(device), len(feats))
+            x = tuple(torch.from_numpy(a).to(device)
+                      for a in (feats.indices, feats.indptr[:-1], w.data))
+            t = feats if targets is None else targets
+            return TextBatch(x, torch.from_numpy(t.row_ids()).to(device),
+                             torch.from_numpy(t.indices).to(device),
+                             torch.from_numpy(t.data).to(device), len(feats))
         return torch.from_numpy(np.ascontiguousarray(feats)).to(device)
 
     @staticmethod
@@ -138,6 +140,12 @@ class HashModel:
             c.channels = c.channels or list(defaults.image_channels(self.featurizer.shape))
             c.hidden = c.hidden or 512
         feats = self.features(items)
+        targets = None
+        if c.modality == TEXT and c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS):
+            targets = neighbour_targets(self.featurizer, feats,
+                                        int(c.extra.get("neighbours",
+                                                        defaults.TEXT_NEIGHBOURS)),
+                                        float(c.extra.get("neighbour_weight", 1.0)))
         rng = np.random.default_rng(c.seed)
         order = rng.permutation(len(rows))
         n_val = defaults.validation_size(len(rows))
@@ -146,8 +154,11 @@ class HashModel:
         self.device = pick_device(device)
         torch.manual_seed(c.seed)
         self.module = self._build_module()
-        self.report = train(self.module, lambda r: self._batch(self._rows(feats, r),
-                                                               self.device),
+
+        def make_batch(r):
+            return self._batch(self._rows(feats, r), self.device,
+                               None if targets is None else targets.rows(r))
+        self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
                             device=self.device, seed=c.seed, progress=progress)
         self.report.train_items, self.report.validation_items = len(tr), len(val)
@@ -261,6 +272,52 @@ class HashModel:
                               f"configuration ({str(e)[:100]}); rebuild the index") from None
         model.module.eval()
         return model
+
+
+def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
+                      weight: float = 1.0, chunk: int = 1024) -> SparseRows:
+    """Each document's word counts plus ``weight`` times the mean counts of its ``k``
+    nearest training documents by TF-IDF cosine.
+
+    Reconstructing the neighbourhood as well as the document itself (NbrReg, Chaidaroon et
+    al. 2018) makes codes agree with the documents' local similarity structure, not only
+    with their own words. Neighbours are found exactly, ``chunk`` documents at a time.
+    """
+    n = len(counts)
+    if n < 2 or k < 1:
+        return counts
+    k = min(k, n - 1)
+    w = featurizer.weight(counts)
+    x = torch.sparse_csr_tensor(torch.from_numpy(w.indptr), torch.from_numpy(w.indices),
+                                torch.from_numpy(w.data), (n, w.n_cols))
+    xt = x.to_sparse_coo().t().coalesce()
+    nbrs = np.zeros((n, k), np.int64)
+    for s in range(0, n, chunk):
+        rows = w.rows(np.arange(s, min(s + chunk, n)))
+        dense = torch.from_numpy(rows.toarray())
+        sim = torch.sparse.mm(xt.t(), dense.t()).t() if False else (
+            torch.sparse.mm(x, dense.t()).t())                    # (chunk, n)
+        sim[torch.arange(len(rows)), torch.arange(s, s + len(rows))] = -1.0   # not itself
+        nbrs[s:s + len(rows)] = sim.topk(k, dim=1).indices.numpy()
+    dense_rows = []
+    from collections import defaultdict
+    indptr, indices, data = [0], [], []
+    for i in range(n):
+        acc = defaultdict(float)
+        a, b = counts.indptr[i], counts.indptr[i + 1]
+        for col, v in zip(counts.indices[a:b], counts.data[a:b]):
+            acc[col] += v
+        for j in nbrs[i]:
+            a, b = counts.indptr[j], counts.indptr[j + 1]
+            for col, v in zip(counts.indices[a:b], counts.data[a:b]):
+                acc[col] += weight * v / k
+        cols = sorted(acc)
+        indices.extend(cols)
+        data.extend(acc[c] for c in cols)
+        indptr.append(len(indices))
+    del dense_rows
+    return SparseRows(np.asarray(indptr, np.int64), np.asarray(indices, np.int64),
+                      np.asarray(data, np.float32), counts.n_cols)
 
 
 def file_sha256(path) -> str:

@@ -1,0 +1,174 @@
+"""Retrieval quality on a bundle's own corpus: test items query training items.
+
+Protocol (docs/TARGETS): every test item queries the training items by Hamming distance;
+a retrieved item is relevant when it shares at least one label with the query;
+precision@k and mAP@1000 are averaged over the queries. Hamming rankings come straight from
+faiss' ``IndexBinaryFlat`` (as an independent checker would compute them), so ties are
+ordered as faiss orders them.
+
+Baselines computed in the same run on the same features: random-projection LSH
+(faiss ``IndexLSH``), PCA + ITQ (faiss ``ITQTransform`` on a PCA of the features) and exact
+float search on the features (cosine on TF-IDF for documents, L2 on pixels for images).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .errors import UsageError
+
+MAP_DEPTH = 1000
+
+
+def label_matrix(labels_list, vocab=None):
+    """Items' labels as a boolean (n, L) incidence matrix over a shared label vocabulary."""
+    if vocab is None:
+        vocab = {l: i for i, l in enumerate(sorted({l for ls in labels_list for l in ls}))}
+    m = np.zeros((len(labels_list), max(len(vocab), 1)), bool)
+    for i, ls in enumerate(labels_list):
+        for l in ls:
+            if l in vocab:
+                m[i, vocab[l]] = True
+    return m, vocab
+
+
+def relevance(ranked: np.ndarray, q_labels: np.ndarray, db_labels: np.ndarray) -> np.ndarray:
+    """(m, k) booleans: does the j-th retrieved item share a label with query i?"""
+    out = np.zeros(ranked.shape, bool)
+    for s in range(0, len(ranked), 256):
+        ids = ranked[s:s + 256]
+        valid = ids >= 0
+        hit = (db_labels[np.where(valid, ids, 0)] & q_labels[s:s + 256, None, :]).any(-1)
+        out[s:s + 256] = hit & valid
+    return out
+
+
+def scores(rel: np.ndarray, k: int = 100) -> dict:
+    """precision@k and mAP over the ranking depth of ``rel`` (AP normalised by the relevant
+    items retrieved within that depth)."""
+    depth = rel.shape[1]
+    prec = np.cumsum(rel, 1) / np.arange(1, depth + 1)
+    ap = (prec * rel).sum(1) / np.maximum(rel.sum(1), 1)
+    return {f"precision@{k}": float(rel[:, :k].mean()), f"mAP@{depth}": float(ap.mean())}
+
+
+def hamming_ranking(q_codes: np.ndarray, db_codes: np.ndarray, depth: int) -> np.ndarray:
+    import faiss
+    index = faiss.IndexBinaryFlat(db_codes.shape[1] * 8)
+    index.add(np.ascontiguousarray(db_codes))
+    return index.search(np.ascontiguousarray(q_codes), min(depth, len(db_codes)))[1]
+
+
+# --- baselines --------------------------------------------------------------------------
+
+def dense_features(model, corpus, rows, batch: int = 2048) -> np.ndarray:
+    """The model's input features as a dense float32 matrix (TF-IDF or pixels)."""
+    out = []
+    for _, items in corpus.batches(batch, rows):
+        f = model.features(items)
+        if model.modality == "text":
+            out.append(model.featurizer.weight(f).toarray())
+        else:
+            out.append(f.reshape(len(f), -1))
+    return np.concatenate(out).astype(np.float32)
+
+
+def lsh_codes(x_train, x_all, bits, seed=0):
+    """Random-projection LSH: sign of a random rotation (faiss ``IndexLSH``)."""
+    import faiss
+    lsh = faiss.IndexLSH(x_train.shape[1], bits, True, False)
+    lsh.train(x_train[:min(len(x_train), 10_000)])
+    return lsh.sa_encode(np.ascontiguousarray(x_all))
+
+
+def pca_itq_codes(x_train, x_all, bits, seed=0):
+    """PCA to ``bits`` dimensions, then ITQ's learned rotation (faiss ``ITQTransform``),
+    then the sign. PCA runs in torch (low-rank), which copes with 10,000-d TF-IDF."""
+    import faiss
+    import torch
+    rng = np.random.default_rng(seed)
+    sample = x_train[rng.permutation(len(x_train))[:20_000]]
+    mean = sample.mean(0)
+    torch.manual_seed(seed)
+    _, _, v = torch.pca_lowrank(torch.from_numpy(sample - mean), q=min(bits + 10, *sample.shape),
+                                center=False, niter=4)
+    proj = v[:, :bits].numpy()
+    z_train = np.ascontiguousarray((sample - mean) @ proj, np.float32)
+    itq = faiss.ITQTransform(bits, bits, False)
+    itq.train(z_train)
+    z = np.ascontiguousarray((x_all - mean) @ proj, np.float32)
+    return np.packbits(itq.apply(z) > 0, axis=1, bitorder="little")
+
+
+def float_ranking(x_q, x_db, depth, metric):
+    import faiss
+    index = faiss.IndexFlatIP(x_db.shape[1]) if metric == "cosine" else \
+        faiss.IndexFlatL2(x_db.shape[1])
+    index.add(np.ascontiguousarray(x_db))
+    return index.search(np.ascontiguousarray(x_q), min(depth, len(x_db)))[1]
+
+
+def reopen_corpus(bundle):
+    """The corpus a bundle was built from, read again the way the build read it."""
+    from .data import limit_rows, load_dataset, read_corpus
+    info = bundle.manifest.get("corpus", {})
+    if info.get("dataset"):
+        corpus = load_dataset(info["dataset"])
+    else:
+        corpus = read_corpus(info["source"], **info.get("reader", {}))
+    if info.get("limit"):
+        corpus = limit_rows(corpus, info["limit"], info.get("limit_seed", 0))
+    ids = bundle.items.column("id").to_pylist()
+    if [str(i) for i in corpus.ids] != [str(i) for i in ids]:
+        raise UsageError(f"the corpus {info.get('source')} no longer matches the index "
+                         f"{bundle.path}; rebuild the index or skip baselines "
+                         "(--no-baselines)")
+    return corpus
+
+
+def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
+                    progress: bool = True) -> dict:
+    """Run the protocol on a bundle and the corpus it was built from."""
+    splits = np.asarray(bundle.items.column("split").to_pylist())
+    train, test = np.flatnonzero(splits == "train"), np.flatnonzero(splits == "test")
+    labels = bundle.items.column("labels").to_pylist()
+    if not len(test) or not len(train):
+        raise UsageError(f"{bundle.path}: eval needs a corpus with a train and a test split "
+                         f"(this one has {len(train)} train and {len(test)} test items)")
+    if not any(labels[i] for i in test):
+        raise UsageError(f"{bundle.path}: the test items have no labels; eval needs labels")
+    lab, vocab = label_matrix(labels)
+    depth = min(MAP_DEPTH, len(train))
+    bits = bundle.bits
+    result = {"queries": int(len(test)), "database": int(len(train)), "bits": bits,
+              "k": k, "methods": {}}
+
+    def record(name, ranked, seconds=None):
+        r = scores(relevance(ranked, lab[test], lab[train]), k)
+        if seconds is not None:
+            r["seconds"] = round(seconds, 2)
+        result["methods"][name] = {m: (round(v, 4) if isinstance(v, float) else v)
+                                   for m, v in r.items()}
+
+    codes = bundle.codes
+    record(f"hashret-{bundle.manifest['model']['kind']}",
+           hamming_ranking(codes[test], codes[train], depth))
+    if baselines:
+        if corpus is None:
+            raise UsageError("baselines need the corpus the index was built from")
+        model = bundle.model
+        x = dense_features(model, corpus, np.arange(len(corpus)))
+        xt = x[train]
+        t = time.perf_counter()
+        c = lsh_codes(xt, x, bits)
+        record("lsh", hamming_ranking(c[test], c[train], depth), time.perf_counter() - t)
+        t = time.perf_counter()
+        c = pca_itq_codes(xt, x, bits)
+        record("pca-itq", hamming_ranking(c[test], c[train], depth), time.perf_counter() - t)
+        t = time.perf_counter()
+        metric = "cosine" if model.modality == "text" else "l2"
+        record(f"float-{metric}", float_ranking(x[test], xt, depth, metric),
+               time.perf_counter() - t)
+    return result

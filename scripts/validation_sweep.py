@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Choose model defaults on a validation split, never on the test split.
+
+The training split of a corpus is cut in two: 90% trains the model and is the database,
+10% (at most 1,000 items) queries it. Precision@100 (shared label = relevant) is printed for
+each setting given on the command line, so defaults can be compared without touching the
+test split.
+
+  python scripts/validation_sweep.py --dataset reuters --bits 64 --set kl_weight=0.1,1
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+
+import numpy as np
+
+from hashret import HashModel, load_dataset, read_corpus
+from hashret.data import limit_rows
+
+
+def precision_at(codes_q, labels_q, codes_db, labels_db, k=100):
+    import faiss
+    index = faiss.IndexBinaryFlat(codes_db.shape[1] * 8)
+    index.add(codes_db)
+    _, ids = index.search(codes_q, min(k, len(codes_db)))
+    sets_db = [set(x) for x in labels_db]
+    rel = [[bool(sets_db[j] & set(labels_q[q])) for j in row] for q, row in enumerate(ids)]
+    return float(np.mean(rel))
+
+
+def parse_value(v: str):
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset")
+    ap.add_argument("--corpus")
+    ap.add_argument("--bits", type=int, default=64)
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", action="append", default=[],
+                    help="name=v1,v2 (a ModelConfig field or extra.NAME); repeat to combine")
+    a = ap.parse_args()
+    corpus = load_dataset(a.dataset) if a.dataset else read_corpus(a.corpus)
+    corpus = limit_rows(corpus, a.limit, a.seed)
+    train = corpus.training_indices()
+    rng = np.random.default_rng(1234)
+    perm = rng.permutation(train)
+    n_q = min(1000, len(train) // 10)
+    queries, db = np.sort(perm[:n_q]), np.sort(perm[n_q:])
+    grid = [[(k, parse_value(v)) for v in vs.split(",")] for k, vs in
+            (s.split("=", 1) for s in a.set)]
+    for combo in itertools.product(*grid) if grid else [()]:
+        settings, extra = {}, {}
+        for k, v in combo:
+            (extra if k.startswith("extra.") else settings)[k.removeprefix("extra.")] = v
+        t = time.perf_counter()
+        model = HashModel(bits=a.bits, seed=a.seed, extra=extra, **settings)
+        model.fit(corpus, rows=db, progress=False)
+        codes_q, _ = model.encode(corpus.take(queries))
+        codes_db, _ = model.encode(corpus.take(db))
+        p = precision_at(codes_q, [corpus.labels[i] for i in queries], codes_db,
+                         [corpus.labels[i] for i in db])
+        print(json.dumps({"settings": dict(combo), "bits": a.bits, "val_p@100": round(p, 4),
+                          "epochs": model.report.epochs_run,
+                          "best_epoch": model.report.best_epoch,
+                          "seconds": round(time.perf_counter() - t, 1)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
