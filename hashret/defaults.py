@@ -24,7 +24,7 @@ PATIENCE = 5                      # epochs without validation improvement before
 TARGET_STEPS = 4_000              # optimisation steps a default training run aims for
 MIN_EPOCHS, MAX_EPOCHS = 5, 200
 ENCODE_BATCH_SIZE = 1_024
-TEXT_NEIGHBOURS = 0               # documents' TF-IDF neighbours the decoder also reconstructs
+TEXT_NEIGHBOURS = 10              # TF-IDF neighbours whose words the decoder also reconstructs
 
 
 def validation_size(n_train: int) -> int:

@@ -280,44 +280,41 @@ def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
     nearest training documents by TF-IDF cosine.
 
     Reconstructing the neighbourhood as well as the document itself (NbrReg, Chaidaroon et
-    al. 2018) makes codes agree with the documents' local similarity structure, not only
-    with their own words. Neighbours are found exactly, ``chunk`` documents at a time.
+    al. 2018) makes codes follow the documents' local similarity structure, not only their
+    own words. Neighbours are found exactly, ``chunk`` documents at a time (quadratic in
+    the number of training documents).
     """
     n = len(counts)
     if n < 2 or k < 1:
         return counts
     k = min(k, n - 1)
     w = featurizer.weight(counts)
-    x = torch.sparse_csr_tensor(torch.from_numpy(w.indptr), torch.from_numpy(w.indices),
-                                torch.from_numpy(w.data), (n, w.n_cols))
-    xt = x.to_sparse_coo().t().coalesce()
+    x = _torch_sparse(w)
     nbrs = np.zeros((n, k), np.int64)
     for s in range(0, n, chunk):
         rows = w.rows(np.arange(s, min(s + chunk, n)))
-        dense = torch.from_numpy(rows.toarray())
-        sim = torch.sparse.mm(xt.t(), dense.t()).t() if False else (
-            torch.sparse.mm(x, dense.t()).t())                    # (chunk, n)
-        sim[torch.arange(len(rows)), torch.arange(s, s + len(rows))] = -1.0   # not itself
+        sim = torch.sparse.mm(x, torch.from_numpy(rows.toarray()).t()).t()   # (chunk, n)
+        sim[torch.arange(len(rows)), torch.arange(s, s + len(rows))] = -1.0  # not itself
         nbrs[s:s + len(rows)] = sim.topk(k, dim=1).indices.numpy()
-    dense_rows = []
-    from collections import defaultdict
-    indptr, indices, data = [0], [], []
-    for i in range(n):
-        acc = defaultdict(float)
-        a, b = counts.indptr[i], counts.indptr[i + 1]
-        for col, v in zip(counts.indices[a:b], counts.data[a:b]):
-            acc[col] += v
-        for j in nbrs[i]:
-            a, b = counts.indptr[j], counts.indptr[j + 1]
-            for col, v in zip(counts.indices[a:b], counts.data[a:b]):
-                acc[col] += weight * v / k
-        cols = sorted(acc)
-        indices.extend(cols)
-        data.extend(acc[c] for c in cols)
-        indptr.append(len(indices))
-    del dense_rows
-    return SparseRows(np.asarray(indptr, np.int64), np.asarray(indices, np.int64),
-                      np.asarray(data, np.float32), counts.n_cols)
+    # targets = A @ counts, with A = I + weight / k * (neighbour incidence)
+    a_rows = np.concatenate([np.arange(n), np.repeat(np.arange(n), k)])
+    a_cols = np.concatenate([np.arange(n), nbrs.reshape(-1)])
+    a_vals = np.concatenate([np.ones(n), np.full(n * k, weight / k)]).astype(np.float32)
+    a = torch.sparse_coo_tensor(torch.from_numpy(np.stack([a_rows, a_cols])),
+                                torch.from_numpy(a_vals), (n, n)).coalesce()
+    t = torch.sparse.mm(a, _torch_sparse(counts).to_sparse_coo()).coalesce()
+    r, c = t.indices().numpy()
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=n))]).astype(np.int64)
+    return SparseRows(indptr, c.astype(np.int64), t.values().numpy().astype(np.float32),
+                      counts.n_cols)
+
+
+def _torch_sparse(m: SparseRows) -> torch.Tensor:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # "sparse CSR support is in beta"
+        return torch.sparse_csr_tensor(torch.from_numpy(m.indptr),
+                                       torch.from_numpy(m.indices),
+                                       torch.from_numpy(m.data), (len(m), m.n_cols))
 
 
 def file_sha256(path) -> str:
@@ -327,5 +324,3 @@ def file_sha256(path) -> str:
             h.update(block)
     return h.hexdigest()
 
-
-warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+import torch
+
+from hashret import HashModel
+from hashret.data.corpus import Corpus
+from hashret.errors import UsageError
+from hashret.features import TfidfFeaturizer
+from hashret.models.hash_model import neighbour_targets
+from hashret.models.networks import BinaryCodeLayer, bernoulli_kl_to_uniform
+
+
+@pytest.mark.parametrize("bits", [0, 7, 12, 264])
+def test_bits_must_be_whole_bytes(bits):
+    with pytest.raises(UsageError, match="multiple of 8"):
+        HashModel(bits=bits)
+
+
+def test_code_layer_straight_through_and_threshold():
+    layer = BinaryCodeLayer()
+    logits = torch.tensor([[-3.0, 0.5, 4.0]], requires_grad=True)
+    layer.train()
+    z = layer(logits)
+    assert set(z.detach().flatten().tolist()) <= {0.0, 1.0}
+    z.sum().backward()
+    p = torch.sigmoid(logits.detach())
+    assert torch.allclose(logits.grad, p * (1 - p))        # gradient of the probability
+    layer.eval()
+    assert layer(logits).tolist() == [[0.0, 1.0, 1.0]]
+
+
+def test_kl_to_uniform_is_zero_at_one_half_and_positive_elsewhere():
+    assert abs(float(bernoulli_kl_to_uniform(torch.zeros(4, 8)))) < 1e-6
+    assert float(bernoulli_kl_to_uniform(torch.full((4, 8), 3.0))) > 0.5
+
+
+def test_neighbour_targets_add_the_nearest_documents_counts():
+    docs = ["apple banana", "apple banana cherry", "dog cat", "dog cat mouse"]
+    f = TfidfFeaturizer().fit(docs)
+    c = f.transform(docs)
+    t = neighbour_targets(f, c, k=1, weight=0.5).toarray()
+    dense = c.toarray()
+    np.testing.assert_allclose(t[0], dense[0] + 0.5 * dense[1])
+    np.testing.assert_allclose(t[3], dense[3] + 0.5 * dense[2])
+
+
+def _topic_corpus(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    topics = {"sport": "match goal team player score league coach win",
+              "money": "bank rate loan interest dollar market stock bond",
+              "food": "bread cheese wine recipe cook kitchen oven sauce"}
+    texts, labels = [], []
+    for i in range(n):
+        name = list(topics)[i % 3]
+        words = rng.choice(topics[name].split(), 12)
+        texts.append(" ".join(words))
+        labels.append([name])
+    return Corpus("text", list(range(n)), texts, labels, ["train"] * n, texts)
+
+
+def test_training_reduces_loss_and_codes_separate_topics():
+    corpus = _topic_corpus()
+    model = HashModel(bits=16, epochs=30, seed=0).fit(corpus, progress=False)
+    hist = model.report.history
+    assert hist[-1][0] < hist[0][0]
+    codes, emb = model.encode(corpus.items)
+    bits = np.unpackbits(codes, axis=1)
+    lab = np.array([l[0] for l in corpus.labels])
+    d = (bits[:, None, :] != bits[None, :, :]).sum(-1)
+    same = lab[:, None] == lab[None, :]
+    assert d[same].mean() + 2 < d[~same].mean()
+
+
+def test_seeded_training_is_reproducible():
+    corpus = _topic_corpus(60)
+    a = HashModel(bits=8, epochs=3, seed=5).fit(corpus, progress=False).encode(corpus.items)
+    b = HashModel(bits=8, epochs=3, seed=5).fit(corpus, progress=False).encode(corpus.items)
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_save_load_roundtrip(tmp_path):
+    corpus = _topic_corpus(60)
+    m = HashModel(bits=8, epochs=2).fit(corpus, progress=False)
+    m.save(tmp_path)
+    m2 = HashModel.load(tmp_path)
+    np.testing.assert_array_equal(m.encode(corpus.items)[1], m2.encode(corpus.items)[1])
+    assert m2.decode(m.encode(corpus.items[:2])[0]).shape == (2, m.featurizer.n_features)
