@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -130,3 +131,31 @@ def limit_rows(corpus: Corpus, limit: int, seed: int = 0) -> Corpus:
     sub = corpus.subset(np.sort(np.concatenate(keep)))
     sub.meta.update(limit=limit, limit_seed=seed)       # so the sample can be drawn again
     return sub
+
+
+def walk_labelled_folder(root: Path, accept: Callable[[Path], bool]):
+    """Files of a folder laid out one sub-folder per label, as ``(paths, ids, labels,
+    splits)``; ids are paths relative to ``root``.
+
+    Sub-folders named ``train``/``test`` (or ending in ``-train``/``-test``, like
+    ``20news-bydate-train``) define the split and hold the label folders; otherwise every
+    file is in the training split. Files directly in a split's top folder have no label.
+    """
+    root = Path(root)
+    split_dirs = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        name = d.name.lower()
+        for split in SPLITS:
+            if name == split or name.endswith("-" + split):
+                split_dirs.append((d, split))
+    tops = sorted(split_dirs, key=lambda t: t[1] != "train") or [(root, "train")]
+    paths, ids, labels, splits = [], [], [], []
+    for top, split in tops:
+        for p in sorted(top.rglob("*")):
+            if p.is_file() and not p.name.startswith(".") and accept(p):
+                rel = p.relative_to(top)
+                paths.append(p)
+                ids.append(str(p.relative_to(root)))
+                labels.append([rel.parts[0]] if len(rel.parts) > 1 else [])
+                splits.append(split)
+    return paths, ids, labels, splits

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import CorpusError
-from .corpus import IMAGE, Corpus
+from .corpus import IMAGE, Corpus, walk_labelled_folder
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
@@ -249,19 +249,8 @@ def read_image_folder(root: Path) -> Corpus:
     """A folder of image files, one sub-folder per label (``train``/``test`` sub-folders,
     when present, define the split). Images are decoded lazily at a common size."""
     from PIL import Image
-    root = Path(root)
-    split_dirs = {d: d.name.lower() for d in root.iterdir()
-                  if d.is_dir() and d.name.lower() in ("train", "test")}
-    tops = list(split_dirs.items()) if split_dirs else [(root, "train")]
-    paths, labels, splits, ids = [], [], [], []
-    for top, split in sorted(tops, key=lambda t: t[1] != "train"):
-        for p in sorted(top.rglob("*")):
-            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
-                rel = p.relative_to(top)
-                paths.append(p)
-                ids.append(str(p.relative_to(root)))
-                labels.append([rel.parts[0]] if len(rel.parts) > 1 else [])
-                splits.append(split)
+    paths, ids, labels, splits = walk_labelled_folder(
+        root, lambda p: p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise CorpusError(f"no image files in {root}: expected PNG/JPEG files, one sub-folder "
                           "per label")

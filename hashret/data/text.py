@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import CorpusError, UsageError
-from .corpus import SPLITS, TEXT, Corpus
+from .corpus import SPLITS, TEXT, Corpus, walk_labelled_folder
 
 TEXT_SUFFIXES = {"", ".txt", ".text"}
 
@@ -50,34 +50,15 @@ class _LazyFiles(Sequence):
 
 
 def _is_text_file(p: Path) -> bool:
-    return p.is_file() and not p.name.startswith(".") and (
-        p.suffix.lower() in TEXT_SUFFIXES or p.suffix[1:].isdigit())
+    return p.suffix.lower() in TEXT_SUFFIXES or p.suffix[1:].isdigit()
 
 
 def read_text_folder(root: Path) -> Corpus:
     """One file per document, one sub-folder per label (20-Newsgroups layout).
 
-    Sub-folders named ``train``/``test`` (or ending in ``-train``/``-test``, like
-    ``20news-bydate-train``) define the split; the folders inside them are the labels.
-    Files directly in the root have no label.
+    ``train``/``test`` sub-folders define the split (see :func:`walk_labelled_folder`).
     """
-    root = Path(root)
-    split_dirs = {}
-    for d in sorted(p for p in root.iterdir() if p.is_dir()):
-        for split in SPLITS:
-            if d.name.lower() == split or d.name.lower().endswith("-" + split):
-                split_dirs[d] = split
-    tops = list(split_dirs.items()) if split_dirs else [(root, "train")]
-    ids, paths, labels, splits = [], [], [], []
-    for top, split in tops:
-        for p in sorted(top.rglob("*")):
-            if not _is_text_file(p):
-                continue
-            rel = p.relative_to(top)
-            paths.append(p)
-            ids.append(str(p.relative_to(root)))
-            labels.append([rel.parts[0]] if len(rel.parts) > 1 else [])
-            splits.append(split)
+    paths, ids, labels, splits = walk_labelled_folder(root, _is_text_file)
     if not paths:
         raise CorpusError(f"no text files in {root}: expected .txt or extension-less files, "
                           "one sub-folder per label")
