@@ -33,6 +33,10 @@ FORMAT_VERSION = 1
 MANIFEST, INDEX_FILE, ITEMS_FILE, EMBEDDINGS_FILE = "manifest.json", "index.faiss", \
     "items.parquet", "embeddings.npy"
 BIT_ORDER = "little"
+# faiss trusts the sizes written inside an index file (a damaged count can make it try to
+# allocate terabytes), so that file's checksum is verified on every load: a hash of 8 bytes
+# per item costs little beside reading it. Other files are parsed by strict readers.
+ALWAYS_HASHED = {INDEX_FILE}
 
 
 def library_versions() -> dict:
@@ -50,12 +54,13 @@ def id_type(ids) -> str:
 
 
 def items_table(ids, codes: np.ndarray, labels, splits, titles, embeddings=None,
-                metadata: dict | None = None):
+                metadata: dict | None = None, id_kind: str | None = None):
     """The Parquet table of items: ``id``, ``code`` (fixed_size_binary), ``labels``
-    (list<string>), ``split``, ``title`` and optionally ``embedding``."""
+    (list<string>), ``split``, ``title`` and optionally ``embedding``. ``id_kind``
+    (``int64``/``string``) fixes the id type when the table is one batch of many."""
     import pyarrow as pa
     n, width = codes.shape
-    kind = id_type(ids)
+    kind = id_kind or id_type(ids)
     cols = {
         "id": pa.array([int(i) for i in ids], pa.int64()) if kind == "int64"
         else pa.array([str(i) for i in ids], pa.string()),
@@ -73,6 +78,13 @@ def items_table(ids, codes: np.ndarray, labels, splits, titles, embeddings=None,
     meta = {"n_bits": str(width * 8), "bit_order": BIT_ORDER}
     meta.update({k: str(v) for k, v in (metadata or {}).items()})
     return table.replace_schema_metadata({k.encode(): v.encode() for k, v in meta.items()})
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def codes_from_column(col) -> np.ndarray:
@@ -150,8 +162,8 @@ class Bundle:
 
     @staticmethod
     def verify_files(path, manifest: dict, hashes: bool = False) -> list[str]:
-        """Problems with the bundle's files: missing, wrong size, or (with ``hashes``) a
-        checksum mismatch. An empty list means the files are as written."""
+        """Problems with the bundle's files: missing, wrong size, or a checksum mismatch
+        (every file with ``hashes``, else only :data:`ALWAYS_HASHED`). An empty list means the files are as written."""
         problems = []
         for name, info in manifest.get("files", {}).items():
             f = Path(path) / name
@@ -160,16 +172,35 @@ class Bundle:
             elif f.stat().st_size != info["size"]:
                 problems.append(f"{name} has {f.stat().st_size} bytes, the manifest says "
                                 f"{info['size']}")
-            elif hashes and file_sha256(f) != info["sha256"]:
+            elif (hashes or name in ALWAYS_HASHED) and file_sha256(f) != info["sha256"]:
                 problems.append(f"{name} does not match its SHA-256 checksum")
         return problems
 
     @classmethod
     def load(cls, path, verify: bool = False, mmap: bool = False) -> "Bundle":
-        """Open a bundle; sizes are always checked, SHA-256 checksums when ``verify``."""
+        """Open a bundle; sizes are always checked, SHA-256 checksums when ``verify``.
+
+        If a build replaces the bundle while it is being read (the manifest changed between
+        the start and the end of loading), loading starts again, so the caller gets the old
+        bundle or the new one, whole."""
+        path = Path(path)
+        for _ in range(5):
+            before = _read_bytes(path / MANIFEST)
+            try:
+                bundle, error = cls._load_once(path, verify, mmap), None
+            except BundleError as e:
+                bundle, error = None, e
+            if _read_bytes(path / MANIFEST) == before:
+                if error is not None:
+                    raise error
+                return bundle
+        raise BundleError(f"index {path} kept changing while it was being read; try again "
+                          "when the build writing it has finished")
+
+    @classmethod
+    def _load_once(cls, path: Path, verify: bool, mmap: bool) -> "Bundle":
         import pyarrow as pa
         import pyarrow.parquet as pq
-        path = Path(path)
         manifest = cls.read_manifest(path)
         problems = cls.verify_files(path, manifest, hashes=verify)
         if problems:

@@ -245,6 +245,23 @@ def eval_(ctx, index_dir, k, no_baselines, as_json):
 
 @cli.command()
 @click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+def check(index_dir):
+    """Verify the index at DIR: every file's checksum, the item counts, and that the model
+    still reproduces the stored codes for a sample of items. Prints OK (exit 0) or each
+    problem (exit 1)."""
+    from .check import check_bundle
+    problems, notes = check_bundle(index_dir)
+    for n in notes:
+        click.echo(f"note: {n}")
+    if problems:
+        for p in problems:
+            click.echo(f"problem: {p}")
+        sys.exit(1)
+    click.echo("OK")
+
+
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @click.option("--verify", is_flag=True, help="Also check every file's SHA-256 checksum.")
 def info(index_dir, as_json, verify):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import Bundle, items_table
+from .bundle import Bundle, id_type, items_table
 from .fileio import atomic_file
 from .models import HashModel
 
@@ -37,9 +37,26 @@ def export_bundle(bundle: Bundle, out, with_embeddings: bool = False) -> Path:
 
 def encode_corpus_to_parquet(bundle: Bundle, corpus, out, with_embeddings: bool = False,
                              progress: bool = True) -> Path:
-    """Encode another corpus with the bundle's model (the index is not changed)."""
+    """Encode another corpus with the bundle's model (the index is not changed). Rows are
+    encoded and written batch by batch, so memory does not grow with the corpus."""
+    import pyarrow.parquet as pq
     model: HashModel = bundle.model
-    codes, emb = model.encode_corpus(corpus, progress=progress)
-    table = items_table(corpus.ids, codes, corpus.labels, corpus.splits, corpus.titles,
-                        emb if with_embeddings else None, _metadata(bundle))
-    return write_parquet(table, out)
+    out = Path(out)
+    with atomic_file(out) as tmp:
+        writer = None
+        try:
+            for rows, codes, emb in model.iter_encode(corpus, progress=progress):
+                rows = rows.tolist()
+                table = items_table([corpus.ids[r] for r in rows], codes,
+                                    [corpus.labels[r] for r in rows],
+                                    [corpus.splits[r] for r in rows],
+                                    [corpus.titles[r] for r in rows],
+                                    emb if with_embeddings else None, _metadata(bundle),
+                                    id_kind=id_type(corpus.ids))
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+    return out

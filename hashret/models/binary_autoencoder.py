@@ -34,12 +34,14 @@ class BinaryAutoencoder(nn.Module):
     """
 
     def __init__(self, modality: str, bits: int, n_features: int = 0, hidden: int = 512,
-                 shape=None, channels=(32, 64), kl_weight: float = 1.0):
+                 shape=None, channels=(32, 64), kl_weight: float = 1.0,
+                 balance_weight: float = 0.0, word_dropout: float = 0.0):
         super().__init__()
         self.modality = modality
         self.kl_weight = kl_weight
+        self.balance_weight = balance_weight
         if modality == "text":
-            self.encoder = TextEncoder(n_features, hidden, bits)
+            self.encoder = TextEncoder(n_features, hidden, bits, word_dropout=word_dropout)
             self.decoder = WordDecoder(bits, n_features)
         else:
             self.encoder = ImageEncoder(shape, bits, channels)
@@ -65,4 +67,9 @@ class BinaryAutoencoder(nn.Module):
         else:
             rec = F.binary_cross_entropy_with_logits(self.decoder(z), batch,
                                                      reduction="sum") / batch.shape[0]
-        return rec + self.kl_weight * bernoulli_kl_to_uniform(logits)
+        loss = rec + self.kl_weight * bernoulli_kl_to_uniform(logits)
+        if self.balance_weight:
+            # each bit should split the batch in half: (mean probability - 1/2)^2 per bit
+            p = torch.sigmoid(logits)
+            loss = loss + self.balance_weight * ((p.mean(0) - 0.5) ** 2).sum()
+        return loss

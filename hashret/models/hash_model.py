@@ -119,7 +119,9 @@ class HashModel:
         return BinaryAutoencoder(c.modality, c.bits, n_features=c.n_features, hidden=c.hidden,
                                  shape=tuple(c.shape) if c.shape else None,
                                  channels=tuple(c.channels) if c.channels else (32, 64),
-                                 kl_weight=c.kl_weight)
+                                 kl_weight=c.kl_weight,
+                                 balance_weight=float(c.extra.get("balance", 0.0)),
+                                 word_dropout=float(c.extra.get("word_dropout", 0.0)))
 
     def fit(self, corpus: Corpus, rows=None, device: str = "auto",
             progress: bool = True) -> "HashModel":
@@ -190,25 +192,33 @@ class HashModel:
         emb = np.concatenate(embs) if embs else np.zeros((0, self.config.bits), np.float32)
         return pack_bits(emb > 0), emb
 
-    def encode_corpus(self, corpus: Corpus, batch_size: int = defaults.ENCODE_BATCH_SIZE,
-                      progress: bool = True):
-        """Encode a whole corpus batch by batch (memory bounded by the batch size).
+    def iter_encode(self, corpus: Corpus, batch_size: int = defaults.ENCODE_BATCH_SIZE,
+                    progress: bool = True):
+        """Encode a corpus batch by batch, yielding ``(rows, codes, embeddings)``: memory
+        stays bounded by the batch size, whatever the corpus size.
 
-        Sets ``empty_items``: documents with no vocabulary word (coded from biases alone)."""
+        Counts ``empty_items``: documents with no vocabulary word (coded from biases
+        alone)."""
         from tqdm.auto import tqdm
         self._check_modality(corpus.modality)
-        codes = np.zeros((len(corpus), self.config.bits // 8), np.uint8)
-        emb = np.zeros((len(corpus), self.config.bits), np.float32)
+        self.empty_items = 0
         with tqdm(total=len(corpus), desc="encoding", unit="item", disable=not progress,
                   leave=False) as bar:
-            self.empty_items = 0
             for rows, items in corpus.batches(batch_size):
                 feats = self.features(items)
                 if isinstance(feats, SparseRows):
                     self.empty_items += int((np.diff(feats.indptr) == 0).sum())
-                e = self.embed_features(feats)
-                emb[rows], codes[rows] = e, pack_bits(e > 0)
+                emb = self.embed_features(feats)
+                yield rows, pack_bits(emb > 0), emb
                 bar.update(len(rows))
+
+    def encode_corpus(self, corpus: Corpus, batch_size: int = defaults.ENCODE_BATCH_SIZE,
+                      progress: bool = True):
+        """``(codes, embeddings)`` of a whole corpus, in memory."""
+        codes = np.zeros((len(corpus), self.config.bits // 8), np.uint8)
+        emb = np.zeros((len(corpus), self.config.bits), np.float32)
+        for rows, c, e in self.iter_encode(corpus, batch_size, progress):
+            codes[rows], emb[rows] = c, e
         return codes, emb
 
     def _check_modality(self, modality: str):

@@ -21,8 +21,9 @@ class SparseLinear(nn.Module):
     forward, backward and in the optimiser (see :func:`hashret.train.make_optimizers`).
     """
 
-    def __init__(self, n_in: int, n_out: int):
+    def __init__(self, n_in: int, n_out: int, word_dropout: float = 0.0):
         super().__init__()
+        self.word_dropout = word_dropout
         self.bag = nn.EmbeddingBag(n_in, n_out, mode="sum", sparse=True)
         self.bias = nn.Parameter(torch.zeros(n_out))
         bound = 1 / math.sqrt(max(n_in, 1))
@@ -30,15 +31,19 @@ class SparseLinear(nn.Module):
 
     def forward(self, x) -> torch.Tensor:
         indices, offsets, values = x
+        if self.training and self.word_dropout > 0:     # denoising: drop whole words
+            keep = torch.rand_like(values) >= self.word_dropout
+            values = values * keep / (1 - self.word_dropout)
         return self.bag(indices, offsets, per_sample_weights=values) + self.bias
 
 
 class TextEncoder(nn.Module):
     """TF-IDF vector -> two ReLU layers -> code logits."""
 
-    def __init__(self, n_features: int, hidden: int, bits: int, dropout: float = 0.1):
+    def __init__(self, n_features: int, hidden: int, bits: int, dropout: float = 0.1,
+                 word_dropout: float = 0.0):
         super().__init__()
-        self.inp = SparseLinear(n_features, hidden)
+        self.inp = SparseLinear(n_features, hidden, word_dropout)
         self.body = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden),
                                   nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, bits))
 

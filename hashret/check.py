@@ -1,0 +1,55 @@
+"""``hashret check``: verify a bundle end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bundle import Bundle
+from .errors import HashretError
+
+SAMPLE = 256
+
+
+def check_bundle(path, sample: int = SAMPLE) -> tuple[list[str], list[str]]:
+    """``(problems, notes)`` for the bundle at ``path``; no problems means it is sound.
+
+    Checks every file's size and SHA-256 against the manifest; that the index, the item
+    table and the manifest agree on the item count and the codes; and that the model,
+    given a random sample of the corpus' items again, reproduces the stored codes (which
+    catches silent drift across library versions).
+    """
+    problems, notes = [], []
+    try:
+        manifest = Bundle.read_manifest(path)
+    except HashretError as e:
+        return [str(e)], notes
+    problems += Bundle.verify_files(path, manifest, hashes=True)
+    if problems:
+        return problems, notes
+    try:
+        bundle = Bundle.load(path)
+    except HashretError as e:
+        return [str(e)], notes
+    n = manifest["counts"]["items"]
+    if bundle.index.ntotal != n or len(bundle.items) != n:
+        problems.append(f"item counts disagree: manifest {n}, index {bundle.index.ntotal}, "
+                        f"items.parquet {len(bundle.items)}")
+        return problems, notes
+    rng = np.random.default_rng(0)
+    rows = np.sort(rng.choice(n, size=min(sample, n), replace=False))
+    if not np.array_equal(bundle.index.reconstruct(rows), bundle.codes[rows]):
+        problems.append("the faiss index holds other codes than items.parquet")
+    try:
+        from .eval import reopen_corpus
+        corpus = reopen_corpus(bundle)
+    except HashretError as e:
+        notes.append(f"codes not re-derived: the corpus cannot be read again ({e})")
+        return problems, notes
+    codes, _ = bundle.model.encode(corpus.take(rows))
+    differ = int((codes != bundle.codes[rows]).any(1).sum())
+    if differ:
+        problems.append(f"the model gives other codes than stored for {differ} of {len(rows)} "
+                        "sampled items (library versions changed?); rebuild the index")
+    else:
+        notes.append(f"model reproduces the stored codes of {len(rows)} sampled items")
+    return problems, notes
