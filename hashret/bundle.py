@@ -199,6 +199,14 @@ class Bundle:
 
     @classmethod
     def _load_once(cls, path: Path, verify: bool, mmap: bool) -> "Bundle":
+        try:
+            return cls._load_parts(path, verify, mmap)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise BundleError(f"{path / MANIFEST} is incomplete or damaged ({type(e).__name__}"
+                              f": {str(e)[:60]}); rebuild the index") from None
+
+    @classmethod
+    def _load_parts(cls, path: Path, verify: bool, mmap: bool) -> "Bundle":
         import pyarrow as pa
         import pyarrow.parquet as pq
         manifest = cls.read_manifest(path)
@@ -210,7 +218,10 @@ class Bundle:
                                      kind=manifest.get("index", {}).get("kind", "flat"))
         try:
             items = pq.read_table(path / ITEMS_FILE)
-        except (pa.ArrowException, OSError) as e:
+            missing = {"id", "code", "labels", "split", "title"} - set(items.column_names)
+            if missing or not pa.types.is_fixed_size_binary(items.schema.field("code").type):
+                raise ValueError(f"columns {sorted(missing) or 'code'} missing or mistyped")
+        except Exception as e:  # noqa: BLE001 - Arrow raises many kinds on bad bytes
             raise BundleError(f"{path / ITEMS_FILE} is damaged ({str(e)[:80]}); rebuild the "
                               "index") from None
         if index.bits != manifest["n_bits"] or model.config.bits != manifest["n_bits"]:

@@ -33,6 +33,39 @@ def check_codes(codes, bits: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(codes)
 
 
+def check_flat_index_file(path: Path) -> str | None:
+    """Check the layout of a saved ``IndexBinaryIDMap2(IndexBinaryFlat)`` before faiss reads
+    it (faiss trusts the counts inside the file); returns what is wrong, or None.
+
+    Layout: ``IBM2`` header, ``IBxF`` header, the codes vector, the id vector; a header is
+    d (int32), code_size (int32), ntotal (int64), is_trained (uint8), metric (int32); a
+    vector is its length (uint64) then its elements.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(66)
+    if len(head) < 66:
+        return "file too short"
+    if head[:4] != b"IBM2" or head[25:29] != b"IBxF":
+        return "not an IndexBinaryIDMap2 over IndexBinaryFlat"
+    d, code_size = (int.from_bytes(head[4 + 4 * i:8 + 4 * i], "little", signed=True)
+                    for i in range(2))
+    ntotal = int.from_bytes(head[12:20], "little", signed=True)
+    inner = head[29:50]
+    if inner[:16] != head[4:20] or d != code_size * 8 or not 0 < code_size <= 4096 \
+            or ntotal < 0:
+        return "inconsistent header"
+    if int.from_bytes(head[50:58], "little") != ntotal * code_size:
+        return "code count does not match the header"
+    if size != 66 + ntotal * code_size + 8 * ntotal:
+        return f"{size} bytes where the header implies {66 + ntotal * (code_size + 8)}"
+    with open(path, "rb") as f:
+        f.seek(58 + ntotal * code_size)
+        if int.from_bytes(f.read(8), "little") != ntotal:
+            return "id count does not match the header"
+    return None
+
+
 def _sort_ties(dist: np.ndarray, ids: np.ndarray):
     """Order each row by (distance, id), keeping missing results (-1) last."""
     key_ids = np.where(ids < 0, np.iinfo(np.int64).max, ids)
@@ -136,6 +169,9 @@ class BinaryCodeIndex:
         path = Path(path)
         if not path.exists():
             raise BundleError(f"index file {path} is missing; rebuild the index")
+        problem = check_flat_index_file(path)
+        if problem:
+            raise BundleError(f"index file {path} is damaged ({problem}); rebuild the index")
         flags = faiss.IO_FLAG_MMAP if mmap else 0
         try:
             index = faiss.read_index_binary(os.fspath(path), flags)

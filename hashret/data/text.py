@@ -9,6 +9,7 @@ import json
 import re
 import sys
 import tarfile
+import zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -143,10 +144,9 @@ def read_table(path: Path, text_column=None, label_column=None, id_column=None) 
                 raise CorpusError(f"{path}: not a valid CSV file ({e}); check the quoting")
         elif suffix == ".parquet":
             import pyarrow.parquet as pq
-            import pyarrow as pa
             try:
                 rows = pq.read_table(path).to_pylist()
-            except (pa.ArrowException, OSError) as e:
+            except Exception as e:  # noqa: BLE001 - Arrow raises many kinds on bad bytes
                 raise CorpusError(f"{path}: not a readable Parquet file ({str(e)[:120]})") \
                     from None
         else:
@@ -192,7 +192,12 @@ def parse_reuters_sgml(data: bytes, docs: list) -> None:
         title = _TITLE.search(body)
         text = _BODY.search(body)
         title = _clean(title.group(1)) if title else ""
-        docs.append((int(attrs[b"NEWID"]), title, title + "\n" + (_clean(text.group(1))
+        try:
+            newid = int(attrs[b"NEWID"])
+        except (KeyError, ValueError):
+            raise CorpusError(f"Reuters document without a numeric NEWID (near byte "
+                              f"{m.start()}); the SGML file is damaged") from None
+        docs.append((newid, title, title + "\n" + (_clean(text.group(1))
                                                                    if text else ""),
                      topics, split))
 
@@ -215,7 +220,7 @@ def read_reuters(path: Path) -> Corpus:
                     files = members
                     for m in members:
                         parse_reuters_sgml(tar.extractfile(m).read(), docs)
-            except (tarfile.TarError, EOFError, OSError, ValueError) as e:
+            except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as e:
                 raise CorpusError(f"{path}: not a readable tar archive ({e}); re-download "
                                   "the Reuters-21578 distribution") from None
         else:

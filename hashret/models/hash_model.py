@@ -262,16 +262,21 @@ class HashModel:
             raise BundleError(f"{path}: missing {Path(e.filename).name}; rebuild the index") \
                 from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise BundleError(f"{path}: damaged model configuration ({e}); rebuild the index")\
-                from None
+            raise BundleError(f"{path}: damaged model configuration ({str(e)[:80]}); rebuild "
+                              "the index") from None
+        if not isinstance(cfg, dict) or not isinstance(feat, dict):
+            raise BundleError(f"{path}: damaged model configuration (not a JSON object); "
+                              "rebuild the index")
         try:
             config = ModelConfig(**cfg)
+            _check_sizes(config)
             model = cls(config)
             model.featurizer = featurizer_from_dict(feat)
             model.module = model._build_module()
-        except (TypeError, KeyError, ValueError) as e:
-            raise BundleError(f"{path}: model configuration not understood ({e}); it was "
-                              "written by another hashret version: rebuild the index") from None
+        except Exception as e:  # noqa: BLE001 - any field of the wrong kind or size
+            raise BundleError(f"{path}: model configuration not understood "
+                              f"({type(e).__name__}: {str(e)[:80]}); it was written by another "
+                              "hashret version or damaged: rebuild the index") from None
         try:
             state = load_file(str(path / WEIGHTS_FILE))
             model.module.load_state_dict(state)
@@ -282,6 +287,21 @@ class HashModel:
                               f"configuration ({str(e)[:100]}); rebuild the index") from None
         model.module.eval()
         return model
+
+
+def _check_sizes(c: ModelConfig) -> None:
+    """Refuse sizes no real model has before allocating them (a damaged config.json must
+    not make the loader allocate terabytes)."""
+    def ok(v, hi):
+        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= hi
+    if c.modality not in (TEXT, IMAGE) or not ok(c.n_features, 50_000_000) \
+            or not ok(c.hidden, 65_536):
+        raise ValueError("modality, n_features or hidden out of range")
+    if c.modality == IMAGE and (not isinstance(c.shape, list) or len(c.shape) != 3
+                                or not all(ok(v, 8192) and v > 0 for v in c.shape)
+                                or not isinstance(c.channels, list) or len(c.channels) != 2
+                                or not all(ok(v, 4096) and v > 0 for v in c.channels)):
+        raise ValueError("image shape or channels out of range")
 
 
 def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
