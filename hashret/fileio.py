@@ -112,3 +112,17 @@ def recover_dir(target: Path) -> list[Path]:
         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         removed.append(p)
     return removed
+
+
+def safe_child(folder, name: str, suffix: str = "") -> Path:
+    """A path for ``name`` inside ``folder`` that cannot point outside it, whatever the name
+    holds (``../``, absolute paths, separators, NUL, control characters): unsafe
+    characters become ``_`` and the result is checked to lie within ``folder``."""
+    folder = Path(folder).resolve()
+    clean = "".join(ch if ch.isprintable() and ch not in '/\\:*?"<>|\0' else "_"
+                    for ch in str(name)).strip(" .") or "_"
+    clean = clean[:200] + suffix
+    path = (folder / clean).resolve()
+    if path.parent != folder:
+        raise HashretError(f"output name {name!r} would leave {folder}")
+    return path

@@ -283,3 +283,15 @@ def test_encoding_memory_does_not_grow_with_corpus(fashion_index, tmp_path):
         assert pq.read_metadata(tmp_path / f"o{n}.parquet").num_rows == n
     # the corpus' id/label/title lists grow with n (about 150 bytes an item); batches do not
     assert peaks[40_000] < peaks[4_000] + 200 * 36_000, peaks
+
+
+@pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a/../../b", "..", ".", "",
+                                  "c:\\win", "nul\0byte", "new\nline", "x" * 500, "ok.png"])
+def test_output_names_stay_inside_their_folder(tmp_path, name):
+    from hashret.fileio import safe_child
+    out = tmp_path / "out"
+    out.mkdir()
+    p = safe_child(out, name, ".png")
+    assert p.parent == out.resolve() and p.name.endswith(".png")
+    p.write_bytes(b"x")
+    assert [q.name for q in tmp_path.iterdir()] == ["out"]

@@ -1,0 +1,201 @@
+"""Property-based tests: random and mutated bytes fed to every reader and to bundle loading.
+
+Each input is either read or rejected with a hashret error: never another exception, never
+a hang (every example must finish within a few seconds)."""
+import gzip
+import io
+import json
+import os
+import shutil
+import tarfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from hashret import Bundle, read_corpus
+from hashret.errors import HashretError
+from hashret.models.hash_model import file_sha256
+
+# HASHRET_FUZZ_EXAMPLES raises the count for a deeper run (docs/RELIABILITY.md).
+FUZZ = settings(max_examples=int(os.environ.get("HASHRET_FUZZ_EXAMPLES", 30)), deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+SECONDS = 10
+
+
+def mutations():
+    """A list of edits: flip a byte, truncate, or insert bytes at a relative position."""
+    edit = st.one_of(
+        st.tuples(st.just("flip"), st.floats(0, 1), st.integers(1, 255)),
+        st.tuples(st.just("cut"), st.floats(0, 1), st.just(0)),
+        st.tuples(st.just("insert"), st.floats(0, 1), st.binary(min_size=1, max_size=16)))
+    return st.lists(edit, min_size=1, max_size=4)
+
+
+def mutate(data: bytes, edits) -> bytes:
+    b = bytearray(data)
+    for kind, where, arg in edits:
+        pos = int(where * max(len(b) - 1, 0))
+        if kind == "flip" and b:
+            b[pos] ^= arg
+        elif kind == "cut":
+            del b[pos:]
+        elif kind == "insert":
+            b[pos:pos] = arg
+    return bytes(b)
+
+
+def read_all(path: Path):
+    """Read a corpus and decode every item (readers are lazy)."""
+    start = time.time()
+    try:
+        c = read_corpus(path)
+        for _ in c.batches(64):
+            pass
+    except HashretError:
+        pass
+    assert time.time() - start < SECONDS
+
+
+def _idx(arr) -> bytes:
+    head = bytes([0, 0, 8, arr.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in arr.shape)
+    return head + arr.astype(np.uint8).tobytes()
+
+
+def _png(value) -> bytes:
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.full((8, 8), value, np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _jpeg(value) -> bytes:
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.full((8, 8, 3), value, np.uint8)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _npy() -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.arange(3 * 4 * 4, dtype=np.uint8).reshape(3, 4, 4))
+    return buf.getvalue()
+
+
+SGML = (b'<!DOCTYPE lewis SYSTEM "lewis.dtd">\n'
+        b'<REUTERS TOPICS="YES" LEWISSPLIT="TRAIN" CGISPLIT="TRAINING-SET" OLDID="5544" '
+        b'NEWID="1">\n<DATE>26-FEB-1987</DATE>\n<TOPICS><D>cocoa</D></TOPICS>\n<TEXT>&#2;\n'
+        b'<TITLE>BAHIA COCOA REVIEW</TITLE>\n<BODY>Showers continued &lt;throughout&gt; the week'
+        b'\n&#3;</BODY></TEXT>\n</REUTERS>\n'
+        b'<REUTERS TOPICS="YES" LEWISSPLIT="TEST" CGISPLIT="TRAINING-SET" OLDID="5545" '
+        b'NEWID="2">\n<TOPICS><D>grain</D><D>wheat</D></TOPICS>\n<TEXT><TITLE>WHEAT</TITLE>'
+        b'<BODY>Wheat prices rose</BODY></TEXT>\n</REUTERS>\n')
+
+
+def _parquet() -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"text": ["alpha beta", "gamma"], "label": ["a", "b"]}), buf)
+    return buf.getvalue()
+
+
+def _targz() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("reuters21578/reut2-000.sgm")
+        info.size = len(SGML)
+        tar.addfile(info, io.BytesIO(SGML))
+    return buf.getvalue()
+
+
+SEEDS = {
+    "c.jsonl": lambda: b'{"text": "alpha beta", "label": ["x"]}\n{"text": "gamma", "id": 3}\n',
+    "c.csv": lambda: b'text,label,split\n"alpha, beta",x,train\ngamma,y,test\n',
+    "c.parquet": _parquet,
+    "reut2-000.sgm": lambda: SGML,
+    "reuters21578.tar.gz": _targz,
+    "x.npy": _npy,
+    "train-images-idx3-ubyte": lambda: _idx(np.arange(2 * 5 * 5).reshape(2, 5, 5)),
+    "train-images-idx3-ubyte.gz": lambda: gzip.compress(_idx(np.zeros((2, 5, 5)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seed_files_are_readable(tmp_path, name):
+    (tmp_path / name).write_bytes(SEEDS[name]())
+    c = read_corpus(tmp_path / name)
+    assert len(c) >= 1
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+@FUZZ
+@given(edits=mutations())
+def test_mutated_files(tmp_path_factory, name, edits):
+    d = tmp_path_factory.mktemp("fuzz")
+    (d / name).write_bytes(mutate(SEEDS[name](), edits))
+    if name.startswith("train-images"):     # give the images a labels file to pair with
+        (d / name.replace("images-idx3", "labels-idx1")).write_bytes(
+            mutate(_idx(np.array([1, 2])), edits[:1]) if not name.endswith(".gz")
+            else gzip.compress(_idx(np.array([1, 2]))))
+    read_all(d / name)
+
+
+@FUZZ
+@given(data=st.binary(max_size=300), suffix=st.sampled_from(sorted(SEEDS)))
+def test_random_bytes(tmp_path_factory, data, suffix):
+    d = tmp_path_factory.mktemp("rand")
+    (d / suffix).write_bytes(data)
+    read_all(d / suffix)
+
+
+@FUZZ
+@given(png=mutations(), jpeg=mutations())
+def test_mutated_images_in_a_folder(tmp_path_factory, png, jpeg):
+    d = tmp_path_factory.mktemp("imgs")
+    (d / "a").mkdir()
+    (d / "a" / "ok.png").write_bytes(_png(10))
+    (d / "a" / "m.png").write_bytes(mutate(_png(200), png))
+    (d / "a" / "m.jpg").write_bytes(mutate(_jpeg(90), jpeg))
+    read_all(d)
+
+
+@FUZZ
+@given(text=st.text(max_size=200), raw=st.binary(max_size=200))
+def test_text_folder_any_content(tmp_path_factory, text, raw):
+    d = tmp_path_factory.mktemp("txt")
+    (d / "lab").mkdir()
+    (d / "lab" / "a.txt").write_text(text, "utf-8", errors="surrogatepass") \
+        if not any(0xD800 <= ord(ch) <= 0xDFFF for ch in text) else None
+    (d / "lab" / "b.txt").write_bytes(raw)
+    read_all(d)
+
+
+BUNDLE_FILES = ["manifest.json", "config.json", "featurizer.json", "model.safetensors",
+                "index.faiss", "items.parquet", "embeddings.npy"]
+
+
+@pytest.mark.parametrize("name", BUNDLE_FILES)
+@FUZZ
+@given(edits=mutations(), fix_manifest=st.booleans())
+def test_mutated_bundle_files(fashion_index, tmp_path_factory, name, edits, fix_manifest):
+    """A damaged file, with or without a manifest rewritten to match it, is either loaded
+    or refused with a hashret error (a matching manifest sends the bytes to the parsers)."""
+    d = tmp_path_factory.mktemp("bundle") / "b"
+    shutil.copytree(fashion_index[0], d)
+    f = d / name
+    f.write_bytes(mutate(f.read_bytes(), edits))
+    if fix_manifest and name != "manifest.json":
+        m = json.loads((d / "manifest.json").read_text())
+        m["files"][name] = {"size": f.stat().st_size, "sha256": file_sha256(f)}
+        (d / "manifest.json").write_text(json.dumps(m))
+    start = time.time()
+    try:
+        b = Bundle.load(d)
+        b.index.search(b.codes[:2], 3)
+    except HashretError:
+        pass
+    assert time.time() - start < SECONDS
