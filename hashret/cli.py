@@ -219,8 +219,7 @@ def encode(ctx, index_dir, corpus, out, with_embeddings, text_column, label_colu
 @click.option("--no-baselines", is_flag=True,
               help="Skip the LSH, PCA+ITQ and exact float baselines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.pass_context
-def eval_(ctx, index_dir, k, no_baselines, as_json):
+def eval_(index_dir, k, no_baselines, as_json):
     """Measure retrieval quality: test items query training items by Hamming distance;
     relevant = shares a label. Reports precision@k and mAP@1000 for the index's codes and,
     from the same features, random-projection LSH, PCA+ITQ and exact float search."""
@@ -228,8 +227,7 @@ def eval_(ctx, index_dir, k, no_baselines, as_json):
     from .eval import evaluate_bundle, reopen_corpus
     bundle = Bundle.load(index_dir)
     corpus = None if no_baselines else reopen_corpus(bundle)
-    res = evaluate_bundle(bundle, corpus, k=k, baselines=not no_baselines,
-                          progress=not ctx.obj["quiet"])
+    res = evaluate_bundle(bundle, corpus, k=k, baselines=not no_baselines)
     if as_json:
         _echo_json(res)
         return

@@ -128,8 +128,7 @@ def reopen_corpus(bundle):
     return corpus
 
 
-def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
-                    progress: bool = True) -> dict:
+def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True) -> dict:
     """Run the protocol on a bundle and the corpus it was built from."""
     splits = np.asarray(bundle.items.column("split").to_pylist())
     train, test = np.flatnonzero(splits == "train"), np.flatnonzero(splits == "test")

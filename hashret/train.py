@@ -43,6 +43,8 @@ class TrainReport:
     seconds: float = 0.0
     device: str = "cpu"
     stopped_early: bool = False
+    train_items: int = 0
+    validation_items: int = 0
     history: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
