@@ -42,6 +42,7 @@ def encode_corpus_to_parquet(bundle: Bundle, corpus, out, with_embeddings: bool 
     import pyarrow.parquet as pq
     model: HashModel = bundle.model
     out = Path(out)
+    id_kind = id_type(corpus.ids)       # once: the same for every batch
     with atomic_file(out) as tmp:
         writer = None
         try:
@@ -52,7 +53,7 @@ def encode_corpus_to_parquet(bundle: Bundle, corpus, out, with_embeddings: bool 
                                     [corpus.splits[r] for r in rows],
                                     [corpus.titles[r] for r in rows],
                                     emb if with_embeddings else None, _metadata(bundle),
-                                    id_kind=id_type(corpus.ids))
+                                    id_kind=id_kind)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)
