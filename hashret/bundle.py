@@ -80,6 +80,19 @@ def items_table(ids, codes: np.ndarray, labels, splits, titles, embeddings=None,
     return table.replace_schema_metadata({k.encode(): v.encode() for k, v in meta.items()})
 
 
+def manifest_checksum(manifest: dict) -> str:
+    """SHA-256 of the manifest's content without its ``checksum`` field (canonical JSON)."""
+    import hashlib
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def seal_manifest(manifest: dict) -> dict:
+    """Store the manifest's own checksum in it, so a change to it is detected too."""
+    manifest["checksum"] = manifest_checksum(manifest)
+    return manifest
+
+
 def _read_bytes(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -165,6 +178,8 @@ class Bundle:
         """Problems with the bundle's files: missing, wrong size, or a checksum mismatch
         (every file with ``hashes``, else only :data:`ALWAYS_HASHED`). An empty list means the files are as written."""
         problems = []
+        if hashes and manifest.get("checksum") != manifest_checksum(manifest):
+            problems.append(f"{MANIFEST} does not match its own checksum")
         for name, info in manifest.get("files", {}).items():
             f = Path(path) / name
             if not f.exists():
@@ -290,6 +305,7 @@ class Bundle:
                 fsync_path(f)
                 files[f.name] = {"size": f.stat().st_size, "sha256": file_sha256(f)}
             manifest["files"] = files
+            seal_manifest(manifest)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
             fsync_path(tmp / MANIFEST)
             replace_dir(tmp, out)
