@@ -1,6 +1,5 @@
 """Every user mistake: one line on stderr, the right exit code, nothing damaged."""
 import json
-import os
 
 import pytest
 

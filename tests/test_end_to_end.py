@@ -4,7 +4,6 @@ import json
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from hashret import Bundle, Retriever
 from hashret.bundle import codes_from_column

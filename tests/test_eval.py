@@ -1,5 +1,4 @@
 import numpy as np
-import pyarrow.parquet as pq
 
 from hashret import Bundle
 from hashret.eval import evaluate_bundle, label_matrix, relevance, scores

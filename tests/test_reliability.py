@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from hashret import Bundle, Retriever, build_index, read_corpus
-from hashret.bundle import MANIFEST, codes_from_column, seal_manifest
-from hashret.errors import BundleError, HashretError
+from hashret.bundle import MANIFEST, seal_manifest
+from hashret.errors import HashretError
 from hashret.models.hash_model import file_sha256
 
 
