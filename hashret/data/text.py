@@ -105,8 +105,7 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
     if any(i is None for i in ids):
         raise CorpusError(f"{source}: some rows have no value in id column {id_column!r}; "
                           "fill it or drop --id-column")
-    ids = [int(i) if isinstance(i, bool) is False and isinstance(i, int) else str(i)
-           for i in ids]
+    ids = [i if isinstance(i, int) and not isinstance(i, bool) else str(i) for i in ids]
     return Corpus(TEXT, ids, texts, labels, splits, titles, source)
 
 

@@ -143,10 +143,9 @@ class HashModel:
             c.hidden = c.hidden or 512
         feats = self.features(items)
         targets = None
-        if c.modality == TEXT and c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS):
-            targets = neighbour_targets(self.featurizer, feats,
-                                        int(c.extra.get("neighbours",
-                                                        defaults.TEXT_NEIGHBOURS)),
+        n_neighbours = int(c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS))
+        if c.modality == TEXT and n_neighbours:
+            targets = neighbour_targets(self.featurizer, feats, n_neighbours,
                                         float(c.extra.get("neighbour_weight", 1.0)))
         rng = np.random.default_rng(c.seed)
         order = rng.permutation(len(rows))
