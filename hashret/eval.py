@@ -75,7 +75,7 @@ def dense_features(model, corpus, rows, batch: int = 2048) -> np.ndarray:
     return np.concatenate(out).astype(np.float32)
 
 
-def lsh_codes(x_train, x_all, bits, seed=0):
+def lsh_codes(x_train, x_all, bits):
     """Random-projection LSH: sign of a random rotation (faiss ``IndexLSH``)."""
     import faiss
     lsh = faiss.IndexLSH(x_train.shape[1], bits, True, False)

@@ -38,7 +38,8 @@ def export_bundle(bundle: Bundle, out, with_embeddings: bool = False) -> Path:
 def encode_corpus_to_parquet(bundle: Bundle, corpus, out, with_embeddings: bool = False,
                              progress: bool = True) -> Path:
     """Encode another corpus with the bundle's model (the index is not changed). Rows are
-    encoded and written batch by batch, so memory does not grow with the corpus."""
+    encoded and written batch by batch, one row group per batch (see docs/RELIABILITY.md
+    for the memory this takes on large corpora)."""
     import pyarrow.parquet as pq
     model: HashModel = bundle.model
     out = Path(out)

@@ -193,8 +193,8 @@ class HashModel:
 
     def iter_encode(self, corpus: Corpus, batch_size: int = defaults.ENCODE_BATCH_SIZE,
                     progress: bool = True):
-        """Encode a corpus batch by batch, yielding ``(rows, codes, embeddings)``: memory
-        stays bounded by the batch size, whatever the corpus size.
+        """Encode a corpus batch by batch, yielding ``(rows, codes, embeddings)``: only
+        one batch of items and features is held at a time.
 
         Counts ``empty_items``: documents with no vocabulary word (coded from biases
         alone)."""
