@@ -229,8 +229,7 @@ class Bundle:
         if problems:
             raise BundleError(f"index {path} is damaged: {problems[0]}; rebuild the index")
         model = HashModel.load(path)
-        index = BinaryCodeIndex.load(path / INDEX_FILE, mmap=mmap,
-                                     kind=manifest.get("index", {}).get("kind", "flat"))
+        index = BinaryCodeIndex.load(path / INDEX_FILE, mmap=mmap)
         try:
             items = pq.read_table(path / ITEMS_FILE)
             missing = {"id", "code", "labels", "split", "title"} - set(items.column_names)
@@ -287,8 +286,10 @@ class Bundle:
                 "n_bits": model.config.bits, "bit_order": BIT_ORDER,
                 "model": {"kind": model.config.kind, "modality": model.modality,
                           "hash": model_hash, "bits_from": "logit > 0"},
-                "index": {"kind": index.kind, "file": INDEX_FILE,
-                          "bytes_per_item": model.config.bits // 8},
+                "index": {**index.describe(), "file": INDEX_FILE,
+                          "requested": getattr(index, "requested_kind", index.kind),
+                          "bytes_per_item": round(
+                              (tmp / INDEX_FILE).stat().st_size / max(len(corpus), 1), 2)},
                 "counts": {"items": len(corpus), "train": int((splits == "train").sum()),
                            "test": int((splits == "test").sum()),
                            "labelled": int(sum(1 for ls in corpus.labels if ls))},

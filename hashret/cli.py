@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from .errors import HashretError, UsageError
+from .index import INDEX_KINDS, check_index_kind
 
 log = logging.getLogger("hashret")
 
@@ -91,11 +92,19 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--limit", type=click.IntRange(min=1),
               help="Use a random sample of N items (keeping the split proportions).")
+@click.option("--index", "index_kind", default="flat", show_default=True,
+              type=click.Choice(INDEX_KINDS),
+              help="Search structure: flat (exact scan), hash (Hamming-ball lookup, exact), "
+                   "mih (multi-index hashing, exact), hnsw or ivf (approximate), auto (picked "
+                   "from the corpus size).")
+@click.option("--index-param", "index_params", multiple=True, metavar="NAME=VALUE",
+              help="Index parameter, repeatable: mih substrings; hnsw M, ef_search, "
+                   "ef_construction; ivf nlist, nprobe.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @corpus_options
 @click.pass_context
-def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, limit, as_json,
-          text_column, label_column, id_column):
+def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, limit, index_kind,
+          index_params, as_json, text_column, label_column, id_column):
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label; IDX train-*/t10k-*
@@ -109,6 +118,8 @@ def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, lim
     from .models import check_bits
     from .bundle import Bundle
     check_bits(bits)
+    params = _index_params(index_params)
+    check_index_kind(index_kind, params)
     Bundle.check_destination(out)          # refuse a bad --out before reading or training
     c = _read(corpus, dataset, text_column, label_column, id_column)
     c = limit_rows(c, limit, seed)
@@ -117,7 +128,8 @@ def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, lim
         click.echo(f"read {len(c):,} {c.modality} items from {c.source}; training a "
                    f"{bits}-bit {model_kind} model", err=True)
     bundle = build_index(c, out, bits=bits, model=model_kind, epochs=epochs, device=device,
-                         seed=seed, progress=not quiet)
+                         seed=seed, index_kind=index_kind, index_params=params,
+                         progress=not quiet)
     if as_json:
         _echo_json(bundle.manifest)
         return
@@ -126,6 +138,17 @@ def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, lim
                f"(trained {b['fit_seconds']:.1f} s on {b['train']['device']}, "
                f"{b['train']['epochs_run']} epochs; encoded {b['items_per_second_encode']:,.0f} "
                "items/s)")
+
+
+def _index_params(pairs) -> dict:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise UsageError(f"--index-param {pair!r}: write NAME=VALUE with a positive "
+                             "integer value, e.g. nprobe=32")
+        out[name.strip()] = int(value)
+    return out
 
 
 def _format_hits(hits) -> str:
@@ -277,7 +300,7 @@ def info(index_dir, as_json, verify):
         f"{m['bit_order']}, bit = {m['model'].get('bits_from', 'logit > 0')}",
         f"model       {m['model']['kind']} ({m['model']['modality']}), "
         f"sha256 {m['model']['hash'][:16]}",
-        f"index kind  {m['index']['kind']}",
+        f"index kind  {_describe_index(m['index'])}",
         f"items       {c['items']:,} (train {c['train']:,}, test {c['test']:,}, "
         f"labelled {c['labelled']:,}), ids {m['id_type']}",
         f"corpus      {m['corpus'].get('dataset') or m['corpus']['source']}",
@@ -295,6 +318,18 @@ def info(index_dir, as_json, verify):
     for name, f in m["files"].items():
         lines.append(f"  {name:<20} {f['size']:>12,} B  {f['sha256'][:16]}")
     click.echo("\n".join(lines))
+
+
+def _describe_index(ix: dict) -> str:
+    text = ix["kind"] + (" (exact)" if ix.get("exact", ix["kind"] == "flat") else
+                         " (approximate)")
+    if ix.get("requested", ix["kind"]) != ix["kind"]:
+        text += f", chosen by {ix['requested']}"
+    if ix.get("params"):
+        text += ", " + ", ".join(f"{k}={v}" for k, v in ix["params"].items())
+    if "bytes_per_item" in ix:
+        text += f"; {ix['bytes_per_item']} B/item on disk"
+    return text
 
 
 def main(argv=None) -> None:

@@ -25,6 +25,14 @@ TARGET_STEPS = 4_000              # optimisation steps a default training run ai
 MIN_EPOCHS, MAX_EPOCHS = 5, 200
 ENCODE_BATCH_SIZE = 1_024
 TEXT_NEIGHBOURS = 10              # TF-IDF neighbours whose words the decoder also reconstructs
+SEMI_CLASS_WEIGHT = 1.0           # classification term / reconstruction term at the start
+IMAGE_NOISE = "gaussian:0.3"      # denoising corruption of pixels in [0, 1]
+TEXT_NOISE = "mask:0.3"           # denoising corruption of documents: drop 30% of the words
+
+
+def denoising_noise(modality: str) -> str:
+    """The default corruption of a denoising model."""
+    return TEXT_NOISE if modality == "text" else IMAGE_NOISE
 
 
 def validation_size(n_train: int) -> int:

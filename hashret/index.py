@@ -1,25 +1,87 @@
-""":class:`BinaryCodeIndex`: nearest-neighbour search over packed binary codes by Hamming
-distance, on Faiss binary indexes.
+""":class:`BinaryCodeIndex`: nearest-neighbour and range search over packed binary codes by
+Hamming distance.
 
 Codes are ``uint8`` arrays of shape ``(n, bits // 8)``; bit ``i`` is bit ``i % 8`` of byte
 ``i // 8`` (little-endian within a byte, faiss' order). Ids are ``int64``.
 
-Ties: results are ordered by distance, then by id. Which of several items tied at the k-th
-distance make the cut is the underlying faiss index's choice.
+Kinds (``BinaryCodeIndex.build(codes, kind=...)``):
+
+=========  ======  ==========================================================  ===========
+kind       exact   how it searches                                             add/remove
+=========  ======  ==========================================================  ===========
+``flat``   yes     compiled popcount scan of every code (blocked, threaded)    yes / yes
+``hash``   yes     Hamming-ball address lookup: probes every address within    yes / yes
+                   the radius in a hash table of the distinct codes; scans
+                   when the ball has more addresses than scanning costs
+``mih``    yes     multi-index hashing (Norouzi et al. 2012): substring        yes / yes
+                   tables probed at growing radius until the k-th distance is
+                   certified; scans queries whose probes would cost more
+``hnsw``   no      faiss ``IndexBinaryHNSW`` graph                             yes / no
+``ivf``    no      faiss ``IndexBinaryIVF`` (k-means lists, ``nprobe`` probed)  yes / no
+``auto``   --      picks one of the above from the size (:func:`choose_kind`)  --
+=========  ======  ==========================================================  ===========
+
+Ordering and ties: results are ordered by distance, then by insertion position (the order
+codes were given to ``build`` and ``add``; with default ids, the id order). Of the items
+tied at the k-th distance, the exact kinds keep those inserted first, so ``flat``, ``hash``
+and ``mih`` return identical ids, not only identical distances. Range searches are exact for
+every kind (the approximate kinds answer them with the scan).
+
+``add`` and ``remove`` on ``hash`` and ``mih`` rebuild their tables (batch your changes).
+Searches may run from many threads at once; a write swaps in a new state atomically, so a
+search sees the index before or after it, never a mix.
 """
 
 from __future__ import annotations
 
-import os
+import json
+import math
+import struct
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import hamming
 from .errors import BundleError, UsageError
 from .fileio import atomic_file
 
-INDEX_KINDS = ("flat",)
+INDEX_KINDS = ("flat", "hash", "mih", "hnsw", "ivf", "auto")
+EXACT_KINDS = ("flat", "hash", "mih")
+KIND_PARAMS = {"flat": (), "hash": (), "mih": ("substrings",),
+               "hnsw": ("M", "ef_search", "ef_construction"), "ivf": ("nlist", "nprobe")}
+AUTO_MIH_MIN_ITEMS = 1_000_000
+MAX_CODE_BYTES = hamming.MAX_BITS // 8
+
+_FLAT_MAGIC = b"IBM2"                 # faiss' IndexBinaryIDMap2 layout, readable by faiss
+_CONTAINER_MAGIC = b"HRBINIDX"        # our layout for the other kinds
+_CONTAINER_VERSION = 1
+
+
+def choose_kind(n: int, bits: int) -> str:
+    """``auto``'s choice. The scan costs about 0.2 ns per code per query on two cores, so
+    below a million codes it answers in well under a millisecond and needs no tables;
+    above, multi-index hashing is exact and avoids most of the scan on real (clustered)
+    codes, and falls back to the scan itself where it would not."""
+    return "mih" if n >= AUTO_MIH_MIN_ITEMS and bits <= 256 else "flat"
+
+
+def check_index_kind(kind: str, params: dict | None = None) -> None:
+    """Refuse an unknown kind or parameter before any work is done."""
+    if kind not in INDEX_KINDS:
+        raise UsageError(f"unknown index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
+    params = params or {}
+    if kind == "auto" and params:
+        raise UsageError("index kind 'auto' takes no parameters; name a kind to set them")
+    allowed = KIND_PARAMS.get(kind, ())
+    for name, value in params.items():
+        if name not in allowed:
+            raise UsageError(f"index kind {kind!r} has no parameter {name!r} (parameters: "
+                             f"{', '.join(allowed) or 'none'})")
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise UsageError(f"index parameter {name} must be a positive integer, got "
+                             f"{value!r}")
 
 
 def check_codes(codes, bits: int | None = None) -> np.ndarray:
@@ -30,153 +92,534 @@ def check_codes(codes, bits: int | None = None) -> np.ndarray:
     if bits is not None and codes.shape[1] * 8 != bits:
         raise UsageError(f"codes have {codes.shape[1] * 8} bits but the index holds {bits}-bit "
                          "codes; encode with the same model")
+    if not 0 < codes.shape[1] <= MAX_CODE_BYTES:
+        raise UsageError(f"codes of {codes.shape[1] * 8} bits are not supported; use 8 to "
+                         f"{hamming.MAX_BITS} bits")
     return np.ascontiguousarray(codes)
 
 
-def check_flat_index_file(path: Path) -> str | None:
-    """Check the layout of a saved ``IndexBinaryIDMap2(IndexBinaryFlat)`` before faiss reads
-    it (faiss trusts the counts inside the file); returns what is wrong, or None.
+def _flat_layout(head: bytes, size: int, offset: int = 0):
+    """Parse and check the header of an ``IndexBinaryIDMap2(IndexBinaryFlat)`` image of
+    ``size`` bytes starting at ``offset``; returns (bytes per code, count) or a problem.
 
     Layout: ``IBM2`` header, ``IBxF`` header, the codes vector, the id vector; a header is
     d (int32), code_size (int32), ntotal (int64), is_trained (uint8), metric (int32); a
     vector is its length (uint64) then its elements.
     """
+    if len(head) < 58:
+        return "file too short"
+    if head[:4] != _FLAT_MAGIC or head[25:29] != b"IBxF":
+        return "not an IndexBinaryIDMap2 over IndexBinaryFlat"
+    d, code_size = struct.unpack_from("<ii", head, 4)
+    ntotal, = struct.unpack_from("<q", head, 12)
+    if head[29:45] != head[4:20] or d != code_size * 8 or \
+            not 0 < code_size <= MAX_CODE_BYTES or ntotal < 0:
+        return "inconsistent header"
+    if struct.unpack_from("<Q", head, 50)[0] != ntotal * code_size:
+        return "code count does not match the header"
+    if size != 66 + ntotal * (code_size + 8):
+        return f"{size} bytes where the header implies {66 + ntotal * (code_size + 8)}"
+    return code_size, ntotal
+
+
+def check_flat_index_file(path: Path) -> str | None:
+    """What is wrong with a saved flat index file, or None (faiss trusts the counts inside a
+    file, so they are checked before anything reads it)."""
     size = path.stat().st_size
     with open(path, "rb") as f:
-        head = f.read(66)
-    if len(head) < 66:
-        return "file too short"
-    if head[:4] != b"IBM2" or head[25:29] != b"IBxF":
-        return "not an IndexBinaryIDMap2 over IndexBinaryFlat"
-    d, code_size = (int.from_bytes(head[4 + 4 * i:8 + 4 * i], "little", signed=True)
-                    for i in range(2))
-    ntotal = int.from_bytes(head[12:20], "little", signed=True)
-    inner = head[29:50]
-    if inner[:16] != head[4:20] or d != code_size * 8 or not 0 < code_size <= 4096 \
-            or ntotal < 0:
-        return "inconsistent header"
-    if int.from_bytes(head[50:58], "little") != ntotal * code_size:
-        return "code count does not match the header"
-    if size != 66 + ntotal * code_size + 8 * ntotal:
-        return f"{size} bytes where the header implies {66 + ntotal * (code_size + 8)}"
-    with open(path, "rb") as f:
+        layout = _flat_layout(f.read(58), size)
+        if isinstance(layout, str):
+            return layout
+        code_size, ntotal = layout
         f.seek(58 + ntotal * code_size)
-        if int.from_bytes(f.read(8), "little") != ntotal:
+        if struct.unpack("<Q", f.read(8))[0] != ntotal:
             return "id count does not match the header"
     return None
 
 
-def _sort_ties(dist: np.ndarray, ids: np.ndarray):
-    """Order each row by (distance, id), keeping missing results (-1) last."""
-    key_ids = np.where(ids < 0, np.iinfo(np.int64).max, ids)
-    order = np.lexsort((key_ids, dist), axis=1)
-    return np.take_along_axis(dist, order, 1), np.take_along_axis(ids, order, 1)
+def _flat_header(bits: int, n: int) -> bytes:
+    nb = bits // 8
+    inner = struct.pack("<iiqBi", bits, nb, n, 1, 1)
+    return _FLAT_MAGIC + inner + b"IBxF" + inner + struct.pack("<Q", n * nb)
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything a search reads; replaced whole by writes."""
+    codes: np.ndarray        # (n, nbytes) uint8, insertion order
+    ids: np.ndarray          # (n,) int64
+    words: np.ndarray        # codes as (n, W) machine words
+    accel: object            # kind-specific structure, or None
 
 
 class BinaryCodeIndex:
-    """Exact (or, for some kinds, approximate) Hamming search over binary codes.
+    """Exact (or, for ``hnsw``/``ivf``, approximate) Hamming search over binary codes.
 
-    >>> index = BinaryCodeIndex.build(codes)          # ids 0..n-1
-    >>> dist, ids = index.search(query_codes, k=10)
+    >>> index = BinaryCodeIndex.build(codes)          # ids 0..n-1, kind "flat"
+    >>> dist, ids = index.search(query_codes, k=10)   # int32 (m, k), int64 (m, k)
+    >>> index.range_search(query_codes, 2)            # [(distances, ids)] per query
     """
 
-    def __init__(self, faiss_index, kind: str = "flat"):
-        self._index = faiss_index
+    def __init__(self, codes: np.ndarray, ids: np.ndarray, kind: str = "flat",
+                 params: dict | None = None, accel=None):
+        if kind not in KIND_PARAMS:
+            raise UsageError(f"unknown index kind {kind!r}; choose one of "
+                             f"{', '.join(INDEX_KINDS)}")
         self.kind = kind
-        self._lock = threading.RLock()     # writes exclude searches; searches run together
+        self.params = dict(params or {})
+        self.bits = codes.shape[1] * 8
+        self._write_lock = threading.Lock()
+        self._id_lookup = None
+        self._state = self._make_state(codes, ids, accel)
 
-    @property
-    def bits(self) -> int:
-        return self._index.d
+    # --- construction ------------------------------------------------------------------
+    @classmethod
+    def build(cls, codes, ids=None, kind: str = "flat", **params) -> "BinaryCodeIndex":
+        codes = check_codes(codes)
+        ids = _check_ids(ids, len(codes))
+        check_index_kind(kind, params)
+        requested = kind
+        if kind == "auto":
+            kind = choose_kind(len(codes), codes.shape[1] * 8)
+        index = cls(codes, ids, kind, {k: int(v) for k, v in params.items()})
+        index.requested_kind = requested
+        return index
+
+    def _make_state(self, codes, ids, accel=None) -> _State:
+        words = hamming.word_view(codes) if len(codes) else \
+            np.zeros((0, max(1, codes.shape[1] // 8)), np.uint64)
+        if accel is None and len(codes):
+            accel = _ACCELERATORS[self.kind](codes, words, self.params)
+        return _State(codes, ids, words, accel)
 
     @property
     def ntotal(self) -> int:
-        return self._index.ntotal
+        return len(self._state.ids)
 
     def __len__(self) -> int:
         return self.ntotal
 
-    @classmethod
-    def build(cls, codes, ids=None, kind: str = "flat", **params) -> "BinaryCodeIndex":
-        import faiss
-        codes = check_codes(codes)
-        if kind not in INDEX_KINDS:
-            raise UsageError(f"unknown index kind {kind!r}; choose one of "
-                             f"{', '.join(INDEX_KINDS)}")
-        if params:
-            raise UsageError(f"index kind {kind!r} takes no parameters "
-                             f"({', '.join(params)})")
-        bits = codes.shape[1] * 8
-        index = cls(faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(bits)), kind)
-        index.add(codes, ids)
-        return index
+    @property
+    def ids(self) -> np.ndarray:
+        return self._state.ids
 
+    @property
+    def exact(self) -> bool:
+        return self.kind in EXACT_KINDS
+
+    def describe(self) -> dict:
+        """Kind, parameters (the chosen defaults included) and size, for manifests."""
+        st = self._state
+        params = dict(self.params)
+        if st.accel is not None and hasattr(st.accel, "effective_params"):
+            params.update(st.accel.effective_params())
+        return {"kind": self.kind, "exact": self.exact, "params": params,
+                "ntotal": self.ntotal, "bits": self.bits}
+
+    # --- writes ----------------------------------------------------------------------------
     def add(self, codes, ids=None) -> None:
         codes = check_codes(codes, self.bits)
-        if ids is None:
-            ids = np.arange(self.ntotal, self.ntotal + len(codes), dtype=np.int64)
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        if len(ids) != len(codes):
-            raise UsageError(f"{len(ids)} ids for {len(codes)} codes")
-        with self._lock:
-            self._index.add_with_ids(codes, ids)
+        with self._write_lock:
+            st = self._state
+            if ids is None:
+                start = int(st.ids.max()) + 1 if len(st.ids) else 0
+                ids = np.arange(start, start + len(codes), dtype=np.int64)
+            ids = _check_ids(ids, len(codes))
+            all_codes = np.concatenate([np.asarray(st.codes), codes])
+            all_ids = np.concatenate([np.asarray(st.ids), ids])
+            accel = None
+            if st.accel is not None and hasattr(st.accel, "add"):
+                accel = st.accel.add(codes, hamming.word_view(codes), len(st.ids))
+            self._state = self._make_state(all_codes, all_ids, accel)
+            self._id_lookup = None
 
     def remove(self, ids) -> int:
-        import faiss
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        with self._lock:
-            return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
+        if self.kind not in EXACT_KINDS:
+            raise UsageError(f"a {self.kind!r} index cannot remove items; rebuild it without "
+                             "them, or use a flat, hash or mih index")
+        ids = np.ascontiguousarray(ids, dtype=np.int64).ravel()
+        with self._write_lock:
+            st = self._state
+            keep = ~np.isin(st.ids, ids)
+            removed = int((~keep).sum())
+            if removed:
+                self._state = self._make_state(np.ascontiguousarray(st.codes[keep]),
+                                               np.ascontiguousarray(st.ids[keep]))
+                self._id_lookup = None
+            return removed
 
+    # --- searches ----------------------------------------------------------------------------
     def search(self, query_codes, k: int):
         """The ``k`` nearest codes of each query: ``(distances int32 (m, k), ids int64
-        (m, k))``; rows have -1 ids where the index holds fewer than ``k`` items."""
+        (m, k))``, ordered by (distance, insertion position); rows have -1 ids (and
+        distance ``INT32_MAX``) where the index holds fewer than ``k`` items."""
         q = check_codes(query_codes, self.bits)
-        if k < 1:
+        if not isinstance(k, (int, np.integer)) or k < 1:
             raise UsageError(f"k must be at least 1, got {k}")
-        kk = min(k, max(self.ntotal, 1))
-        dist, ids = self._index.search(q, kk)
-        dist, ids = _sort_ties(dist.astype(np.int32), ids.astype(np.int64))
+        st = self._state
+        k = int(k)
+        kk = min(k, len(st.ids))
+        if len(q) == 0 or kk == 0:
+            return (np.full((len(q), k), np.iinfo(np.int32).max, np.int32),
+                    np.full((len(q), k), -1, np.int64))
+        dist, pos = st.accel.knn(st, hamming.word_view(q), kk)
+        ids = np.where(pos >= 0, st.ids[np.maximum(pos, 0)], -1)
         if kk < k:
-            pad = k - kk
-            dist = np.pad(dist, ((0, 0), (0, pad)), constant_values=np.iinfo(np.int32).max)
-            ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
-        return dist, ids
+            dist = np.pad(dist, ((0, 0), (0, k - kk)), constant_values=np.iinfo(np.int32).max)
+            ids = np.pad(ids, ((0, 0), (0, k - kk)), constant_values=-1)
+        return dist.astype(np.int32), ids.astype(np.int64)
 
     def range_search(self, query_codes, radius: int):
         """Every item within ``radius`` bits (inclusive) of each query, as a list of
-        ``(distances, ids)`` per query, ordered by distance then id."""
+        ``(distances int32, ids int64)`` per query, ordered by distance then position."""
         q = check_codes(query_codes, self.bits)
-        # faiss' binary range search keeps distances strictly below the radius.
-        lims, dist, ids = self._index.range_search(q, int(radius) + 1)
-        out = []
-        for i in range(len(q)):
-            d, j = dist[lims[i]:lims[i + 1]].astype(np.int32), ids[lims[i]:lims[i + 1]]
-            order = np.lexsort((j, d))
-            out.append((d[order], j[order].astype(np.int64)))
-        return out
+        if not isinstance(radius, (int, np.integer)) or radius < 0:
+            raise UsageError(f"radius must be a non-negative integer, got {radius!r}")
+        st = self._state
+        if len(st.ids) == 0:
+            return [(np.zeros(0, np.int32), np.zeros(0, np.int64)) for _ in range(len(q))]
+        qw = hamming.word_view(q)
+        finder = getattr(st.accel, "range", None)
+        found = finder(st, qw, int(radius)) if finder else \
+            hamming.scan_range(st.words, qw, int(radius))
+        return [(d, st.ids[p]) for d, p in found]
 
     def reconstruct(self, ids) -> np.ndarray:
-        return np.stack([self._index.reconstruct(int(i)) for i in ids])
+        """The stored codes of ``ids``."""
+        st = self._state
+        lookup = self._id_lookup
+        if lookup is None or lookup[0] is not st:
+            order = np.argsort(st.ids, kind="stable")
+            lookup = self._id_lookup = (st, order, st.ids[order])
+        _, order, sorted_ids = lookup
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        at = np.searchsorted(sorted_ids, ids)
+        bad = (at >= len(sorted_ids)) | (sorted_ids[np.minimum(at, len(sorted_ids) - 1)] != ids)
+        if bad.any():
+            raise UsageError(f"id {int(ids[bad][0])} is not in the index")
+        return np.asarray(st.codes[order[at]])
 
+    # --- persistence ---------------------------------------------------------------------------
     def save(self, path) -> None:
-        import faiss
-        with atomic_file(path) as tmp:
-            faiss.write_index_binary(self._index, str(tmp))
+        """Write atomically. ``flat`` indexes use faiss' ``IndexBinaryIDMap2`` layout (faiss
+        can read them); the other kinds a small container: magic, JSON header, codes, ids
+        and, for ``hnsw``/``ivf``, the serialised faiss index."""
+        st = self._state
+        with atomic_file(path) as tmp, open(tmp, "wb") as f:
+            if self.kind == "flat":
+                f.write(_flat_header(self.bits, len(st.ids)))
+                f.write(np.ascontiguousarray(st.codes).tobytes())
+                f.write(struct.pack("<Q", len(st.ids)))
+                f.write(np.ascontiguousarray(st.ids, "<i8").tobytes())
+                return
+            blob = st.accel.serialize() if hasattr(st.accel, "serialize") else b""
+            header = json.dumps({"kind": self.kind, "params": self.params, "bits": self.bits,
+                                 "ntotal": len(st.ids), "extra_bytes": len(blob)}).encode()
+            f.write(_CONTAINER_MAGIC + struct.pack("<II", _CONTAINER_VERSION, len(header)))
+            f.write(header)
+            f.write(np.ascontiguousarray(st.codes).tobytes())
+            f.write(np.ascontiguousarray(st.ids, "<i8").tobytes())
+            f.write(blob)
 
     @classmethod
-    def load(cls, path, mmap: bool = False, kind: str = "flat") -> "BinaryCodeIndex":
-        import faiss
+    def load(cls, path, mmap: bool = False) -> "BinaryCodeIndex":
+        """Read an index saved by :meth:`save`; ``mmap`` maps the codes and ids read-only
+        instead of reading them (tables of ``hash``/``mih`` are rebuilt in memory)."""
         path = Path(path)
-        if not path.exists():
+        if not path.is_file():
             raise BundleError(f"index file {path} is missing; rebuild the index")
-        problem = check_flat_index_file(path)
-        if problem:
-            raise BundleError(f"index file {path} is damaged ({problem}); rebuild the index")
-        flags = faiss.IO_FLAG_MMAP if mmap else 0
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(16)
+        if head[:4] == _FLAT_MAGIC:
+            problem = check_flat_index_file(path)
+            if problem:
+                raise BundleError(f"index file {path} is damaged ({problem}); rebuild the index")
+            with open(path, "rb") as f:
+                code_size, n = _flat_layout(f.read(58), size)
+            codes = _read_array(path, 58, (n, code_size), np.uint8, mmap)
+            ids = _read_array(path, 66 + n * code_size, (n,), np.dtype("<i8"), mmap)
+            return cls(codes, ids, "flat")
+        if head[:8] != _CONTAINER_MAGIC or len(head) < 16:
+            raise BundleError(f"index file {path} is damaged (not a hashret index file); "
+                              "rebuild the index")
+        version, hlen = struct.unpack_from("<II", head, 8)
+        if version > _CONTAINER_VERSION:
+            raise BundleError(f"index file {path} is from a newer hashret; upgrade hashret")
         try:
-            index = faiss.read_index_binary(os.fspath(path), flags)
-        except RuntimeError as e:
-            msg = str(e).strip().splitlines()[-1][:120] if str(e).strip() else "unreadable"
-            raise BundleError(f"index file {path} is damaged ({msg}); rebuild the index") \
-                from None
-        return cls(index, kind)
+            with open(path, "rb") as f:
+                f.seek(16)
+                header = json.loads(f.read(hlen))
+            kind, params, bits, n, extra = (header["kind"], dict(header["params"]),
+                                            int(header["bits"]), int(header["ntotal"]),
+                                            int(header["extra_bytes"]))
+            if kind not in KIND_PARAMS or kind == "flat" or bits % 8 or \
+                    not 0 < bits <= hamming.MAX_BITS or n < 0 or extra < 0:
+                raise ValueError("bad header")
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise BundleError(f"index file {path} is damaged (unreadable header); rebuild "
+                              "the index") from None
+        nb = bits // 8
+        start = 16 + hlen
+        if size != start + n * (nb + 8) + extra:
+            raise BundleError(f"index file {path} is damaged ({size} bytes where the header "
+                              f"implies {start + n * (nb + 8) + extra}); rebuild the index")
+        codes = _read_array(path, start, (n, nb), np.uint8, mmap)
+        ids = _read_array(path, start + n * nb, (n,), np.dtype("<i8"), mmap)
+        accel = None
+        if extra:
+            with open(path, "rb") as f:
+                f.seek(start + n * (nb + 8))
+                blob = f.read(extra)
+            try:
+                accel = _FaissApprox.deserialize(kind, blob, params)
+            except RuntimeError:
+                raise BundleError(f"index file {path} is damaged (unreadable {kind} graph); "
+                                  "rebuild the index") from None
+        index = cls(codes, ids, kind, params, accel)
+        return index
+
+
+def _read_array(path: Path, offset: int, shape, dtype, mmap: bool) -> np.ndarray:
+    count = int(np.prod(shape))
+    if count == 0:
+        return np.zeros(shape, dtype)
+    if mmap:
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return np.fromfile(f, dtype=dtype, count=count).reshape(shape)
+
+
+def _check_ids(ids, n: int) -> np.ndarray:
+    if ids is None:
+        return np.arange(n, dtype=np.int64)
+    ids = np.ascontiguousarray(ids, dtype=np.int64).ravel()
+    if len(ids) != n:
+        raise UsageError(f"{len(ids)} ids for {n} codes")
+    return ids
+
+
+# --- kind-specific search structures ---------------------------------------------------------
+
+class _Scan:
+    """``flat``: the compiled exact scan."""
+
+    def __init__(self, codes, words, params):
+        pass
+
+    def knn(self, st, qw, k):
+        return hamming.scan_knn(st.words, qw, k)
+
+    def add(self, codes, words, offset):
+        return self
+
+
+class _HammingBall:
+    """``hash``: a hash table from each distinct code to the positions holding it; a range
+    query probes every address within the radius, a k-NN query grows the radius until k
+    items are found. When the ball has more addresses than scanning costs (about one probe
+    per ``SCAN_RATIO`` codes), it scans instead — same results, bounded latency."""
+
+    SCAN_RATIO = 256
+    MIN_BUDGET = 4096
+
+    def __init__(self, codes, words, params):
+        n, nb = codes.shape
+        if words.shape[1] == 1:                  # one machine word: sort integers (fast)
+            uniq, inverse = np.unique(words[:, 0], return_inverse=True)
+            self.uniq = np.ascontiguousarray(uniq.reshape(-1, 1))
+        else:
+            rows = np.ascontiguousarray(codes).view(np.dtype((np.void, nb))).ravel()
+            uniq, inverse = np.unique(rows, return_inverse=True)
+            self.uniq = hamming.word_view(np.frombuffer(uniq.tobytes(), np.uint8)
+                                          .reshape(-1, nb))
+        inverse = inverse.ravel()
+        self.postings = np.argsort(inverse, kind="stable").astype(np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(np.bincount(inverse,
+                                                                 minlength=len(uniq)))])
+        size = 1 << max(4, int(2 * len(uniq) - 1).bit_length())
+        self.slots = hamming.table_build(self.uniq, size)
+        self.budget = max(self.MIN_BUDGET, n // self.SCAN_RATIO)
+
+    def effective_params(self):
+        return {"distinct_codes": int(len(self.uniq)), "probe_budget": int(self.budget)}
+
+    def _ball(self, q, rmin, rmax):
+        return hamming.ball_lookup(self.slots, self.uniq, self.starts, self.postings, q,
+                                   rmin, rmax)
+
+    def range(self, st, qw, radius):
+        bits = qw.shape[1] * qw.itemsize * 8
+        if hamming.ball_size(bits, radius) > self.budget:
+            return hamming.scan_range(st.words, qw, radius)
+
+        def one(i):
+            d, p = self._ball(qw[i], 0, radius)
+            order = np.lexsort((p, d))
+            return d[order].astype(np.int32), p[order]
+        return hamming.parallel_map(one, range(len(qw))) if len(qw) > 8 else \
+            [one(i) for i in range(len(qw))]
+
+    def knn(self, st, qw, k):
+        bits = qw.shape[1] * qw.itemsize * 8
+        dist = np.empty((len(qw), k), np.int32)
+        pos = np.empty((len(qw), k), np.int64)
+        to_scan = []
+        for i in range(len(qw)):
+            ds, ps, found, r = [], [], 0, -1
+            while found < k and r < bits and hamming.ball_size(bits, r + 1) <= self.budget:
+                r += 1
+                d, p = self._ball(qw[i], r, r)
+                ds.append(d)
+                ps.append(p)
+                found += len(p)
+            if found < k:
+                to_scan.append(i)
+                continue
+            d, p = np.concatenate(ds), np.concatenate(ps)
+            order = np.lexsort((p, d))[:k]
+            dist[i], pos[i] = d[order], p[order]
+        if to_scan:
+            sd, sp = hamming.scan_knn(st.words, qw[to_scan], k)
+            dist[to_scan], pos[to_scan] = sd, sp
+        return dist, pos
+
+
+class _MultiIndex:
+    """``mih``: ``m`` substring tables (dense offset arrays over each substring's values).
+    ``m`` defaults to bits / log2(n) (Norouzi et al.'s choice), with substrings of at most
+    ``MAX_SUBSTRING`` bits so a table stays small."""
+
+    MAX_SUBSTRING = 24
+    SCAN_RATIO = 64          # a probe (a table entry and its postings) ~ scanning 64 codes
+    MIN_BUDGET = 1024
+
+    def __init__(self, codes, words, params):
+        n, nb = codes.shape
+        bits = nb * 8
+        m = params.get("substrings")
+        if m is None:
+            m = max(math.ceil(bits / self.MAX_SUBSTRING),
+                    round(bits / max(math.log2(max(n, 2)), 1.0)))
+        if not 1 <= m <= bits or math.ceil(bits / m) > self.MAX_SUBSTRING:
+            raise UsageError(f"mih needs between {math.ceil(bits / self.MAX_SUBSTRING)} and "
+                             f"{bits} substrings for {bits}-bit codes, got {m}")
+        self.m = int(m)
+        self.bounds = np.linspace(0, bits, self.m + 1).astype(np.int64)
+        smax = int(np.diff(self.bounds).max())
+        pos_dtype = np.int32 if n < 2**31 else np.int64
+        self.offsets = np.zeros((self.m, (1 << smax) + 1), pos_dtype)
+        self.postings = np.empty((self.m, n), pos_dtype)
+        for j in range(self.m):
+            keys = hamming.substring_keys(words, int(self.bounds[j]), int(self.bounds[j + 1]))
+            counts = np.bincount(keys, minlength=1 << smax)
+            self.offsets[j, 1:] = np.cumsum(counts)
+            self.postings[j] = np.argsort(keys, kind="stable")
+        self.budget = max(self.MIN_BUDGET, n // self.SCAN_RATIO)
+
+    def effective_params(self):
+        return {"substrings": self.m}
+
+    def knn(self, st, qw, k):
+        qkeys = np.stack([hamming.substring_keys(qw, int(self.bounds[j]),
+                                                 int(self.bounds[j + 1]))
+                          for j in range(self.m)], axis=1)
+
+        def run(span):
+            a, b = span
+            d = np.full((b - a, k), np.iinfo(np.int32).max, np.int64)
+            p = np.full((b - a, k), -1, np.int64)
+            c = np.zeros(b - a, np.int64)
+            hamming.mih_knn(st.words, qw[a:b], qkeys[a:b], self.bounds, self.offsets,
+                            self.postings, k, self.budget, d, p, c)
+            return d, p, c
+        spans = hamming._splits(len(qw), min(hamming.num_threads(), len(qw)))
+        parts = hamming.parallel_map(run, spans)
+        dist = np.concatenate([x[0] for x in parts])
+        pos = np.concatenate([x[1] for x in parts])
+        missed = np.flatnonzero(np.concatenate([x[2] for x in parts]) < 0)
+        if len(missed):
+            dist[missed], pos[missed] = hamming.scan_knn(st.words, qw[missed], k)
+        return dist.astype(np.int32), pos
+
+
+class _FaissApprox:
+    """``hnsw`` / ``ivf``: faiss' approximate binary indexes over positions."""
+
+    def __init__(self, codes, words, params, kind=None, index=None):
+        import faiss
+        self.kind = kind
+        self.lock = threading.Lock()       # faiss' graph/lists are not safe to grow mid-search
+        n, nb = codes.shape
+        bits = nb * 8
+        self.params = dict(params)
+        if index is not None:
+            self.index = index
+        elif self.kind == "hnsw":
+            self.index = faiss.IndexBinaryHNSW(bits, self.params.get("M", 32))
+            self.index.hnsw.efConstruction = self.params.get("ef_construction", 64)
+            self.index.add(np.ascontiguousarray(codes))
+        else:
+            nlist = self.params.get("nlist", max(1, min(65536, int(4 * math.sqrt(n)))))
+            nlist = min(nlist, n)
+            self.params["nlist"] = nlist
+            self._quantizer = faiss.IndexBinaryFlat(bits)     # kept alive: not owned
+            self.index = faiss.IndexBinaryIVF(self._quantizer, bits, nlist)
+            sample = codes if n <= 32 * nlist else \
+                codes[np.random.default_rng(0).choice(n, 32 * nlist, replace=False)]
+            self.index.train(np.ascontiguousarray(sample))
+            self.index.add(np.ascontiguousarray(codes))
+        self._tune()
+
+    def _tune(self):
+        if self.kind == "hnsw":
+            self.index.hnsw.efSearch = self.params.get("ef_search", 128)
+        else:
+            self.index.nprobe = self.params.get("nprobe", 16)
+
+    def effective_params(self):
+        if self.kind == "hnsw":
+            return {"M": int(self.index.hnsw.nb_neighbors(1)),
+                    "ef_search": int(self.index.hnsw.efSearch),
+                    "ef_construction": int(self.index.hnsw.efConstruction)}
+        return {"nlist": int(self.index.nlist), "nprobe": int(self.index.nprobe)}
+
+    def knn(self, st, qw, k):
+        if self.kind == "hnsw":
+            self.index.hnsw.efSearch = max(self.params.get("ef_search", 128), k)
+        q = np.ascontiguousarray(qw).view(np.uint8).reshape(len(qw), -1)
+        with self.lock:
+            dist, pos = self.index.search(q, k)
+        key = np.where(pos < 0, np.iinfo(np.int64).max, pos)
+        order = np.lexsort((key, dist), axis=1)
+        return (np.take_along_axis(dist, order, 1).astype(np.int32),
+                np.take_along_axis(pos, order, 1).astype(np.int64))
+
+    def add(self, codes, words, offset):
+        with self.lock:
+            self.index.add(np.ascontiguousarray(codes))
+        return self
+
+    def serialize(self) -> bytes:
+        import faiss
+        return faiss.serialize_index_binary(self.index).tobytes()
+
+    @classmethod
+    def deserialize(cls, kind, blob: bytes, params):
+        import faiss
+        index = faiss.deserialize_index_binary(np.frombuffer(blob, np.uint8))
+        expected = faiss.IndexBinaryHNSW if kind == "hnsw" else faiss.IndexBinaryIVF
+        if not isinstance(index, expected):
+            raise RuntimeError("wrong faiss index type")
+        return cls(np.zeros((0, index.code_size), np.uint8), None, params, kind, index)
+
+
+_ACCELERATORS = {
+    "flat": _Scan,
+    "hash": _HammingBall,
+    "mih": _MultiIndex,
+    "hnsw": lambda c, w, p: _FaissApprox(c, w, p, "hnsw"),
+    "ivf": lambda c, w, p: _FaissApprox(c, w, p, "ivf"),
+}
+

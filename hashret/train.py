@@ -46,11 +46,13 @@ class TrainReport:
     train_items: int = 0
     validation_items: int = 0
     history: list = field(default_factory=list)
+    objective: list = field(default_factory=list)    # per-iteration fit objective (EM, ALS)
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
         d["history"] = [[round(a, 4), None if b is None else round(b, 4)]
                         for a, b in self.history]
+        d["objective"] = [round(v, 6) if isinstance(v, float) else v for v in self.objective]
         return d
 
 

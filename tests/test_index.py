@@ -71,3 +71,178 @@ def test_wrong_code_width_refused():
     index = BinaryCodeIndex.build(_codes(10, 4))
     with pytest.raises(UsageError, match="64 bits but the index holds 32"):
         index.search(_codes(1, 8), 1)
+
+
+# --- every kind ------------------------------------------------------------------------------
+
+EXACT = ["flat", "hash", "mih"]
+APPROX = ["hnsw", "ivf"]
+
+
+def _clustered(n, nbytes, centres=20, flip=0.08, seed=0):
+    """Codes scattered around a few centres, with exact duplicates: many distance ties."""
+    rng = np.random.default_rng(seed)
+    c = rng.integers(0, 2, (centres, nbytes * 8)).astype(bool)
+    bits = c[rng.integers(0, centres, n)] ^ (rng.random((n, nbytes * 8)) < flip)
+    bits[n // 2: n // 2 + 30] = bits[n // 2]
+    return pack_bits(bits)
+
+
+def _truth(q, db, k):
+    """Brute-force k-NN ordered by (distance, position)."""
+    d = hamming(q, db)
+    order = np.lexsort((np.broadcast_to(np.arange(len(db)), d.shape), d), axis=1)[:, :k]
+    return np.take_along_axis(d, order, 1), order
+
+
+@pytest.mark.parametrize("kind", EXACT)
+@pytest.mark.parametrize("nbytes", [1, 2, 3, 8, 16])
+def test_exact_kinds_match_brute_force_including_ties(kind, nbytes):
+    db = _clustered(1500, nbytes, seed=nbytes)
+    q = np.concatenate([db[[0, 750, 751]], _clustered(7, nbytes, seed=99)])
+    index = BinaryCodeIndex.build(db, kind=kind)
+    for k in (1, 10, 64):
+        dist, ids = index.search(q, k)
+        true_d, true_i = _truth(q, db, k)
+        np.testing.assert_array_equal(dist, true_d)
+        np.testing.assert_array_equal(ids, true_i)   # ties: the first inserted win
+    for radius in (0, 2, nbytes * 2):
+        for i, (d, ids) in enumerate(index.range_search(q, radius)):
+            expect = np.flatnonzero(hamming(q[i:i + 1], db)[0] <= radius)
+            assert ids.tolist() == sorted(expect.tolist(), key=lambda j: (
+                hamming(q[i:i + 1], db[j:j + 1])[0, 0], j))
+            np.testing.assert_array_equal(d, hamming(q[i:i + 1], db[ids])[0])
+
+
+def test_exact_kinds_fall_back_to_the_scan_with_identical_results(monkeypatch):
+    from hashret import index as index_mod
+    db = _clustered(2000, 8, flip=0.3)           # far-apart codes: large radii needed
+    q = _clustered(5, 8, seed=5, flip=0.3)
+    true_d, true_i = _truth(q, db, 20)
+    from hashret import hamming as hamming_mod
+    monkeypatch.setattr(index_mod._HammingBall, "MIN_BUDGET", 10)
+    monkeypatch.setattr(index_mod._MultiIndex, "MIN_BUDGET", 1)
+    scans = []
+    real_scan = hamming_mod.scan_knn
+    monkeypatch.setattr(hamming_mod, "scan_knn", lambda *a: scans.append(1) or real_scan(*a))
+    for kind in ("hash", "mih"):
+        index = BinaryCodeIndex.build(db, kind=kind)
+        dist, ids = index.search(q, 20)
+        np.testing.assert_array_equal(dist, true_d)
+        np.testing.assert_array_equal(ids, true_i)
+        assert [len(x[1]) for x in index.range_search(q, 5)] == \
+            [int((hamming(q[i:i + 1], db) <= 5).sum()) for i in range(5)]
+    assert len(scans) == 2                       # both kinds took the scan path
+
+
+def test_mih_substring_count_is_a_parameter_and_exactness_holds_for_each():
+    db = _clustered(1200, 8)
+    q = db[:6] ^ 1
+    true_d, true_i = _truth(q, db, 15)
+    for m in (3, 4, 8, 64):
+        index = BinaryCodeIndex.build(db, kind="mih", substrings=m)
+        assert index.describe()["params"]["substrings"] == m
+        dist, ids = index.search(q, 15)
+        np.testing.assert_array_equal(dist, true_d)
+        np.testing.assert_array_equal(ids, true_i)
+    with pytest.raises(UsageError, match="substrings"):
+        BinaryCodeIndex.build(db, kind="mih", substrings=2)     # 32-bit substrings: too big
+
+
+def test_database_split_path_of_the_scan_is_exact():
+    from hashret.hamming import SPLIT_MIN
+    db = _codes(SPLIT_MIN + 10, 8, 7)   # one query over this many codes splits the database
+    q = _codes(1, 8, 8)
+    true_d, true_i = _truth(q, db, 30)
+    dist, ids = BinaryCodeIndex.build(db).search(q, 30)
+    np.testing.assert_array_equal(dist, true_d)
+    np.testing.assert_array_equal(ids, true_i)
+
+
+@pytest.mark.parametrize("kind", APPROX)
+def test_approximate_kinds_find_most_true_neighbours(kind):
+    db = _clustered(4000, 8, centres=40, flip=0.05)
+    q = _clustered(50, 8, centres=40, flip=0.05, seed=3)
+    index = BinaryCodeIndex.build(db, kind=kind)
+    dist, ids = index.search(q, 10)
+    true_d, _ = _truth(q, db, 10)
+    assert not index.exact
+    # tie-aware recall: a returned item counts when its distance is within the true k-th
+    assert (dist <= true_d[:, -1:]).mean() >= 0.9
+    np.testing.assert_array_equal(dist, hamming(q, db)[np.arange(50)[:, None], ids])
+    with pytest.raises(UsageError, match="cannot remove"):
+        index.remove([0])
+
+
+@pytest.mark.parametrize("kind", EXACT + APPROX)
+@pytest.mark.parametrize("mmap", [False, True])
+def test_every_kind_saves_and_loads_with_its_kind(tmp_path, kind, mmap):
+    db = _clustered(800, 8)
+    index = BinaryCodeIndex.build(db, ids=np.arange(800) * 3 + 5, kind=kind)
+    index.save(tmp_path / "i.idx")
+    loaded = BinaryCodeIndex.load(tmp_path / "i.idx", mmap=mmap)
+    assert loaded.kind == kind and loaded.ntotal == 800 and loaded.bits == 64
+    for a, b in zip(loaded.search(db[:9], 7), index.search(db[:9], 7)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.reconstruct([5, 8]), db[:2])
+    loaded.add(db[:1] ^ 255, [1])              # writes work on a mapped index too
+    assert loaded.search(db[:1] ^ 255, 1)[1][0, 0] == 1
+
+
+def test_flat_files_stay_readable_by_faiss(tmp_path):
+    import faiss
+    db = _codes(300, 8)
+    BinaryCodeIndex.build(db, ids=np.arange(300) + 10).save(tmp_path / "i.faiss")
+    fi = faiss.read_index_binary(str(tmp_path / "i.faiss"))
+    _, ids = fi.search(db[:3], 1)
+    assert ids[:, 0].tolist() == [10, 11, 12]
+
+
+@pytest.mark.parametrize("kind", ["hash", "mih", "hnsw"])
+def test_damaged_container_files_are_refused(tmp_path, kind):
+    BinaryCodeIndex.build(_clustered(500, 8), kind=kind).save(tmp_path / "i.idx")
+    raw = (tmp_path / "i.idx").read_bytes()
+    for bad in (raw[:-3], raw[:20] + b"}" + raw[21:], b"HRBINIDX" + raw[8:12] + b"\xff" * 4):
+        (tmp_path / "b.idx").write_bytes(bad)
+        with pytest.raises(BundleError, match="damaged"):
+            BinaryCodeIndex.load(tmp_path / "b.idx")
+
+
+@pytest.mark.parametrize("kind", ["hash", "mih"])
+def test_add_and_remove_keep_tables_exact(kind):
+    db = _clustered(900, 8)
+    index = BinaryCodeIndex.build(db[:600], kind=kind)
+    index.add(db[600:], np.arange(600, 900))
+    assert index.remove(np.arange(0, 900, 2)) == 450
+    keep = np.arange(1, 900, 2)
+    true_d, true_i = _truth(db[:5], db[keep], 12)
+    dist, ids = index.search(db[:5], 12)
+    np.testing.assert_array_equal(dist, true_d)
+    np.testing.assert_array_equal(ids, keep[true_i])
+
+
+def test_auto_picks_from_the_size_and_parameters_are_checked():
+    from hashret.index import choose_kind
+    index = BinaryCodeIndex.build(_codes(100, 8), kind="auto")
+    assert index.kind == choose_kind(100, 64) == "flat" and index.requested_kind == "auto"
+    assert choose_kind(5_000_000, 64) == "mih"
+    with pytest.raises(UsageError, match="no parameter 'nprobe'"):
+        BinaryCodeIndex.build(_codes(100, 8), kind="hnsw", nprobe=4)
+    with pytest.raises(UsageError, match="unknown index kind"):
+        BinaryCodeIndex.build(_codes(100, 8), kind="lsh")
+    with pytest.raises(UsageError, match="positive integer"):
+        BinaryCodeIndex.build(_codes(100, 8), kind="ivf", nlist=0)
+
+
+@pytest.mark.parametrize("kind", EXACT + ["hnsw"])
+def test_concurrent_searches_match_serial(kind):
+    from concurrent.futures import ThreadPoolExecutor
+    db = _clustered(3000, 8)
+    index = BinaryCodeIndex.build(db, kind=kind)
+    queries = [db[i:i + 3] ^ np.uint8(i % 7) for i in range(0, 240, 3)]
+    serial = [index.search(q, 10) for q in queries]
+    with ThreadPoolExecutor(8) as pool:
+        parallel = list(pool.map(lambda q: index.search(q, 10), queries))
+    for (a, b), (c, d) in zip(serial, parallel):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)

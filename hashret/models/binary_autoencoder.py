@@ -9,7 +9,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, TextEncoder, WordDecoder,
-                       bernoulli_kl_to_uniform)
+                       bernoulli_kl_to_uniform, corrupt, parse_noise)
 
 
 @dataclass
@@ -23,6 +23,15 @@ class TextBatch:
     n: int
 
 
+@dataclass
+class Supervision:
+    """Labels of a batch for the classifier head: multi-hot targets and which items have
+    labels (unlabelled items train only the autoencoder)."""
+
+    targets: torch.Tensor      # (n, C) float
+    mask: torch.Tensor         # (n,) bool
+
+
 class BinaryAutoencoder(nn.Module):
     """A deep autoencoder whose code is ``bits`` binary units.
 
@@ -33,13 +42,23 @@ class BinaryAutoencoder(nn.Module):
     1/2, which keeps bits in use and balanced.
     """
 
+    log_prob_decoder = True
+
     def __init__(self, modality: str, bits: int, n_features: int = 0, hidden: int = 512,
                  shape=None, channels=(32, 64), kl_weight: float = 1.0,
-                 balance_weight: float = 0.0, word_dropout: float = 0.0):
+                 balance_weight: float = 0.0, word_dropout: float = 0.0,
+                 noise: str | None = None, n_classes: int = 0, multilabel: bool = False,
+                 class_weight: float = 1.0):
         super().__init__()
         self.modality = modality
         self.kl_weight = kl_weight
         self.balance_weight = balance_weight
+        self.noise = parse_noise(noise, modality) if noise else None
+        if self.noise and modality == "text":       # text corruption: drop whole words
+            word_dropout = self.noise[1]
+        self.multilabel = multilabel
+        self.class_weight = class_weight
+        self.classifier = nn.Linear(bits, n_classes) if n_classes else None
         if modality == "text":
             self.encoder = TextEncoder(n_features, hidden, bits, word_dropout=word_dropout)
             self.decoder = WordDecoder(bits, n_features)
@@ -57,9 +76,30 @@ class BinaryAutoencoder(nn.Module):
         out = self.decoder(z)
         return out if self.modality == "text" else torch.sigmoid(out)
 
+    def class_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.classifier(z)
+
     def loss(self, batch) -> torch.Tensor:
+        terms = self.loss_terms(batch)
+        loss = terms["reconstruction"] + self.kl_weight * terms["kl"]
+        if "balance" in terms:
+            loss = loss + self.balance_weight * terms["balance"]
+        if "classification" in terms:
+            loss = loss + self.class_weight * terms["classification"]
+        return loss
+
+    def loss_terms(self, batch) -> dict:
+        """Each term of the loss: reconstruction of the clean input from the (possibly
+        corrupted) input's code, KL of the bits to a fair coin, and, where configured,
+        bit balance and classification of the labelled items from the code."""
+        sup = None
+        if isinstance(batch, tuple):
+            batch, sup = batch
         x = batch.x if isinstance(batch, TextBatch) else batch
-        logits = self.logits(x)
+        x_in = x
+        if self.noise and self.training and self.modality != "text":
+            x_in = corrupt(x, *self.noise)
+        logits = self.logits(x_in)
         z = self.code(logits)
         if isinstance(batch, TextBatch):
             logp = self.decoder(z)
@@ -67,9 +107,17 @@ class BinaryAutoencoder(nn.Module):
         else:
             rec = F.binary_cross_entropy_with_logits(self.decoder(z), batch,
                                                      reduction="sum") / batch.shape[0]
-        loss = rec + self.kl_weight * bernoulli_kl_to_uniform(logits)
+        terms = {"reconstruction": rec, "kl": bernoulli_kl_to_uniform(logits)}
         if self.balance_weight:
             # each bit should split the batch in half: (mean probability - 1/2)^2 per bit
             p = torch.sigmoid(logits)
-            loss = loss + self.balance_weight * ((p.mean(0) - 0.5) ** 2).sum()
-        return loss
+            terms["balance"] = ((p.mean(0) - 0.5) ** 2).sum()
+        if self.classifier is not None and sup is not None and bool(sup.mask.any()):
+            out = self.class_logits(z[sup.mask])
+            target = sup.targets[sup.mask]
+            if self.multilabel:
+                terms["classification"] = F.binary_cross_entropy_with_logits(
+                    out, target, reduction="sum") / len(target)
+            else:
+                terms["classification"] = F.cross_entropy(out, target.argmax(1))
+        return terms

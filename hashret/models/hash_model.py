@@ -17,9 +17,20 @@ from ..data.corpus import IMAGE, TEXT, Corpus
 from ..errors import BundleError, UsageError
 from ..features import ImageFeaturizer, SparseRows, TfidfFeaturizer, featurizer_from_dict
 from ..train import TrainReport, pick_device, train
-from .binary_autoencoder import BinaryAutoencoder, TextBatch
+from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
+from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix
+from .networks import parse_noise
 
-MODEL_KINDS = ("deep",)
+MODEL_KINDS = ("deep", "denoising", "semi", "linear", "fa", "sparse")
+MODEL_DESCRIPTIONS = {
+    "deep": "deep non-linear binary autoencoder (Bernoulli code, straight-through)",
+    "denoising": "deep binary autoencoder reconstructing clean inputs from corrupted ones",
+    "semi": "deep binary autoencoder with a classifier on the code, trained on the labels "
+            "present",
+    "linear": "undercomplete linear autoencoder (principal subspace), median-thresholded",
+    "fa": "factor analysis by EM, posterior-mean encoder, median-thresholded",
+    "sparse": "sparse overcomplete coding (FISTA + dictionary learning); bit = atom active",
+}
 WEIGHTS_FILE, CONFIG_FILE, FEATURIZER_FILE = "model.safetensors", "config.json", \
     "featurizer.json"
 
@@ -76,9 +87,23 @@ class HashModel:
                 raise TypeError(f"unknown model setting {k!r}")
             setattr(self.config, k, v)
         check_bits(self.config.bits)
-        if self.config.kind not in MODEL_KINDS:
-            raise UsageError(f"unknown model kind {self.config.kind!r}; choose one of "
+        c = self.config
+        if c.kind not in MODEL_KINDS:
+            raise UsageError(f"unknown model kind {c.kind!r}; choose one of "
                              f"{', '.join(MODEL_KINDS)}")
+        if c.extra.get("noise") and c.kind != "denoising":
+            raise UsageError("--noise sets the corruption of a denoising model; add "
+                             "--model denoising")
+        if c.extra.get("noise"):
+            parse_noise(c.extra["noise"], c.modality or "image")
+        frac = c.extra.get("labels_fraction")
+        if frac is not None and (c.kind != "semi" or not 0 < float(frac) <= 1):
+            raise UsageError("--labels-fraction is a fraction in (0, 1] of the training labels "
+                             "a semi-supervised model sees; use it with --model semi")
+        rotation = c.extra.get("rotation", "none")
+        if rotation not in ROTATIONS or (rotation != "none" and c.kind not in ("linear", "fa")):
+            raise UsageError(f"--rotation {rotation!r}: choose none or itq, for the linear and "
+                             "fa models (their codes are continuous before thresholding)")
         self.featurizer = None
         self.module: BinaryAutoencoder | None = None
         self.report: TrainReport | None = None
@@ -114,14 +139,32 @@ class HashModel:
         return feats.rows(rows) if isinstance(feats, SparseRows) else feats[rows]
 
     # --- fitting -------------------------------------------------------------------------
-    def _build_module(self) -> BinaryAutoencoder:
+    def _build_module(self):
         c = self.config
+        shape = tuple(c.shape) if c.shape else None
+        if c.kind in CLASSIC_KINDS:
+            return CLASSIC_KINDS[c.kind](c.modality, c.n_features, c.bits, shape)
+        noise = None
+        if c.kind == "denoising":
+            noise = c.extra.get("noise") or defaults.denoising_noise(c.modality)
+        classes = c.extra.get("classes") or []
         return BinaryAutoencoder(c.modality, c.bits, n_features=c.n_features, hidden=c.hidden,
-                                 shape=tuple(c.shape) if c.shape else None,
+                                 shape=shape,
                                  channels=tuple(c.channels) if c.channels else (32, 64),
                                  kl_weight=c.kl_weight,
                                  balance_weight=float(c.extra.get("balance", 0.0)),
-                                 word_dropout=float(c.extra.get("word_dropout", 0.0)))
+                                 word_dropout=float(c.extra.get("word_dropout", 0.0)),
+                                 noise=noise, n_classes=len(classes),
+                                 multilabel=bool(c.extra.get("multilabel", False)),
+                                 class_weight=float(c.extra.get("class_weight", 1.0)))
+
+    @property
+    def is_classic(self) -> bool:
+        return self.config.kind in CLASSIC_KINDS
+
+    @property
+    def has_classifier(self) -> bool:
+        return getattr(self.module, "classifier", None) is not None
 
     def fit(self, corpus: Corpus, rows=None, device: str = "auto",
             progress: bool = True) -> "HashModel":
@@ -142,29 +185,117 @@ class HashModel:
             c.channels = c.channels or list(defaults.image_channels(self.featurizer.shape))
             c.hidden = c.hidden or 512
         feats = self.features(items)
+        self.device = pick_device(device)
+        torch.manual_seed(c.seed)
+        if self.is_classic:
+            return self._fit_classic(feats)
         targets = None
         n_neighbours = int(c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS))
         if c.modality == TEXT and n_neighbours:
             targets = neighbour_targets(self.featurizer, feats, n_neighbours,
                                         float(c.extra.get("neighbour_weight", 1.0)))
+        supervision = None
+        if c.kind == "semi":
+            supervision = self._label_targets(corpus, rows)
         rng = np.random.default_rng(c.seed)
         order = rng.permutation(len(rows))
         n_val = defaults.validation_size(len(rows))
         val, tr = np.sort(order[:n_val]), np.sort(order[n_val:])
         epochs = c.epochs or defaults.epochs_for(len(tr), c.batch_size)
-        self.device = pick_device(device)
-        torch.manual_seed(c.seed)
         self.module = self._build_module()
 
         def make_batch(r):
-            return self._batch(self._rows(feats, r), self.device,
-                               None if targets is None else targets.rows(r))
+            batch = self._batch(self._rows(feats, r), self.device,
+                                None if targets is None else targets.rows(r))
+            if supervision is None:
+                return batch
+            y, mask = supervision
+            return batch, Supervision(torch.from_numpy(y[r]).to(self.device),
+                                      torch.from_numpy(mask[r]).to(self.device))
+        if supervision is not None:
+            self._balance_classifier(make_batch, tr)
         self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
                             device=self.device, seed=c.seed, progress=progress)
         self.report.train_items, self.report.validation_items = len(tr), len(val)
         self.module.to("cpu").eval()
         self.device = torch.device("cpu")
+        return self
+
+    def _label_targets(self, corpus: Corpus, rows: np.ndarray):
+        """Multi-hot training labels and the mask of those the model may use (all labelled
+        items, or a seeded random ``labels_fraction`` of them)."""
+        c = self.config
+        labels = [corpus.labels[i] for i in rows]
+        classes = sorted({lab for ls in labels for lab in ls})
+        if not classes:
+            raise UsageError("--model semi needs labels, but the training items have none; "
+                             "use a labelled corpus or another --model")
+        index = {lab: i for i, lab in enumerate(classes)}
+        y = np.zeros((len(rows), len(classes)), np.float32)
+        for i, ls in enumerate(labels):
+            for lab in ls:
+                y[i, index[lab]] = 1
+        mask = y.any(1)
+        frac = c.extra.get("labels_fraction")
+        if frac is not None:
+            rng = np.random.default_rng(c.seed + 1)
+            labelled = np.flatnonzero(mask)
+            keep = rng.choice(labelled, max(1, round(float(frac) * len(labelled))),
+                              replace=False)
+            mask = np.zeros_like(mask)
+            mask[keep] = True
+        c.extra["classes"] = classes
+        c.extra["multilabel"] = bool((y.sum(1) > 1).any())
+        c.extra["labelled_items"] = int(mask.sum())
+        return y, mask
+
+    @torch.no_grad()
+    def _balance_classifier(self, make_batch, rows):
+        """Weight the classification term so that it starts equal to the reconstruction
+        term (their scales differ by orders of magnitude and with the corpus: nats of a
+        whole document or image against nats of one label), derived here from the data."""
+        sample = np.sort(np.random.default_rng(self.config.seed).permutation(rows)[:1024])
+        self.module.to(self.device).train()
+        terms = self.module.loss_terms(make_batch(sample))
+        if "classification" in terms:
+            w = float(terms["reconstruction"]) / max(float(terms["classification"]), 1e-6)
+            self.module.class_weight = w * defaults.SEMI_CLASS_WEIGHT
+            self.config.extra["class_weight"] = self.module.class_weight
+
+    def _fit_classic(self, feats) -> "HashModel":
+        """Closed-form / EM fit of the linear, fa and sparse models on all training rows."""
+        import time
+        c = self.config
+        start = time.perf_counter()
+        if c.modality == TEXT:
+            w = self.featurizer.weight(feats)
+            coo = _torch_sparse(w).to_sparse_coo().double()
+            x = FeatureMatrix(coo)
+        else:
+            x = FeatureMatrix(torch.from_numpy(np.ascontiguousarray(feats))
+                              .reshape(len(feats), -1).double())
+        if c.kind == "linear" and c.bits >= x.d:
+            raise UsageError(f"a linear autoencoder with {c.bits} bits for {x.d}-dimensional "
+                             "input can learn the identity; use fewer bits than input "
+                             "dimensions")
+        if c.kind == "fa" and c.bits >= x.d:
+            raise UsageError(f"factor analysis needs fewer factors ({c.bits} bits) than input "
+                             f"dimensions ({x.d}); use fewer bits")
+        if c.kind == "sparse" and c.bits // 2 > x.d:
+            raise UsageError(f"sparse coding of {c.bits} bits works on a {c.bits // 2}-"
+                             f"dimensional projection of the input, but the input has {x.d} "
+                             "dimensions; use fewer bits")
+        self.module = self._build_module().double()
+        history = self.module.fit(x, seed=c.seed)
+        if c.kind in ("linear", "fa"):
+            h = x.mm(self.module.encoder.t())
+            self.module.set_binarisation(h, c.extra.get("rotation", "none"), seed=c.seed)
+        self.module = self.module.float().eval()
+        self.report = TrainReport(device="cpu", epochs_run=len(history),
+                                  seconds=time.perf_counter() - start,
+                                  train_items=len(feats))
+        self.report.objective = history
         return self
 
     # --- inference -----------------------------------------------------------------------
@@ -184,6 +315,20 @@ class HashModel:
         batch = self._batch(feats, self.device)
         x = batch.x if isinstance(batch, TextBatch) else batch
         return self.module.logits(x).float().cpu().numpy()
+
+    def classifier_accuracy(self, corpus: Corpus, rows, codes: np.ndarray) -> float | None:
+        """Share of labelled ``rows`` whose predicted labels include a true one (single-label:
+        plain accuracy)."""
+        if not self.has_classifier:
+            return None
+        labelled = [i for i, r in enumerate(rows) if corpus.labels[r]]
+        if not labelled:
+            return None
+        pred = self.predict_labels(codes[labelled])
+        hits = sum(bool(set(p) & set(corpus.labels[rows[i]]))
+                   if self.config.extra.get("multilabel") else p == list(corpus.labels[rows[i]])
+                   for p, i in zip(pred, labelled))
+        return hits / len(labelled)
 
     def encode(self, items, batch_size: int = defaults.ENCODE_BATCH_SIZE):
         """``(codes, embeddings)``: packed uint8 codes (n, K/8) and float32 (n, K)."""
@@ -232,8 +377,23 @@ class HashModel:
         z = torch.from_numpy(unpack_bits(codes).astype(np.float32))
         out = self.module.decode(z)
         if self.modality == TEXT:
-            return out.exp().numpy()
+            return (out.exp() if self.module.log_prob_decoder else out).numpy()
         return out.permute(0, 2, 3, 1).numpy()
+
+    @torch.no_grad()
+    def predict_labels(self, codes: np.ndarray) -> list[list[str]]:
+        """Labels the classifier head predicts from packed codes (semi-supervised models):
+        the most likely class, or every class above 1/2 (at least one) when multi-label."""
+        if not self.has_classifier:
+            raise UsageError("this model has no classifier; build it with --model semi")
+        z = torch.from_numpy(unpack_bits(codes).astype(np.float32))
+        out = self.module.class_logits(z)
+        classes = self.config.extra["classes"]
+        if self.config.extra.get("multilabel"):
+            on = torch.sigmoid(out) > 0.5
+            on[torch.arange(len(out)), out.argmax(1)] = True
+            return [[classes[j] for j in np.flatnonzero(row)] for row in on.numpy()]
+        return [[classes[j]] for j in out.argmax(1).numpy()]
 
     # --- persistence ---------------------------------------------------------------------
     def save(self, path) -> None:

@@ -142,3 +142,40 @@ def bernoulli_kl_to_uniform(logits: torch.Tensor) -> torch.Tensor:
     log_p, log_1p = F.logsigmoid(logits), F.logsigmoid(-logits)
     kl = p * log_p + (1 - p) * log_1p + math.log(2.0)
     return kl.sum(dim=1).mean()
+
+
+NOISE_KINDS = ("gaussian", "mask", "saltpepper")
+
+
+def parse_noise(spec: str, modality: str = "image") -> tuple[str, float]:
+    """``KIND:LEVEL`` -> (kind, level): gaussian:sigma, mask:p (zero a fraction p of the
+    inputs; for text, drop a fraction p of the words), saltpepper:p (set a fraction p of
+    the pixels to 0 or 1)."""
+    from ..errors import UsageError
+    kind, _, level = str(spec).partition(":")
+    try:
+        value = float(level)
+    except ValueError:
+        value = -1.0
+    if kind not in NOISE_KINDS or not 0 <= value <= (10.0 if kind == "gaussian" else 1.0):
+        raise UsageError(f"--noise {spec!r} is not understood; write gaussian:SIGMA, mask:P "
+                         "or saltpepper:P (P between 0 and 1), e.g. gaussian:0.3")
+    if modality == "text" and kind != "mask":
+        raise UsageError(f"--noise {spec!r}: documents are corrupted by dropping words; use "
+                         "mask:P")
+    if kind == "mask" and value >= 1:
+        raise UsageError(f"--noise {spec!r}: a mask level must be below 1")
+    return kind, value
+
+
+def corrupt(x: torch.Tensor, kind: str, level: float,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """The noise process q(x'|x) for inputs in [0, 1]."""
+    if kind == "gaussian":
+        noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+        return (x + level * noise).clamp(0, 1)
+    u = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+    if kind == "mask":
+        return x * (u >= level)
+    salt = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device) < 0.5
+    return torch.where(u < level, salt.to(x.dtype), x)

@@ -1,0 +1,551 @@
+"""Compiled Hamming-distance kernels (numba) behind every exact index kind.
+
+Codes are handled as rows of machine words: a code of ``nbytes`` bytes is viewed as
+``nbytes / w`` unsigned words of ``w`` = 8, 4, 2 or 1 bytes (the widest that divides it), so
+a 64-bit code is one ``uint64`` and a 16-bit code one ``uint16`` — no padding, and the
+distance of two codes is the sum of the popcounts of their XORed words.
+
+Every kernel is serial and releases the GIL (``nogil``); parallel work is split across a
+Python thread pool by :func:`parallel_map`. numba's own threading layers are avoided on
+purpose: the default one aborts when two Python threads call a parallel kernel at once,
+and concurrent searches on one loaded index must be safe.
+
+Result order everywhere: by distance, then by position (insertion order). The k-NN scan
+keeps, among items tied at the k-th distance, those at the smallest positions, so every
+exact kind returns identical results.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba as nb
+import numpy as np
+from numba.core import types
+from numba.extending import intrinsic
+
+if sys.byteorder != "little":                     # word views assume little-endian words
+    raise ImportError("hashret's Hamming kernels need a little-endian machine")
+
+BLOCK = 4096                                      # database rows per cache block
+MAX_BITS = 16384                                  # distances are kept as uint16
+SPLIT_MIN = 200_000          # below this many codes one thread answers a query faster
+
+
+@intrinsic
+def _popcount(typingctx, x):
+    """Population count of an unsigned integer, as one LLVM ``ctpop`` (vectorised by LLVM)."""
+    if not isinstance(x, types.Integer):
+        return None
+    sig = types.uint64(x)
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        v = args[0]
+        if v.type.width < 64:
+            v = builder.zext(v, ir.IntType(64))
+        return builder.ctpop(v)
+    return sig, codegen
+
+
+@intrinsic
+def _ctz(typingctx, x):
+    """Count of trailing zero bits of a ``uint64`` (undefined for 0; never called with 0)."""
+    if x != types.uint64:
+        return None
+    sig = types.uint64(x)
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+    return sig, codegen
+
+
+def word_view(codes: np.ndarray) -> np.ndarray:
+    """``(n, nbytes) uint8`` codes as ``(n, W)`` words of the widest width dividing nbytes."""
+    nbytes = codes.shape[1]
+    for dt in (np.uint64, np.uint32, np.uint16, np.uint8):
+        size = np.dtype(dt).itemsize
+        if nbytes % size == 0:
+            return np.ascontiguousarray(codes).view(dt).reshape(len(codes), nbytes // size)
+    raise AssertionError("unreachable")
+
+
+# --- scanning ---------------------------------------------------------------------------
+
+@nb.njit(nogil=True, cache=True)
+def _fill1(col, q, buf, t):
+    hits = 0
+    for j in range(col.shape[0]):
+        d = np.int64(_popcount(col[j] ^ q))
+        buf[j] = d
+        hits += d < t
+    return hits
+
+
+@nb.njit(nogil=True, cache=True)
+def _fillw(rows, q, buf, t):
+    hits = 0
+    for j in range(rows.shape[0]):
+        d = 0
+        for w in range(rows.shape[1]):
+            d += np.int64(_popcount(rows[j, w] ^ q[w]))
+        buf[j] = d
+        hits += d < t
+    return hits
+
+
+@nb.njit(nogil=True, cache=True)
+def _fill(db, flat, b0, b1, q, buf, t):
+    """Distances of rows b0..b1 to ``q`` into ``buf``; returns how many are below ``t``
+    (one vectorised pass: most blocks of a k-NN scan hold no candidate and end here)."""
+    if db.shape[1] == 1:
+        return _fill1(flat[b0:b1], q[0], buf, np.int64(t))
+    return _fillw(db[b0:b1], q, buf, np.int64(t))
+
+
+@nb.njit(nogil=True, cache=True)
+def _count_below(buf, s0, s1, t):
+    h = 0
+    for j in range(s1 - s0):
+        h += np.int64(buf[s0 + j]) < t
+    return h
+
+
+@nb.njit(nogil=True, cache=True)
+def _compact(cd, cp, cnt, k, bits, hist):
+    """Keep the best ``k`` of ``cnt`` candidates (distance, then smallest position); return
+    (kept count, the k-th distance)."""
+    for i in range(bits + 2):
+        hist[i] = 0
+    for i in range(cnt):
+        hist[cd[i]] += 1
+    c = 0
+    t = 0
+    for t in range(bits + 1):
+        c += hist[t]
+        if c >= k:
+            break
+    ties = k - (c - hist[t])
+    if hist[t] > ties:                    # keep the smallest positions among the ties
+        tied = np.empty(hist[t], np.int64)
+        j = 0
+        for i in range(cnt):
+            if cd[i] == t:
+                tied[j] = cp[i]
+                j += 1
+        tied.sort()
+        last = tied[ties - 1]
+    else:
+        last = np.iinfo(np.int64).max
+    j = 0
+    for i in range(cnt):
+        d = cd[i]
+        if d < t or (d == t and cp[i] <= last):
+            cd[j] = d
+            cp[j] = cp[i]
+            j += 1
+    return j, t
+
+
+@nb.njit(nogil=True, cache=True)
+def _finish(cd, cp, cnt, k, bits, hist, out_d, out_p, qi):
+    c = cnt
+    if c > k:
+        c, _ = _compact(cd, cp, c, k, bits, hist)
+    key = np.empty(c, np.int64)
+    for i in range(c):
+        key[i] = cd[i] * (np.int64(1) << 47) + cp[i]
+    order = np.argsort(key)
+    for i in range(c):
+        out_d[qi, i] = cd[order[i]]
+        out_p[qi, i] = cp[order[i]]
+    return c
+
+
+@nb.njit(nogil=True, cache=True)
+def knn_scan(db, qs, k, lo, hi, out_d, out_p, out_c):
+    """Exact k nearest of each query among rows ``lo..hi`` of ``db``; fills ``out_d``,
+    ``out_p`` (m, k) sorted by (distance, position) and ``out_c`` (found per query)."""
+    m = qs.shape[0]
+    bits = db.shape[1] * db.itemsize * 8
+    cap = 2 * k + 64               # small: compacting often keeps the threshold tight
+    cd = np.empty((m, cap), np.int64)
+    cp = np.empty((m, cap), np.int64)
+    cnt = np.zeros(m, np.int64)
+    thr = np.full(m, bits + 1, np.int64)
+    buf = np.zeros(BLOCK, np.uint16)
+    hist = np.empty(bits + 2, np.int64)
+    flat = db.reshape(-1)
+    for b0 in range(lo, hi, BLOCK):
+        b1 = min(hi, b0 + BLOCK)
+        for qi in range(m):
+            t = thr[qi]
+            if _fill(db, flat, b0, b1, qs[qi], buf, t) == 0:
+                continue
+            c = cnt[qi]
+            span = b1 - b0
+            for s0 in range(0, span, 64):        # find the 64-row pieces holding the hits
+                s1 = min(span, s0 + 64)
+                if _count_below(buf, s0, s1, t) == 0:
+                    continue
+                for j in range(s0, s1):
+                    d = np.int64(buf[j])
+                    if d < t:
+                        cd[qi, c] = d
+                        cp[qi, c] = b0 + j
+                        c += 1
+                        if c == cap:
+                            c, t = _compact(cd[qi], cp[qi], c, k, bits, hist)
+            thr[qi] = t
+            cnt[qi] = c
+    for qi in range(m):
+        out_c[qi] = _finish(cd[qi], cp[qi], cnt[qi], k, bits, hist, out_d, out_p, qi)
+
+
+@nb.njit(nogil=True, cache=True)
+def range_scan(db, qs, radius, lo, hi, counts, out_d, out_p, offsets):
+    """Rows within ``radius`` of each query among rows ``lo..hi``. First call with
+    ``offsets`` of length 0 to count into ``counts``; then with ``offsets`` (m + 1) to fill
+    ``out_d``/``out_p`` in position order."""
+    m = qs.shape[0]
+    buf = np.zeros(BLOCK, np.uint16)
+    flat = db.reshape(-1)
+    fill = offsets.shape[0] > 0
+    pos = np.zeros(m, np.int64)
+    for b0 in range(lo, hi, BLOCK):
+        b1 = min(hi, b0 + BLOCK)
+        for qi in range(m):
+            if _fill(db, flat, b0, b1, qs[qi], buf, radius + 1) == 0:
+                continue
+            for j in range(b1 - b0):
+                if buf[j] <= radius:
+                    if fill:
+                        at = offsets[qi] + pos[qi]
+                        out_d[at] = buf[j]
+                        out_p[at] = b0 + j
+                    pos[qi] += 1
+    for qi in range(m):
+        counts[qi] = pos[qi]
+
+
+# --- Hamming-ball address lookup over a hash table of distinct codes ------------------
+
+@nb.njit(nogil=True, cache=True)
+def _hash_words(row):
+    h = np.uint64(0x9E3779B97F4A7C15)
+    for w in range(row.shape[0]):
+        h ^= np.uint64(row[w])
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(31)
+    return h
+
+
+@nb.njit(nogil=True, cache=True)
+def _same(a, b):
+    for w in range(a.shape[0]):
+        if a[w] != b[w]:
+            return False
+    return True
+
+
+@nb.njit(nogil=True, cache=True)
+def table_build(uniq, size):
+    """Open-addressing table (linear probing) of the rows of ``uniq``: slot -> row or -1."""
+    slots = np.full(size, -1, np.int64)
+    mask = np.uint64(size - 1)
+    for i in range(uniq.shape[0]):
+        s = _hash_words(uniq[i]) & mask
+        while slots[s] >= 0:
+            s = (s + np.uint64(1)) & mask
+        slots[s] = i
+    return slots
+
+
+@nb.njit(nogil=True, cache=True)
+def _lookup(slots, uniq, probe):
+    mask = np.uint64(slots.shape[0] - 1)
+    s = _hash_words(probe) & mask
+    while True:
+        i = slots[s]
+        if i < 0:
+            return -1
+        if _same(uniq[i], probe):
+            return i
+        s = (s + np.uint64(1)) & mask
+
+
+@nb.njit(nogil=True, cache=True)
+def _flip(row, bit, wbits):
+    w = bit // wbits
+    row[w] ^= row.dtype.type(1) << row.dtype.type(bit % wbits)
+
+
+@nb.njit(nogil=True, cache=True)
+def ball_lookup(slots, uniq, starts, postings, q, rmin, rmax):
+    """Every item whose code lies at distance rmin..rmax of ``q``, found by probing each
+    address in that shell of the Hamming ball; returns (distances, positions)."""
+    wbits = uniq.itemsize * 8
+    bits = uniq.shape[1] * wbits
+    probe = q.copy()
+    cap = 64
+    out_d = np.empty(cap, np.int64)
+    out_p = np.empty(cap, np.int64)
+    n = 0
+    idx = np.empty(max(rmax, 1), np.int64)
+    for r in range(rmin, rmax + 1):
+        if r > bits:
+            break
+        for i in range(r):
+            idx[i] = i
+        while True:
+            for i in range(r):
+                _flip(probe, idx[i], wbits)
+            g = _lookup(slots, uniq, probe)
+            for i in range(r):
+                _flip(probe, idx[i], wbits)
+            if g >= 0:
+                for a in range(starts[g], starts[g + 1]):
+                    if n == cap:
+                        cap *= 2
+                        nd = np.empty(cap, np.int64)
+                        npos = np.empty(cap, np.int64)
+                        nd[:n] = out_d[:n]
+                        npos[:n] = out_p[:n]
+                        out_d, out_p = nd, npos
+                    out_d[n] = r
+                    out_p[n] = postings[a]
+                    n += 1
+            # next combination of r bit positions out of `bits`, in lexicographic order
+            i = r - 1
+            while i >= 0 and idx[i] == bits - r + i:
+                i -= 1
+            if i < 0:
+                break
+            idx[i] += 1
+            for j in range(i + 1, r):
+                idx[j] = idx[j - 1] + 1
+    return out_d[:n], out_p[:n]
+
+
+# --- multi-index hashing (Norouzi, Punjani & Fleet, CVPR 2012) ------------------------
+
+@nb.njit(nogil=True, cache=True)
+def substring_keys(db, a, b):
+    """Bits ``a..b-1`` of every code as an integer key (bit a is the key's bit 0)."""
+    wbits = db.itemsize * 8
+    keys = np.zeros(db.shape[0], np.int64)
+    for i in range(db.shape[0]):
+        key = np.int64(0)
+        for bit in range(a, b):
+            v = (np.uint64(db[i, bit // wbits]) >> np.uint64(bit % wbits)) & np.uint64(1)
+            key |= np.int64(v) << np.int64(bit - a)
+        keys[i] = key
+    return keys
+
+
+@nb.njit(nogil=True, cache=True)
+def _chunk_distances(db, p, q, bounds, dist_j):
+    """Hamming distance of each substring of code ``p`` to the query's; returns the sum."""
+    wbits = db.itemsize * 8
+    total = 0
+    for j in range(bounds.shape[0] - 1):
+        d = 0
+        a, b = bounds[j], bounds[j + 1]
+        bit = a
+        while bit < b:                      # popcount word pieces of the range [a, b)
+            w = bit // wbits
+            off = bit % wbits
+            take = min(wbits - off, b - bit)
+            x = (np.uint64(db[p, w]) ^ np.uint64(q[w])) >> np.uint64(off)
+            if take < 64:
+                x &= (np.uint64(1) << np.uint64(take)) - np.uint64(1)
+            d += np.int64(_popcount(x))
+            bit += take
+        dist_j[j] = d
+        total += d
+    return total
+
+
+@nb.njit(nogil=True, cache=True)
+def mih_knn(db, qs, qkeys, bounds, offsets, postings, k, max_probes, out_d, out_p, out_c):
+    """Exact k-NN by multi-index hashing: probe each substring table at growing radius r;
+    an item at full distance d has some substring within floor(d / m), so after radius r
+    every item with d <= m (r + 1) - 1 has been seen. A query whose probes would exceed
+    ``max_probes`` is left with ``out_c = -1`` for the caller to scan instead."""
+    m = bounds.shape[0] - 1
+    bits = db.shape[1] * db.itemsize * 8
+    cap = max(4 * k, 1024)
+    cd = np.empty(cap, np.int64)
+    cp = np.empty(cap, np.int64)
+    hist = np.empty(bits + 2, np.int64)
+    dist_j = np.empty(m, np.int64)
+    smax = 0
+    for j in range(m):
+        smax = max(smax, bounds[j + 1] - bounds[j])
+    for qi in range(qs.shape[0]):
+        c = 0
+        t = bits + 1                       # accept distances <= t
+        probes = 0
+        done = False
+        for r in range(smax + 1):
+            for j in range(m):
+                s = bounds[j + 1] - bounds[j]
+                if r > s:
+                    continue
+                base = offsets[j]
+                qk = np.uint64(qkeys[qi, j])
+                v = (np.uint64(1) << np.uint64(r)) - np.uint64(1)
+                limit = np.uint64(1) << np.uint64(s)
+                while v < limit:
+                    probes += 1
+                    key = np.int64(qk ^ v)
+                    for a in range(base[key], base[key + 1]):
+                        p = postings[j, a]
+                        d = _chunk_distances(db, p, qs[qi], bounds, dist_j)
+                        if d > t:
+                            continue
+                        # count p only where first discovered: smallest substring distance
+                        # r, at the first table that reaches it
+                        first = True
+                        for jj in range(m):
+                            if dist_j[jj] < r or (dist_j[jj] == r and jj < j):
+                                first = False
+                                break
+                        if not first:
+                            continue
+                        cd[c] = d
+                        cp[c] = p
+                        c += 1
+                        if c == cap:
+                            c, t = _compact(cd, cp, c, k, bits, hist)
+                    if v == 0:
+                        break
+                    tt = v | (v - np.uint64(1))        # next r-bit pattern (Gosper's hack)
+                    v = (tt + np.uint64(1)) | \
+                        (((~tt & (tt + np.uint64(1))) - np.uint64(1)) >> (_ctz(v) + np.uint64(1)))
+            covered = m * (r + 1) - 1
+            found = 0
+            for i in range(c):
+                if cd[i] <= covered:
+                    found += 1
+            if found >= k or r == smax:
+                done = True
+                break
+            nxt = 0
+            for j in range(m):
+                s = bounds[j + 1] - bounds[j]
+                if r + 1 <= s:
+                    nxt += _comb(s, r + 1)
+            if probes + nxt > max_probes:
+                break
+        if not done:
+            out_c[qi] = -1
+            continue
+        out_c[qi] = _finish(cd, cp, c, k, bits, hist, out_d, out_p, qi)
+
+
+@nb.njit(nogil=True, cache=True)
+def _comb(n, r):
+    out = 1
+    for i in range(r):
+        out = out * (n - i) // (i + 1)
+    return out
+
+
+# --- parallel driver ----------------------------------------------------------------------
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def num_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:                      # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parallel_map(fn, tasks):
+    """Run ``fn`` over ``tasks`` on a shared thread pool (kernels release the GIL)."""
+    global _POOL
+    tasks = list(tasks)
+    if len(tasks) <= 1:
+        return [fn(t) for t in tasks]
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(num_threads(), thread_name_prefix="hashret-search")
+    return list(_POOL.map(fn, tasks))
+
+
+def _splits(n: int, parts: int):
+    edges = np.linspace(0, n, parts + 1).astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def scan_knn(db: np.ndarray, qs: np.ndarray, k: int):
+    """Exact k-NN of word-view queries ``qs`` over word-view codes ``db``: (distances int32,
+    positions int64), (m, k), padded with -1 positions; order (distance, position)."""
+    m, n = len(qs), len(db)
+    threads = num_threads()
+    if m >= threads or n < SPLIT_MIN:
+        def run(span):
+            a, b = span
+            d = np.full((b - a, k), np.iinfo(np.int32).max, np.int64)
+            p = np.full((b - a, k), -1, np.int64)
+            knn_scan(db, qs[a:b], k, 0, n, d, p, np.zeros(b - a, np.int64))
+            return d, p
+        parts = parallel_map(run, _splits(m, min(threads, m)) if m * n >= SPLIT_MIN
+                             else [(0, m)])
+        d = np.concatenate([x[0] for x in parts])
+        p = np.concatenate([x[1] for x in parts])
+        return d.astype(np.int32), p
+
+    def run_part(span):                   # few queries: split the database instead
+        a, b = span
+        d = np.full((m, k), np.iinfo(np.int32).max, np.int64)
+        p = np.full((m, k), -1, np.int64)
+        knn_scan(db, qs, k, a, b, d, p, np.zeros(m, np.int64))
+        return d, p
+    parts = parallel_map(run_part, _splits(n, threads))
+    d = np.concatenate([x[0] for x in parts], axis=1)
+    p = np.concatenate([x[1] for x in parts], axis=1)
+    key_p = np.where(p < 0, np.iinfo(np.int64).max, p)
+    order = np.lexsort((key_p, d), axis=1)[:, :k]
+    return np.take_along_axis(d, order, 1).astype(np.int32), np.take_along_axis(p, order, 1)
+
+
+def scan_range(db: np.ndarray, qs: np.ndarray, radius: int):
+    """Every position within ``radius`` (inclusive) of each query: list of (distances int32,
+    positions int64), in (distance, position) order."""
+    m, n = len(qs), len(db)
+    threads = num_threads()
+    spans = _splits(n, threads) if n >= SPLIT_MIN else [(0, n)]
+    empty = np.zeros(0, np.int64)
+
+    def run(span):
+        a, b = span
+        counts = np.zeros(m, np.int64)
+        range_scan(db, qs, radius, a, b, counts, empty, empty, empty)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        d = np.empty(offsets[-1], np.int64)
+        p = np.empty(offsets[-1], np.int64)
+        range_scan(db, qs, radius, a, b, counts, d, p, offsets)
+        return offsets, d, p
+    parts = parallel_map(run, spans)
+    out = []
+    for qi in range(m):
+        d = np.concatenate([o_d[o[qi]:o[qi + 1]] for o, o_d, _ in parts]) if parts else empty
+        p = np.concatenate([o_p[o[qi]:o[qi + 1]] for o, _, o_p in parts]) if parts else empty
+        order = np.lexsort((p, d))
+        out.append((d[order].astype(np.int32), p[order]))
+    return out
+
+
+def ball_size(bits: int, radius: int) -> int:
+    """Number of addresses within ``radius`` of a ``bits``-bit code."""
+    return sum(math.comb(bits, r) for r in range(min(radius, bits) + 1))
