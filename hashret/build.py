@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
+
 from .bundle import Bundle
 from .data.corpus import Corpus
 from .index import BinaryCodeIndex, check_index_kind
@@ -15,14 +17,16 @@ log = logging.getLogger("hashret")
 
 def build_index(corpus: Corpus, out, bits: int = 64, model: str = "deep", epochs=None,
                 device: str = "auto", seed: int = 0, index_kind: str = "flat",
-                index_params: dict | None = None, progress: bool = True) -> Bundle:
+                index_params: dict | None = None, model_options: dict | None = None,
+                progress: bool = True) -> Bundle:
     """Train a ``model`` on the corpus' training split, index every item (both splits) and
     write the bundle to ``out``. Nothing at ``out`` changes unless the build succeeds."""
     check_bits(bits)
     Bundle.check_destination(out)      # fail before training, not after
     check_index_kind(index_kind, index_params)
     start = time.perf_counter()
-    hm = HashModel(kind=model, bits=bits, epochs=epochs, seed=seed)
+    hm = HashModel(kind=model, bits=bits, epochs=epochs, seed=seed,
+                   extra=dict(model_options or {}))
     hm.fit(corpus, device=device, progress=progress)
     fit_seconds = time.perf_counter() - start
     t = time.perf_counter()
@@ -38,5 +42,12 @@ def build_index(corpus: Corpus, out, bits: int = 64, model: str = "deep", epochs
              "encode_seconds": round(encode_seconds, 2),
              "items_per_second_encode": round(len(corpus) / max(encode_seconds, 1e-9), 1),
              "index_seconds": round(index_seconds, 2), "seed": seed}
+    if hm.has_classifier:
+        test = np.flatnonzero(np.asarray(corpus.splits) == "test")
+        rows = test if len(test) else corpus.training_indices()
+        acc = hm.classifier_accuracy(corpus, rows, codes[rows])
+        build["classifier_accuracy"] = None if acc is None else round(acc, 4)
+        build["classifier_accuracy_on"] = "test split" if len(test) else "training split"
+        build["labelled_training_items"] = hm.config.extra.get("labelled_items")
     Bundle.write(out, hm, codes, emb, corpus, index, extra={"build": build})
     return Bundle.load(out)

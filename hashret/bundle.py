@@ -285,7 +285,8 @@ class Bundle:
                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 "n_bits": model.config.bits, "bit_order": BIT_ORDER,
                 "model": {"kind": model.config.kind, "modality": model.modality,
-                          "hash": model_hash, "bits_from": "logit > 0"},
+                          "hash": model_hash, "bits_from": model.bits_from(),
+                          "options": model.options()},
                 "index": {**index.describe(), "file": INDEX_FILE,
                           "requested": getattr(index, "requested_kind", index.kind),
                           "bytes_per_item": round(

@@ -83,7 +83,20 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
 @click.option("--bits", default=64, show_default=True, type=int,
               help="Code length: a multiple of 8 from 8 to 256.")
 @click.option("--model", "model_kind", default="deep", show_default=True,
-              type=click.Choice(["deep"]), help="Which autoencoder learns the codes.")
+              type=click.Choice(["deep", "denoising", "semi", "linear", "fa", "sparse"]),
+              help="Which autoencoder learns the codes: deep (binary autoencoder), denoising "
+                   "(learns from corrupted inputs), semi (plus a classifier on the code, using "
+                   "the labels present), linear (principal subspace), fa (factor analysis), "
+                   "sparse (sparse overcomplete coding).")
+@click.option("--noise", metavar="KIND:LEVEL",
+              help="Corruption for --model denoising: gaussian:SIGMA, mask:P or saltpepper:P "
+                   "(documents: mask:P drops words). Default gaussian:0.3 for images, mask:0.3 "
+                   "for documents.")
+@click.option("--labels-fraction", type=click.FloatRange(0, 1, min_open=True),
+              help="--model semi: use only this random fraction of the training labels.")
+@click.option("--rotation", type=click.Choice(["none", "itq"]),
+              help="--model linear/fa: threshold each unit at its median (none, default) or "
+                   "rotate the centred code by ITQ before taking signs.")
 @click.option("--epochs", type=click.IntRange(min=1),
               help="Maximum training epochs (default: derived from the corpus size; early "
                    "stopping on a validation split may end sooner).")
@@ -103,8 +116,9 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @corpus_options
 @click.pass_context
-def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, limit, index_kind,
-          index_params, as_json, text_column, label_column, id_column):
+def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, rotation, epochs,
+          device, seed, limit, index_kind, index_params, as_json, text_column, label_column,
+          id_column):
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label; IDX train-*/t10k-*
@@ -117,7 +131,11 @@ def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, lim
     from .data import limit_rows
     from .models import check_bits
     from .bundle import Bundle
+    from .models import HashModel
     check_bits(bits)
+    options = {k: v for k, v in (("noise", noise), ("labels_fraction", labels_fraction),
+                                 ("rotation", rotation)) if v is not None}
+    HashModel(kind=model_kind, bits=bits, extra=dict(options))   # refuse bad options now
     params = _index_params(index_params)
     check_index_kind(index_kind, params)
     Bundle.check_destination(out)          # refuse a bad --out before reading or training
@@ -129,7 +147,7 @@ def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, lim
                    f"{bits}-bit {model_kind} model", err=True)
     bundle = build_index(c, out, bits=bits, model=model_kind, epochs=epochs, device=device,
                          seed=seed, index_kind=index_kind, index_params=params,
-                         progress=not quiet)
+                         model_options=options, progress=not quiet)
     if as_json:
         _echo_json(bundle.manifest)
         return
@@ -138,6 +156,10 @@ def build(ctx, corpus, dataset, out, bits, model_kind, epochs, device, seed, lim
                f"(trained {b['fit_seconds']:.1f} s on {b['train']['device']}, "
                f"{b['train']['epochs_run']} epochs; encoded {b['items_per_second_encode']:,.0f} "
                "items/s)")
+    if b.get("classifier_accuracy") is not None:
+        click.echo(f"classifier accuracy {b['classifier_accuracy']:.3f} on the "
+                   f"{b['classifier_accuracy_on']} ({b['labelled_training_items']:,} labelled "
+                   "training items used)")
 
 
 def _index_params(pairs) -> dict:
@@ -299,7 +321,8 @@ def info(index_dir, as_json, verify):
         f"codes       {m['n_bits']} bits ({m['n_bits'] // 8} bytes/item), bit order "
         f"{m['bit_order']}, bit = {m['model'].get('bits_from', 'logit > 0')}",
         f"model       {m['model']['kind']} ({m['model']['modality']}), "
-        f"sha256 {m['model']['hash'][:16]}",
+        f"sha256 {m['model']['hash'][:16]}"
+        + "".join(f", {k} {v}" for k, v in m["model"].get("options", {}).items()),
         f"index kind  {_describe_index(m['index'])}",
         f"items       {c['items']:,} (train {c['train']:,}, test {c['test']:,}, "
         f"labelled {c['labelled']:,}), ids {m['id_type']}",

@@ -55,31 +55,46 @@ def main():
     ap.add_argument("--epochs", type=int, help="override the derived epoch count")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--no-write", action="store_true", help="print only")
+    ap.add_argument("--section", default="quality",
+                    help="name of the BENCHMARKS.md section markers to write between")
+    ap.add_argument("--no-baselines", action="store_true")
     a = ap.parse_args()
 
+    global BEGIN, END
+    BEGIN, END = f"<!-- {a.section}:begin -->", f"<!-- {a.section}:end -->"
     rows = []
     for name in a.datasets:
         corpus = load_dataset(name) if not Path(name).exists() else read_corpus(name)
         label = name if not Path(name).exists() else Path(name).name
         metric = "mAP@1000" if corpus.modality == "image" else "precision@100"
         for bits in a.bits:
-            baselines_done = False
-            for kind in a.models:
+            baselines_done = a.no_baselines
+            for spec in a.models:
+                # "semi@0.1": a semi-supervised model seeing 10% of the training labels
+                kind, _, frac = spec.partition("@")
+                options = {"labels_fraction": float(frac)} if frac else {}
                 with tempfile.TemporaryDirectory() as tmp:
                     t = time.perf_counter()
                     build_index(corpus, Path(tmp) / "idx", bits=bits, model=kind,
                                 epochs=a.epochs, device=a.device, seed=a.seed,
-                                progress=False)
+                                model_options=options, progress=False)
                     seconds = time.perf_counter() - t
                     bundle = Bundle.load(Path(tmp) / "idx")
                     res = evaluate_bundle(bundle, corpus, baselines=not baselines_done)
                     baselines_done = True
-                    train = bundle.manifest["build"]["train"]
+                    build = bundle.manifest["build"]
+                    train = build["train"]
                 for method, m in res["methods"].items():
                     is_model = method.startswith("hashret")
+                    if is_model and frac:
+                        method = f"{method} ({float(frac):.0%} labels)"
+                    note = f"{train['seconds']:.0f} s ({train['epochs_run']} " \
+                           f"{'it' if kind in ('linear', 'fa', 'sparse') else 'ep'})" \
+                        if is_model else ""
+                    if is_model and build.get("classifier_accuracy") is not None:
+                        note += f"; classifier accuracy {build['classifier_accuracy']:.3f}"
                     rows.append((label, bits, method, m["precision@100"], m["mAP@1000"],
-                                 f"{train['seconds']:.0f} s ({train['epochs_run']} ep)"
-                                 if is_model else "", metric))
+                                 note, metric))
                     print(f"{label:14} {bits:4} {method:16} P@100 {m['precision@100']:.4f} "
                           f"mAP@1000 {m['mAP@1000']:.4f}"
                           + (f"  build {seconds:.0f} s" if is_model else ""), flush=True)
@@ -87,7 +102,8 @@ def main():
     cmd = "python scripts/bench_quality.py " + " ".join(sys.argv[1:])
     lines = [BEGIN, "", f"Command: `{cmd}`  ", f"Seed {a.seed}; machine: {machine()}; "
              f"run {time.strftime('%Y-%m-%d')}.", "",
-             "| corpus | bits | method | precision@100 | mAP@1000 | training time |",
+             "| corpus | bits | method | precision@100 | mAP@1000 | training time (iterations "
+             "or epochs) |",
              "|---|---|---|---|---|---|"]
     for label, bits, method, p, m, tt, _ in rows:
         lines.append(f"| {label} | {bits} | {method} | {p:.4f} | {m:.4f} | {tt} |")

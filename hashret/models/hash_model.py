@@ -158,6 +158,30 @@ class HashModel:
                                  multilabel=bool(c.extra.get("multilabel", False)),
                                  class_weight=float(c.extra.get("class_weight", 1.0)))
 
+    def bits_from(self) -> str:
+        """How a bit is read off the model, for manifests and ``hashret info``."""
+        c = self.config
+        if c.kind in ("linear", "fa"):
+            return ("ITQ-rotated centred unit > 0" if c.extra.get("rotation") == "itq"
+                    else "unit > its training median")
+        if c.kind == "sparse":
+            return "atom active (lasso coefficient != 0)"
+        return "logit > 0"
+
+    def options(self) -> dict:
+        """The user-facing options of this model kind, defaults filled in."""
+        c = self.config
+        out = {}
+        if c.kind == "denoising":
+            out["noise"] = c.extra.get("noise") or defaults.denoising_noise(c.modality)
+        if c.kind == "semi":
+            out["labels_fraction"] = c.extra.get("labels_fraction", 1.0)
+            out["classes"] = len(c.extra.get("classes") or [])
+            out["multilabel"] = bool(c.extra.get("multilabel"))
+        if c.kind in ("linear", "fa"):
+            out["rotation"] = c.extra.get("rotation", "none")
+        return out
+
     @property
     def is_classic(self) -> bool:
         return self.config.kind in CLASSIC_KINDS
