@@ -1,0 +1,205 @@
+"""The autoencoder family: each kind proven by its defining property, and each served by the
+CLI end to end."""
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from hashret.data import limit_rows, load_dataset, read_corpus
+from hashret.errors import UsageError
+from hashret.eval import hamming_ranking, label_matrix, relevance, scores
+from hashret.models import HashModel
+from hashret.models.classic import FactorAnalysis, FeatureMatrix, LinearAutoencoder, SparseCoder
+from hashret.models.networks import corrupt
+
+
+def _spectrum_data(n=3000, d=20, k=4, seed=0):
+    """Gaussian data with a clear gap after the k-th principal direction."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    scales = np.concatenate([np.linspace(5, 3, k), np.linspace(1, 0.2, d - k)])
+    return (rng.standard_normal((n, d)) * scales) @ basis.T + 3.0
+
+
+def _principal_angles(a, b):
+    qa, qb = np.linalg.qr(a)[0], np.linalg.qr(b)[0]
+    s = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), -1, 1)
+    return np.arccos(s)
+
+
+def test_linear_autoencoder_code_space_is_the_principal_subspace():
+    x = _spectrum_data()
+    model = LinearAutoencoder("image", 20, 4, (1, 20, 1)).double()
+    history = model.fit(FeatureMatrix(torch.from_numpy(x)))
+    xc = x - x.mean(0)
+    eigvec = np.linalg.eigh(xc.T @ xc)[1][:, ::-1][:, :4]
+    angles = _principal_angles(model.encoder.numpy().T, eigvec)
+    assert angles.max() < 1e-4 and np.all(np.diff(history) <= 1e-9 * history[0])
+    # the decoder's span is the same subspace, and reconstruction error is what PCA's is
+    assert _principal_angles(model.decoder_matrix.numpy(), eigvec).max() < 1e-4
+    lam = np.linalg.eigvalsh(xc.T @ xc / len(x))[::-1]
+    assert history[-1] == pytest.approx(lam[4:].sum(), rel=1e-6)
+
+
+def _npy_corpus(tmp_path, images, name="imgs"):
+    np.save(tmp_path / f"{name}.npy", images)
+    return read_corpus(tmp_path / f"{name}.npy")
+
+
+def test_linear_autoencoder_refuses_codes_as_wide_as_the_input(tmp_path):
+    rng = np.random.default_rng(0)
+    corpus = _npy_corpus(tmp_path, rng.integers(0, 255, (50, 4, 4), dtype=np.uint8))
+    with pytest.raises(UsageError, match="can learn the identity"):
+        HashModel(kind="linear", bits=16).fit(corpus, progress=False)
+    with pytest.raises(UsageError, match="fewer factors"):
+        HashModel(kind="fa", bits=16).fit(corpus, progress=False)
+
+
+def test_factor_analysis_encoder_is_the_posterior_mean_and_em_never_decreases():
+    rng = np.random.default_rng(1)
+    w_true = rng.standard_normal((12, 3))
+    z = rng.standard_normal((4000, 3))
+    x = z @ w_true.T + rng.standard_normal((4000, 12)) * rng.uniform(0.2, 1.0, 12) + 1.0
+    model = FactorAnalysis("image", 12, 3, (1, 12, 1)).double()
+    ll = np.asarray(model.fit(FeatureMatrix(torch.from_numpy(x))))
+    assert len(ll) > 5 and np.all(np.diff(ll) >= -1e-9 * np.abs(ll[:-1]))
+    w, psi = model.decoder_matrix.numpy(), model.psi.numpy()
+    direct = w.T @ np.linalg.inv(w @ w.T + np.diag(psi))       # E[z|x] = W^T Sigma^-1 (x - mu)
+    np.testing.assert_allclose(model.encoder.numpy(), direct, rtol=1e-6, atol=1e-9)
+    # the fitted covariance explains the sample covariance (the model is a real FA fit)
+    cov = np.cov(x.T, bias=True)
+    assert np.abs(w @ w.T + np.diag(psi) - cov).max() < 0.15 * np.abs(cov).max()
+
+
+def test_sparse_codes_satisfy_the_lasso_conditions_are_sparse_and_reconstruct():
+    rng = np.random.default_rng(2)
+    atoms = rng.standard_normal((40, 32))
+    coef = rng.standard_normal((3000, 32)) * (rng.random((3000, 32)) < 0.15)
+    x = coef @ atoms.T
+    model = SparseCoder("image", 40, 32, (1, 40, 1)).double()
+    model.fit(FeatureMatrix(torch.from_numpy(x[:2500])), rounds=8)
+    w = model.dictionary
+    assert w.shape == (16, 32)                                  # K = 32 atoms > D' = 16
+    held = torch.from_numpy(x[2500:2700]).reshape(200, 1, 40, 1)
+    y = model.project(held)
+    h = model.fista(y, w, float(model.lam), iters=3000, tol=1e-12)
+    lam = float(model.lam)
+    r = (y - h @ w.t()) @ w                                     # W^T (y - W h)
+    active = h != 0
+    tol = 1e-6 * max(lam, 1.0)
+    assert torch.all((r - lam * torch.sign(h))[active].abs() <= tol)   # stationarity
+    assert torch.all(r[~active].abs() <= lam + tol)                    # subgradient bound
+    assert 0.05 < float(active.float().mean()) < 0.5                   # sparse, not empty
+    err = ((y - h @ w.t()) ** 2).sum(1).mean() / (y ** 2).sum(1).mean()
+    assert float(err) < 0.25
+    assert torch.equal(model.logits(held) > 0, model.code(held) != 0)   # bit = atom active
+
+
+@pytest.mark.slow
+def test_denoising_model_reconstructs_corrupted_items_closer_to_clean():
+    corpus = limit_rows(load_dataset("fashion-mnist"), 20000, 0)
+    model = HashModel(kind="denoising", bits=64, epochs=10).fit(corpus, progress=False)
+    test = np.flatnonzero(np.asarray(corpus.splits) == "test")[:100]
+    clean = model.features(corpus.take(test))
+    noisy = corrupt(torch.from_numpy(clean), "gaussian", 0.3,
+                    torch.Generator().manual_seed(0)).numpy()
+    codes, _ = model.encode(list((noisy.transpose(0, 2, 3, 1) * 255).round().astype(np.uint8)))
+    out = model.decode(codes).transpose(0, 3, 1, 2)
+    mse_noisy = ((noisy - clean) ** 2).mean()
+    mse_out = ((out - clean) ** 2).mean()
+    assert mse_out < 0.5 * mse_noisy
+
+
+def test_overcomplete_denoising_model_does_not_learn_the_identity(tmp_path):
+    # 4x4 images (16 inputs) coded with 32 bits: without corruption an overcomplete model
+    # could copy its input; with it, corrupted pixels must be repaired from the structure.
+    rng = np.random.default_rng(3)
+    protos = (rng.random((6, 16)) < 0.5).astype(np.float32)
+    clean = protos[rng.integers(0, 6, 3000)]
+    corpus = _npy_corpus(tmp_path, (clean.reshape(-1, 4, 4) * 255).astype(np.uint8))
+    model = HashModel(kind="denoising", bits=32, epochs=40,
+                      extra={"noise": "saltpepper:0.2"}).fit(corpus, progress=False)
+    held = protos[rng.integers(0, 6, 300)]
+    noisy = corrupt(torch.from_numpy(held), "saltpepper", 0.2,
+                    torch.Generator().manual_seed(1)).numpy()
+    codes, _ = model.encode(list((noisy.reshape(-1, 4, 4, 1) * 255).astype(np.uint8)))
+    out = model.decode(codes).reshape(300, 16)
+    assert ((out - held) ** 2).mean() < 0.5 * ((noisy - held) ** 2).mean()
+    assert ((out - noisy) ** 2).mean() > 0.02                 # not a copy of its input
+
+
+def _precision(model, corpus, k=50):
+    splits = np.asarray(corpus.splits)
+    train, test = np.flatnonzero(splits == "train"), np.flatnonzero(splits == "test")
+    codes, _ = model.encode(corpus.take(np.arange(len(corpus))))
+    ranked = hamming_ranking(codes[test], codes[train], k)
+    labels, _ = label_matrix(corpus.labels)
+    return scores(relevance(ranked, labels[test], labels[train]), k)[f"precision@{k}"], codes
+
+
+def test_semi_supervised_model_with_ten_percent_of_labels_beats_unsupervised():
+    corpus = limit_rows(load_dataset("fashion-mnist"), 2000, 0)
+    deep = HashModel(kind="deep", bits=32, epochs=5).fit(corpus, progress=False)
+    semi = HashModel(kind="semi", bits=32, epochs=5,
+                     extra={"labels_fraction": 0.1}).fit(corpus, progress=False)
+    p_deep, _ = _precision(deep, corpus)
+    p_semi, codes = _precision(semi, corpus)
+    assert p_semi > p_deep + 0.05
+    train = corpus.training_indices()
+    assert semi.config.extra["labelled_items"] == round(0.1 * len(train))
+    test = np.flatnonzero(np.asarray(corpus.splits) == "test")
+    acc = semi.classifier_accuracy(corpus, test, codes[test])
+    assert acc > 0.3                                        # 10 classes: chance is 0.1
+
+
+def test_semi_supervised_multilabel_head_predicts_label_sets():
+    corpus = limit_rows(load_dataset("reuters"), 800, 0)
+    semi = HashModel(kind="semi", bits=16, epochs=2).fit(corpus, progress=False)
+    assert semi.config.extra["multilabel"] is True
+    codes, _ = semi.encode(corpus.take(np.arange(20)))
+    pred = semi.predict_labels(codes)
+    assert all(len(p) >= 1 and set(p) <= set(semi.config.extra["classes"]) for p in pred)
+    with pytest.raises(UsageError, match="no classifier"):
+        HashModel(kind="deep", bits=16, epochs=1).fit(corpus, progress=False) \
+            .predict_labels(codes)
+
+
+@pytest.mark.parametrize("kind", ["linear", "fa", "sparse", "denoising", "semi"])
+def test_every_kind_builds_queries_exports_and_evaluates(run, tmp_path, kind):
+    out = tmp_path / kind
+    r = run("--quiet", "build", "--dataset", "fashion-mnist", "--bits", "16", "--epochs", "1",
+            "--limit", "400", "--model", kind, "--out", out)
+    assert r.code == 0, r.err
+    r = run("info", out, "--json")
+    assert r.json()["model"]["kind"] == kind
+    r = run("export", out, tmp_path / "x.parquet", "--with-embeddings")
+    assert r.code == 0, r.err
+    t = pq.read_table(tmp_path / "x.parquet")
+    assert t.num_rows == 400
+    first = t.column("id")[0].as_py()
+    r = run("query", out, "--id", first, "-k", "3", "--json")
+    assert r.code == 0, r.err
+    hits = r.json()
+    assert hits[0]["distance"] == 0 and len(hits) == 3
+    r = run("eval", out, "--no-baselines", "--json")
+    assert r.code == 0, r.err
+    assert 0 < r.json()["methods"][f"hashret-{kind}"]["precision@100"] <= 1
+
+
+def test_linear_embeddings_are_explained_by_the_principal_component_scores(run, tmp_path):
+    images = load_dataset("fashion-mnist").take(np.arange(5000))
+    arr = np.stack([np.asarray(i) for i in images]).reshape(5000, 28, 28)
+    np.save(tmp_path / "fm.npy", arr)
+    out = tmp_path / "lin"
+    assert run("--quiet", "build", tmp_path / "fm.npy", "--model", "linear", "--bits", "16",
+               "--out", out).code == 0
+    assert run("export", out, tmp_path / "e.parquet", "--with-embeddings").code == 0
+    t = pq.read_table(tmp_path / "e.parquet")
+    emb = np.asarray(t.column("embedding").to_pylist(), np.float64)
+    x = arr.reshape(5000, -1).astype(np.float64) / 255
+    xc = x - x.mean(0)
+    scores_ = xc @ np.linalg.svd(xc, full_matrices=False)[2][:16].T
+    design = np.column_stack([scores_, np.ones(5000)])
+    fit = design @ np.linalg.lstsq(design, emb, rcond=None)[0]
+    r2 = 1 - ((emb - fit) ** 2).sum(0) / ((emb - emb.mean(0)) ** 2).sum(0)
+    assert r2.min() >= 0.98
