@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from .errors import HashretError, UsageError
 from .index import INDEX_KINDS, check_index_kind
@@ -197,7 +198,10 @@ def _format_hits(hits) -> str:
               help="Return every item within this many bits instead of the k nearest.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of {id, distance, labels, title}.")
-def query(index_dir, text, file_, image, item_id, k, radius, as_json):
+@click.option("--grid", type=click.Path(path_type=Path),
+              help="Image indexes: also draw the query and its neighbours into this PNG, "
+                   "each captioned with its distance and label.")
+def query(index_dir, text, file_, image, item_id, k, radius, as_json, grid):
     """Find the nearest neighbours of an example in the index at DIR."""
     from .retriever import Retriever
     given = [n for n, v in (("--text", text), ("--file", file_), ("--image", image),
@@ -215,11 +219,103 @@ def query(index_dir, text, file_, image, item_id, k, radius, as_json):
     else:
         example = text if text is not None else r.load_example(file_ or image)
         hits = r.range(example, radius) if radius is not None else r.query(example, k)
+    if grid is not None:
+        _query_grid(r, hits, grid, item_id, None if item_id is not None else example)
     if as_json:
         _echo_json([{"id": h.id, "distance": h.distance, "labels": h.labels,
                      "title": h.title} for h in hits])
     else:
         click.echo(_format_hits(hits))
+
+
+def _eval_plot(res: dict, path: Path) -> None:
+    from PIL import Image
+    from .pictures import line_plot, save_png
+    curves = res["curves"]
+    ranks = {n: (np.arange(1, len(c["precision_at"]) + 1), c["precision_at"])
+             for n, c in curves.items()}
+    pr = {n: (c["recall_at"], c["precision_at"]) for n, c in curves.items()}
+    left = line_plot(ranks, f"precision@k, {res['bits']} bits", "k (rank)", "precision")
+    right = line_plot(pr, "precision-recall (to rank 1,000)", "recall", "precision",
+                      xlim=(0.0, max(max(c["recall_at"]) for c in curves.values()) or 1.0))
+    both = Image.new("RGB", (left.width + right.width, left.height), (255, 255, 255))
+    both.paste(left, (0, 0))
+    both.paste(right, (left.width, 0))
+    save_png(both, path)
+
+
+def _query_grid(r, hits, path: Path, item_id, example) -> None:
+    from .eval import reopen_corpus
+    from .pictures import image_grid, save_png
+    if r.modality != "image":
+        raise UsageError("--grid draws images; this index holds documents")
+    corpus = reopen_corpus(r.bundle)
+    feat = r.model.featurizer
+    if item_id is not None:
+        query_img = corpus.take([r.bundle.row_of(item_id)])[0]
+    else:
+        query_img = example
+    images = [query_img] + list(corpus.take([h.row for h in hits]))
+    pixels = feat.transform(images).transpose(0, 2, 3, 1)
+    captions = ["query"] + [f"d={h.distance} {','.join(h.labels)}" for h in hits]
+    save_png(image_grid(pixels, cols=min(len(images), 11), captions=captions), path)
+
+
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("inp", metavar="INPUT", type=click.Path(path_type=Path))
+@click.argument("out", metavar="OUTPUT", type=click.Path(path_type=Path))
+@click.option("--noise", metavar="KIND:LEVEL",
+              help="First corrupt the input (for demonstrations): gaussian:SIGMA, mask:P or "
+                   "saltpepper:P; documents: mask:P drops words.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the noise.")
+def denoise(index_dir, inp, out, noise, seed):
+    """Write the model's clean reconstructions of INPUT to OUTPUT.
+
+    INPUT is an image file, a folder of images, a .npy array or an IDX file; OUTPUT is of
+    the same kind (8-bit PNGs named after the inputs for a folder). For a document model,
+    INPUT is a text file and OUTPUT lists the reconstruction's top weighted terms."""
+    from .applications import denoise as run_denoise
+    from .bundle import Bundle
+    bundle = Bundle.load(index_dir)
+    summary = run_denoise(bundle.model, inp, out, noise=noise, seed=seed)
+    click.echo(f"wrote {summary['items']:,} reconstruction(s) to {summary['output']}")
+
+
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--sample", type=click.IntRange(min=1),
+              help="Decode N codes drawn from the per-bit frequencies of the indexed codes.")
+@click.option("--code", "hex_code", help="Decode this code (hex, as in the Parquet export).")
+@click.option("--interpolate", nargs=2, metavar="ID1 ID2",
+              help="Decode the codes along a Hamming path between two indexed items.")
+@click.option("--steps", default=8, show_default=True, type=click.IntRange(min=2),
+              help="Codes along the --interpolate path, end points included.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Image models: a PNG grid. Document models: .json or text listing of each "
+                   "decoded code's top terms.")
+def generate(index_dir, sample, hex_code, interpolate, steps, seed, out):
+    """Decode sampled codes, a given code, or the codes between two items."""
+    from .applications import hamming_path, parse_code, sample_codes, write_generated
+    from .bundle import Bundle
+    given = [n for n, v in (("--sample", sample), ("--code", hex_code),
+                            ("--interpolate", interpolate)) if v]
+    if len(given) != 1:
+        raise UsageError("give exactly one of --sample, --code or --interpolate "
+                         f"(got {', '.join(given) or 'none'})")
+    bundle = Bundle.load(index_dir)
+    if sample:
+        codes, captions = sample_codes(bundle.codes, sample, seed), None
+    elif hex_code:
+        codes, captions = parse_code(hex_code, bundle.bits), None
+    else:
+        a, b = (bundle.codes[bundle.row_of(i)] for i in interpolate)
+        codes = hamming_path(a, b, steps, seed)
+        dist = [int(np.unpackbits(c ^ a).sum()) for c in codes]
+        captions = [f"+{d} bits" for d in dist]
+    write_generated(bundle.model, codes, out, captions)
+    click.echo(f"wrote {len(codes)} decoded code(s) to {out}")
 
 
 @cli.command()
@@ -264,7 +360,10 @@ def encode(ctx, index_dir, corpus, out, with_embeddings, text_column, label_colu
 @click.option("--no-baselines", is_flag=True,
               help="Skip the LSH, PCA+ITQ and exact float baselines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def eval_(index_dir, k, no_baselines, as_json):
+@click.option("--plot", type=click.Path(path_type=Path),
+              help="Draw precision@k for k up to 1,000 and the precision-recall curve of every "
+                   "method into this PNG.")
+def eval_(index_dir, k, no_baselines, as_json, plot):
     """Measure retrieval quality: test items query training items by Hamming distance;
     relevant = shares a label. Reports precision@k and mAP@1000 for the index's codes and,
     from the same features, random-projection LSH, PCA+ITQ and exact float search."""
@@ -272,7 +371,11 @@ def eval_(index_dir, k, no_baselines, as_json):
     from .eval import evaluate_bundle, reopen_corpus
     bundle = Bundle.load(index_dir)
     corpus = None if no_baselines else reopen_corpus(bundle)
-    res = evaluate_bundle(bundle, corpus, k=k, baselines=not no_baselines)
+    res = evaluate_bundle(bundle, corpus, k=k, baselines=not no_baselines,
+                          curves=plot is not None)
+    if plot is not None:
+        _eval_plot(res, plot)
+        del res["curves"]
     if as_json:
         _echo_json(res)
         return

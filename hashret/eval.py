@@ -128,8 +128,17 @@ def reopen_corpus(bundle):
     return corpus
 
 
-def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True) -> dict:
-    """Run the protocol on a bundle and the corpus it was built from."""
+def relevant_totals(q_labels: np.ndarray, db_labels: np.ndarray, chunk: int = 1024):
+    """For each query, how many database items share a label with it."""
+    db = db_labels.astype(np.float32).T
+    return np.concatenate([((q_labels[s:s + chunk].astype(np.float32) @ db) > 0).sum(1)
+                           for s in range(0, len(q_labels), chunk)])
+
+
+def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
+                    curves: bool = False) -> dict:
+    """Run the protocol on a bundle and the corpus it was built from; ``curves`` adds, per
+    method, mean precision and recall at every rank up to the ranking depth."""
     splits = np.asarray(bundle.items.column("split").to_pylist())
     train, test = np.flatnonzero(splits == "train"), np.flatnonzero(splits == "test")
     labels = bundle.items.column("labels").to_pylist()
@@ -144,8 +153,16 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True) -> dic
     result = {"queries": int(len(test)), "database": int(len(train)), "bits": bits,
               "k": k, "methods": {}}
 
+    totals = relevant_totals(lab[test], lab[train]) if curves else None
+
     def record(name, ranked, seconds=None):
-        r = scores(relevance(ranked, lab[test], lab[train]), k)
+        rel = relevance(ranked, lab[test], lab[train])
+        r = scores(rel, k)
+        if curves:
+            hits = np.cumsum(rel, 1)
+            result.setdefault("curves", {})[name] = {
+                "precision_at": (hits / np.arange(1, rel.shape[1] + 1)).mean(0).tolist(),
+                "recall_at": (hits / np.maximum(totals, 1)[:, None]).mean(0).tolist()}
         if seconds is not None:
             r["seconds"] = round(seconds, 2)
         result["methods"][name] = {m: (round(v, 4) if isinstance(v, float) else v)

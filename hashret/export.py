@@ -25,14 +25,24 @@ def _metadata(bundle: Bundle) -> dict:
             "format_version": bundle.manifest["format_version"]}
 
 
+def with_predictions(table, model: HashModel, codes: np.ndarray):
+    """Add ``predicted_labels`` (list<string>) from the model's classifier head, if any."""
+    import pyarrow as pa
+    if not model.has_classifier:
+        return table
+    return table.append_column("predicted_labels",
+                               pa.array(model.predict_labels(codes), pa.list_(pa.string())))
+
+
 def export_bundle(bundle: Bundle, out, with_embeddings: bool = False) -> Path:
-    """One row per indexed item: id, code, labels, split, title (+ embedding)."""
+    """One row per indexed item: id, code, labels, split, title (+ embedding; +
+    predicted_labels for models with a classifier)."""
     t = bundle.items
     emb = np.asarray(bundle.embeddings()) if with_embeddings else None
     table = items_table(t.column("id").to_pylist(), bundle.codes,
                         t.column("labels").to_pylist(), t.column("split").to_pylist(),
                         t.column("title").to_pylist(), emb, _metadata(bundle))
-    return write_parquet(table, out)
+    return write_parquet(with_predictions(table, bundle.model, bundle.codes), out)
 
 
 def encode_corpus_to_parquet(bundle: Bundle, corpus, out, with_embeddings: bool = False,
@@ -55,6 +65,7 @@ def encode_corpus_to_parquet(bundle: Bundle, corpus, out, with_embeddings: bool 
                                     [corpus.titles[r] for r in rows],
                                     emb if with_embeddings else None, _metadata(bundle),
                                     id_kind=id_kind)
+                table = with_predictions(table, model, codes)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)

@@ -47,6 +47,10 @@ class SparseRows:
     def __len__(self) -> int:
         return len(self.indptr) - 1
 
+    def mask_values(self, keep: np.ndarray) -> "SparseRows":
+        """The same rows with the entries where ``keep`` is False set to zero."""
+        return SparseRows(self.indptr, self.indices, self.data * keep, self.n_cols)
+
     def rows(self, rows) -> "SparseRows":
         rows = np.asarray(rows, dtype=np.int64)
         starts, ends = self.indptr[rows], self.indptr[rows + 1]

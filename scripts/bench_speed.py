@@ -126,7 +126,7 @@ def bench_one(data: str, n: int, kinds, queries_n: int, seed: int, approx_max: i
             row["range_r2_mean_hits"] = round(float(np.mean([len(x[1]) for x in flat_ranges])), 2)
         rows.append(row)
         print(json.dumps(row), flush=True)
-        del index
+        index = None
 
     # faiss' default flat index (heap-based search)
     fi = faiss.IndexBinaryFlat(64)
@@ -143,7 +143,7 @@ def bench_one(data: str, n: int, kinds, queries_n: int, seed: int, approx_max: i
     assert np.array_equal(fi.search(queries, 10)[0], ref[10])
     rows.append(row)
     print(json.dumps(row), flush=True)
-    del fi
+    fi = None
 
     if data == "random":
         # bare numpy popcount scan (single thread, per query)
@@ -176,7 +176,7 @@ def bench_one(data: str, n: int, kinds, queries_n: int, seed: int, approx_max: i
                                                                 xq, 100, count=50)
         rows.append(row)
         print(json.dumps(row), flush=True)
-        del ff
+        ff = None
     return rows
 
 

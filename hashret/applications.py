@@ -1,0 +1,200 @@
+"""What the decoder serves besides search: denoising (reconstruct clean items from corrupted
+ones) and generation (decode sampled, given or interpolated codes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data.corpus import TEXT
+from .data.images import IMAGE_SUFFIXES, load_image, read_idx
+from .data.text import read_text_file
+from .errors import CorpusError, UsageError
+from .fileio import atomic_file, safe_child
+from .models import HashModel, pack_bits, unpack_bits
+from .models.networks import corrupt, parse_noise
+from .pictures import image_grid, save_png, to_uint8
+
+TOP_TERMS = 20
+
+
+# --- denoising -------------------------------------------------------------------------------
+
+def reconstruct_features(model: HashModel, feats, noise: str | None = None, seed: int = 0):
+    """Code features (after optional corruption) and decode them: (inputs used, output)."""
+    if noise:
+        kind, level = parse_noise(noise, model.modality)
+        g = torch.Generator().manual_seed(seed)
+        if model.modality == TEXT:
+            keep = torch.rand(len(feats.data), generator=g).numpy() >= level
+            feats = feats.mask_values(keep)
+        else:
+            feats = corrupt(torch.from_numpy(np.ascontiguousarray(feats)), kind, level,
+                            g).numpy()
+    codes = pack_bits(model.embed_features(feats) > 0)
+    return feats, model.decode(codes)
+
+
+def top_terms(model: HashModel, probs: np.ndarray, n: int = TOP_TERMS) -> list[list]:
+    vocab = model.featurizer.vocabulary
+    out = []
+    for row in probs:
+        top = np.argsort(-row, kind="stable")[:n]
+        out.append([[vocab[j], round(float(row[j]), 5)] for j in top])
+    return out
+
+
+def _read_images(path: Path):
+    """(kind, names, images (n, h, w, c) uint8-or-float array, source dtype)."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise CorpusError(f"{path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return "folder", [p.name for p in files], [load_image(p) for p in files], None
+    if not path.is_file():
+        raise UsageError(f"input {path} does not exist")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return "image", [path.name], [load_image(path)], None
+    if path.suffix == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise CorpusError(f"{path}: not a readable .npy array ({str(e)[:80]})") from None
+    else:
+        arr = np.asarray(read_idx(path))
+    if arr.ndim not in (3, 4) or len(arr) == 0:
+        raise CorpusError(f"{path}: expected an array of images (n, h, w[, c]), got shape "
+                          f"{arr.shape}")
+    kind = "npy" if path.suffix == ".npy" else "idx"
+    return kind, [str(i) for i in range(len(arr))], arr, arr.dtype
+
+
+def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0) -> dict:
+    """Write the model's clean reconstructions of INPUT to OUTPUT (same kind: an image file,
+    a folder of images, a .npy array or an IDX file; for a document model, a text file
+    becomes its reconstruction's top weighted terms). Returns a summary."""
+    inp, out = Path(inp), Path(out)
+    if model.modality == TEXT:
+        if not inp.is_file():
+            raise UsageError(f"input {inp} is not a text file")
+        feats = model.features([read_text_file(inp)])
+        _, probs = reconstruct_features(model, feats, noise, seed)
+        terms = top_terms(model, probs)[0]
+        with atomic_file(out) as tmp:
+            tmp.write_text("".join(f"{t}\t{w}\n" for t, w in terms))
+        return {"items": 1, "output": str(out)}
+    kind, names, images, dtype = _read_images(inp)
+    feats = model.features(images)
+    used, rec = reconstruct_features(model, feats, noise, seed)
+    rec8 = to_uint8(rec)
+    if kind == "folder":
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"output {out} is a file; denoising a folder writes a folder")
+        out.mkdir(exist_ok=True)
+        for name, img in zip(names, rec8):
+            target = safe_child(out, Path(name).stem, ".png")
+            save_png(_pil(img), target)
+    elif kind == "image":
+        if out.is_dir():
+            out = safe_child(out, Path(names[0]).stem, ".png")
+        save_png(_pil(rec8[0]), out)
+    elif kind == "npy":
+        arr = _like(rec, np.asarray(images), model)
+        with atomic_file(out) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, arr)
+    else:
+        arr = _like(rec, np.asarray(images), model)
+        with atomic_file(out) as tmp:
+            write_idx(tmp, arr)
+    return {"items": len(names), "output": str(out), "kind": kind}
+
+
+def _like(rec: np.ndarray, source: np.ndarray, model: HashModel) -> np.ndarray:
+    """Reconstructions in the source array's layout, dtype and scale."""
+    arr = rec * model.featurizer.scale
+    if source.ndim == 3:
+        arr = arr[..., 0]
+    if np.issubdtype(source.dtype, np.integer):
+        info = np.iinfo(source.dtype)
+        arr = np.clip(np.rint(arr), info.min, info.max)
+    return arr.astype(source.dtype)
+
+
+def write_idx(path, arr: np.ndarray) -> None:
+    """An IDX file (big-endian header; uint8 data, or float32 as type 0x0D)."""
+    code = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09}.get(arr.dtype, 0x0D)
+    data = arr if code != 0x0D else arr.astype(">f4")
+    with open(path, "wb") as f:
+        f.write(bytes([0, 0, code, arr.ndim]))
+        for s in arr.shape:
+            f.write(int(s).to_bytes(4, "big"))
+        f.write(np.ascontiguousarray(data).tobytes())
+
+
+def _pil(img: np.ndarray):
+    from PIL import Image
+    return Image.fromarray(img[..., 0], "L") if img.shape[2] == 1 else Image.fromarray(img)
+
+
+# --- generation ------------------------------------------------------------------------------
+
+def sample_codes(index_codes: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Codes drawn bit by bit from the per-bit frequencies of the indexed codes."""
+    freq = unpack_bits(index_codes).mean(0)
+    rng = np.random.default_rng(seed)
+    return pack_bits(rng.random((n, len(freq))) < freq)
+
+
+def hamming_path(a: np.ndarray, b: np.ndarray, steps: int, seed: int = 0) -> np.ndarray:
+    """``steps`` codes from ``a`` to ``b``: the bits where they differ are flipped one group
+    at a time (in a seeded random order), so consecutive codes are a few bits apart and the
+    path starts at ``a`` and ends at ``b``."""
+    if steps < 2:
+        raise UsageError("--steps must be at least 2 (the two end points)")
+    bits_a, bits_b = unpack_bits(a[None])[0], unpack_bits(b[None])[0]
+    diff = np.flatnonzero(bits_a != bits_b)
+    np.random.default_rng(seed).shuffle(diff)
+    path = []
+    for i in range(steps):
+        cur = bits_a.copy()
+        flip = diff[:round(i * len(diff) / (steps - 1))]
+        cur[flip] = bits_b[flip]
+        path.append(cur)
+    return pack_bits(np.stack(path))
+
+
+def parse_code(hex_code: str, bits: int) -> np.ndarray:
+    try:
+        raw = bytes.fromhex(hex_code.strip())
+    except ValueError:
+        raise UsageError(f"--code {hex_code!r} is not hexadecimal; give {bits // 4} hex digits "
+                         "(the code's bytes, as in the Parquet export)") from None
+    if len(raw) * 8 != bits:
+        raise UsageError(f"--code has {len(raw) * 8} bits but the model makes {bits}-bit codes; "
+                         f"give {bits // 4} hex digits")
+    return np.frombuffer(raw, np.uint8)[None]
+
+
+def write_generated(model: HashModel, codes: np.ndarray, out, captions=None) -> Path:
+    """Decode ``codes`` and write them: a PNG grid for image models; for document models
+    JSON (``.json``) or text listing each code's top terms."""
+    out = Path(out)
+    decoded = model.decode(codes)
+    if model.modality == TEXT:
+        terms = top_terms(model, decoded)
+        rows = [{"code": c.tobytes().hex(), "caption": (captions or [""] * len(codes))[i],
+                 "terms": t} for i, (c, t) in enumerate(zip(codes, terms))]
+        with atomic_file(out) as tmp:
+            if out.suffix == ".json":
+                tmp.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+            else:
+                tmp.write_text("\n".join(
+                    f"{r['code']} {r['caption']}: " + " ".join(t for t, _ in r["terms"])
+                    for r in rows) + "\n")
+        return out
+    save_png(image_grid(decoded, cols=min(len(codes), 8), captions=captions), out)
+    return out
