@@ -112,7 +112,8 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
                    "mih (multi-index hashing, exact), hnsw or ivf (approximate), auto (picked "
                    "from the corpus size).")
 @click.option("--index-param", "index_params", multiple=True, metavar="NAME=VALUE",
-              help="Index parameter, repeatable: mih substrings; hnsw M, ef_search, "
+              help="Index parameter, repeatable: flat gpu=1 (faiss-gpu); mih substrings; "
+                   "hnsw M, ef_search, "
                    "ef_construction; ivf nlist, nprobe.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @corpus_options

@@ -49,7 +49,7 @@ from .fileio import atomic_file
 
 INDEX_KINDS = ("flat", "hash", "mih", "hnsw", "ivf", "auto")
 EXACT_KINDS = ("flat", "hash", "mih")
-KIND_PARAMS = {"flat": (), "hash": (), "mih": ("substrings",),
+KIND_PARAMS = {"flat": ("gpu",), "hash": (), "mih": ("substrings",),
                "hnsw": ("M", "ef_search", "ef_construction"), "ivf": ("nlist", "nprobe")}
 AUTO_MIH_MIN_ITEMS = 1_000_000
 MAX_CODE_BYTES = hamming.MAX_BITS // 8
@@ -403,15 +403,33 @@ def _check_ids(ids, n: int) -> np.ndarray:
 # --- kind-specific search structures ---------------------------------------------------------
 
 class _Scan:
-    """``flat``: the compiled exact scan."""
+    """``flat``: the compiled exact scan; with ``gpu=1``, faiss' ``GpuIndexBinaryFlat``
+    (needs faiss-gpu and a CUDA GPU; same distances, ties at the k-th distance in the GPU's
+    order)."""
 
     def __init__(self, codes, words, params):
-        pass
+        self.gpu = None
+        if params.get("gpu"):
+            import faiss
+            if not hasattr(faiss, "GpuIndexBinaryFlat") or faiss.get_num_gpus() < 1:
+                raise UsageError("gpu=1 needs faiss-gpu and a CUDA GPU; install faiss-gpu or "
+                                 "leave the flat index on the CPU")
+            self._res = faiss.StandardGpuResources()
+            self.gpu = faiss.GpuIndexBinaryFlat(self._res, codes.shape[1] * 8)
+            self.gpu.add(np.ascontiguousarray(codes))
 
     def knn(self, st, qw, k):
+        if self.gpu is not None:
+            q = np.ascontiguousarray(qw).view(np.uint8).reshape(len(qw), -1)
+            dist, pos = self.gpu.search(q, k)
+            order = np.lexsort((pos, dist), axis=1)
+            return (np.take_along_axis(dist, order, 1).astype(np.int32),
+                    np.take_along_axis(pos, order, 1).astype(np.int64))
         return hamming.scan_knn(st.words, qw, k)
 
     def add(self, codes, words, offset):
+        if self.gpu is not None:
+            self.gpu.add(np.ascontiguousarray(codes))
         return self
 
 

@@ -246,3 +246,15 @@ def test_concurrent_searches_match_serial(kind):
     for (a, b), (c, d) in zip(serial, parallel):
         np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(b, d)
+
+
+def test_gpu_flat_search_is_refused_clearly_without_faiss_gpu():
+    import faiss
+    if hasattr(faiss, "GpuIndexBinaryFlat") and faiss.get_num_gpus() > 0:
+        db = _codes(500, 8)
+        index = BinaryCodeIndex.build(db, kind="flat", gpu=1)
+        np.testing.assert_array_equal(index.search(db[:5], 10)[0],
+                                      BinaryCodeIndex.build(db).search(db[:5], 10)[0])
+    else:
+        with pytest.raises(UsageError, match="faiss-gpu"):
+            BinaryCodeIndex.build(_codes(10, 8), kind="flat", gpu=1)
