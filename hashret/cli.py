@@ -258,7 +258,7 @@ def _query_grid(r, hits, path: Path, item_id, example) -> None:
         query_img = example
     images = [query_img] + list(corpus.take([h.row for h in hits]))
     pixels = feat.transform(images).transpose(0, 2, 3, 1)
-    captions = ["query"] + [f"d={h.distance} {','.join(h.labels)}" for h in hits]
+    captions = ["query"] + [f"d={h.distance} [{','.join(h.labels)}]" for h in hits]
     save_png(image_grid(pixels, cols=min(len(images), 11), captions=captions), path)
 
 
