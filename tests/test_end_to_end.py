@@ -124,3 +124,20 @@ def test_library_api(fashion_index):
     r = Retriever.load(out)
     hits = r.query(np.asarray(corpus.take([5]))[0], k=3)
     assert hits[0].distance == 0 and len(hits) == 3
+
+
+def test_build_with_each_exact_index_kind_answers_like_brute_force(run, tmp_path):
+    for kind in ("hash", "mih"):
+        out = tmp_path / kind
+        r = run("--quiet", "build", "--dataset", "fashion-mnist", "--bits", "16", "--epochs",
+                "1", "--limit", "300", "--model", "linear", "--index", kind, "--out", out)
+        assert r.code == 0, r.err
+        assert run("info", out, "--json").json()["index"]["kind"] == kind
+        b = Bundle.load(out)
+        first = b.items.column("id")[0].as_py()
+        r = run("query", out, "--id", first, "--radius", "2", "--json")
+        assert r.code == 0, r.err
+        d = hamming(b.codes[:1], b.codes)[0]
+        assert sorted(h["distance"] for h in r.json()) == sorted(d[d <= 2].tolist())
+    r = run("build", "--out", tmp_path / "x", "--index", "ivf", "--index-param", "M=4")
+    assert r.code == 2 and "no parameter 'M'" in r.err
