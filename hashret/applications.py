@@ -88,7 +88,7 @@ def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0)
         return {"items": 1, "output": str(out)}
     kind, names, images, dtype = _read_images(inp)
     feats = model.features(images)
-    used, rec = reconstruct_features(model, feats, noise, seed)
+    _, rec = reconstruct_features(model, feats, noise, seed)
     rec8 = to_uint8(rec)
     if kind == "folder":
         if out.exists() and not out.is_dir():

@@ -376,8 +376,7 @@ class BinaryCodeIndex:
             except RuntimeError:
                 raise BundleError(f"index file {path} is damaged (unreadable {kind} graph); "
                                   "rebuild the index") from None
-        index = cls(codes, ids, kind, params, accel)
-        return index
+        return cls(codes, ids, kind, params, accel)
 
 
 def _read_array(path: Path, offset: int, shape, dtype, mmap: bool) -> np.ndarray:
