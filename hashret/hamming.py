@@ -512,11 +512,17 @@ def scan_knn(db: np.ndarray, qs: np.ndarray, k: int):
         knn_scan(db, qs, k, a, b, d, p, np.zeros(m, np.int64))
         return d, p
     parts = parallel_map(run_part, _splits(n, threads))
-    d = np.concatenate([x[0] for x in parts], axis=1)
-    p = np.concatenate([x[1] for x in parts], axis=1)
-    key_p = np.where(p < 0, np.iinfo(np.int64).max, p)
-    order = np.lexsort((key_p, d), axis=1)[:, :k]
-    return np.take_along_axis(d, order, 1).astype(np.int32), np.take_along_axis(p, order, 1)
+    d, p = sort_rows(np.concatenate([x[0] for x in parts], axis=1),
+                     np.concatenate([x[1] for x in parts], axis=1))
+    return d[:, :k], p[:, :k]
+
+
+def sort_rows(dist: np.ndarray, pos: np.ndarray):
+    """Order each row by (distance, position), missing results (-1) last: (int32, int64)."""
+    key = np.where(pos < 0, np.iinfo(np.int64).max, pos)
+    order = np.lexsort((key, dist), axis=1)
+    return (np.take_along_axis(dist, order, 1).astype(np.int32),
+            np.take_along_axis(pos, order, 1).astype(np.int64))
 
 
 def scan_range(db: np.ndarray, qs: np.ndarray, radius: int):

@@ -98,9 +98,9 @@ def check_codes(codes, bits: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(codes)
 
 
-def _flat_layout(head: bytes, size: int, offset: int = 0):
-    """Parse and check the header of an ``IndexBinaryIDMap2(IndexBinaryFlat)`` image of
-    ``size`` bytes starting at ``offset``; returns (bytes per code, count) or a problem.
+def _flat_layout(head: bytes, size: int):
+    """Parse and check the header of an ``IndexBinaryIDMap2(IndexBinaryFlat)`` file of
+    ``size`` bytes; returns (bytes per code, count) or a problem.
 
     Layout: ``IBM2`` header, ``IBxF`` header, the codes vector, the id vector; a header is
     d (int32), code_size (int32), ntotal (int64), is_trained (uint8), metric (int32); a
@@ -122,9 +122,9 @@ def _flat_layout(head: bytes, size: int, offset: int = 0):
     return code_size, ntotal
 
 
-def check_flat_index_file(path: Path) -> str | None:
-    """What is wrong with a saved flat index file, or None (faiss trusts the counts inside a
-    file, so they are checked before anything reads it)."""
+def _flat_file_layout(path: Path):
+    """(bytes per code, count) of a saved flat index file, or what is wrong with it (faiss
+    trusts the counts inside a file, so they are checked before anything reads it)."""
     size = path.stat().st_size
     with open(path, "rb") as f:
         layout = _flat_layout(f.read(58), size)
@@ -134,7 +134,8 @@ def check_flat_index_file(path: Path) -> str | None:
         f.seek(58 + ntotal * code_size)
         if struct.unpack("<Q", f.read(8))[0] != ntotal:
             return "id count does not match the header"
-    return None
+    return layout
+
 
 
 def _flat_header(bits: int, n: int) -> bytes:
@@ -332,11 +333,10 @@ class BinaryCodeIndex:
         with open(path, "rb") as f:
             head = f.read(16)
         if head[:4] == _FLAT_MAGIC:
-            problem = check_flat_index_file(path)
-            if problem:
-                raise BundleError(f"index file {path} is damaged ({problem}); rebuild the index")
-            with open(path, "rb") as f:
-                code_size, n = _flat_layout(f.read(58), size)
+            layout = _flat_file_layout(path)
+            if isinstance(layout, str):
+                raise BundleError(f"index file {path} is damaged ({layout}); rebuild the index")
+            code_size, n = layout
             codes = _read_array(path, 58, (n, code_size), np.uint8, mmap)
             ids = _read_array(path, 66 + n * code_size, (n,), np.dtype("<i8"), mmap)
             return cls(codes, ids, "flat")
@@ -420,10 +420,7 @@ class _Scan:
     def knn(self, st, qw, k):
         if self.gpu is not None:
             q = np.ascontiguousarray(qw).view(np.uint8).reshape(len(qw), -1)
-            dist, pos = self.gpu.search(q, k)
-            order = np.lexsort((pos, dist), axis=1)
-            return (np.take_along_axis(dist, order, 1).astype(np.int32),
-                    np.take_along_axis(pos, order, 1).astype(np.int64))
+            return hamming.sort_rows(*self.gpu.search(q, k))
         return hamming.scan_knn(st.words, qw, k)
 
     def add(self, codes, words, offset):
@@ -608,10 +605,7 @@ class _FaissApprox:
         q = np.ascontiguousarray(qw).view(np.uint8).reshape(len(qw), -1)
         with self.lock:
             dist, pos = self.index.search(q, k)
-        key = np.where(pos < 0, np.iinfo(np.int64).max, pos)
-        order = np.lexsort((key, dist), axis=1)
-        return (np.take_along_axis(dist, order, 1).astype(np.int32),
-                np.take_along_axis(pos, order, 1).astype(np.int64))
+        return hamming.sort_rows(dist, pos)
 
     def add(self, codes, words, offset):
         with self.lock:
