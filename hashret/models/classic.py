@@ -62,6 +62,16 @@ def principal_subspace(x: FeatureMatrix, k: int, iters: int = 60, seed: int = 0)
     return q
 
 
+def feature_output(x: torch.Tensor, modality: str, shape) -> torch.Tensor:
+    """A reconstructed feature vector as the decoder's output: term weights become a
+    distribution over words; pixels are clipped to [0, 1] in (n, c, h, w)."""
+    if modality == "text":
+        w = x.clamp_min(0)
+        return w / w.sum(1, keepdim=True).clamp_min(1e-12)
+    h, w, c = shape
+    return x.reshape(len(x), c, h, w).clamp(0, 1)
+
+
 # --- binarisation -------------------------------------------------------------------------
 
 def itq_rotation(v: torch.Tensor, iters: int = 50, seed: int = 0) -> torch.Tensor:
@@ -132,11 +142,7 @@ class ThresholdedLinearCode(nn.Module):
         return self.output(h @ self.decoder_matrix.t() + self.mean)
 
     def output(self, x: torch.Tensor) -> torch.Tensor:
-        if self.modality == "text":       # term weights -> a distribution over words
-            w = x.clamp_min(0)
-            return w / w.sum(1, keepdim=True).clamp_min(1e-12)
-        h, w, c = self.shape
-        return x.reshape(len(x), c, h, w).clamp(0, 1)
+        return feature_output(x, self.modality, self.shape)
 
 
 class LinearAutoencoder(ThresholdedLinearCode):
@@ -316,11 +322,7 @@ class SparseCoder(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         h = z * self.level
         x = (h @ self.dictionary.t()) * self.scale @ self.basis.t() + self.mean
-        if self.modality == "text":
-            w = x.clamp_min(0)
-            return w / w.sum(1, keepdim=True).clamp_min(1e-12)
-        hh, ww, c = self.shape
-        return x.reshape(len(x), c, hh, ww).clamp(0, 1)
+        return feature_output(x, self.modality, self.shape)
 
 
 CLASSIC_KINDS = {"linear": LinearAutoencoder, "fa": FactorAnalysis, "sparse": SparseCoder}
