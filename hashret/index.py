@@ -402,25 +402,20 @@ def _check_ids(ids, n: int) -> np.ndarray:
 # --- kind-specific search structures ---------------------------------------------------------
 
 class _Scan:
-    """``flat``: the compiled exact scan; with ``gpu=1``, faiss' ``GpuIndexBinaryFlat``
-    (needs faiss-gpu and a CUDA GPU; same distances, ties at the k-th distance in the GPU's
-    order)."""
+    """``flat``: the compiled exact scan; with ``gpu=1``, the k-NN scan runs on the GPU
+    (``hashret.gpu``: faiss' ``GpuIndexBinaryFlat`` where it works, else a torch scan; same
+    distances; range search stays on the CPU)."""
 
     def __init__(self, codes, words, params):
         self.gpu = None
         if params.get("gpu"):
-            import faiss
-            if not hasattr(faiss, "GpuIndexBinaryFlat") or faiss.get_num_gpus() < 1:
-                raise UsageError("gpu=1 needs faiss-gpu and a CUDA GPU; install faiss-gpu or "
-                                 "leave the flat index on the CPU")
-            self._res = faiss.StandardGpuResources()
-            self.gpu = faiss.GpuIndexBinaryFlat(self._res, codes.shape[1] * 8)
-            self.gpu.add(np.ascontiguousarray(codes))
+            from .gpu import gpu_scan
+            self.gpu = gpu_scan(codes)
 
     def knn(self, st, qw, k):
         if self.gpu is not None:
             q = np.ascontiguousarray(qw).view(np.uint8).reshape(len(qw), -1)
-            return hamming.sort_rows(*self.gpu.search(q, k))
+            return self.gpu.knn(q, k)
         return hamming.scan_knn(st.words, qw, k)
 
     def add(self, codes, words, offset):

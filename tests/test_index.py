@@ -248,13 +248,62 @@ def test_concurrent_searches_match_serial(kind):
         np.testing.assert_array_equal(b, d)
 
 
-def test_gpu_flat_search_is_refused_clearly_without_faiss_gpu():
-    import faiss
-    if hasattr(faiss, "GpuIndexBinaryFlat") and faiss.get_num_gpus() > 0:
-        db = _codes(500, 8)
+@pytest.mark.parametrize("nbytes", [1, 3, 8, 16, 25])
+def test_torch_gpu_scan_gives_the_cpu_scan_results_ties_included(nbytes, monkeypatch):
+    # The GPU scan's arithmetic, run by torch on the CPU: same distances and same ids as
+    # the compiled scan, including ties (few distinct codes) and k beyond the item count.
+    # Small blocks make it merge across code chunks and query blocks.
+    from hashret import gpu
+    monkeypatch.setattr(gpu, "_BLOCK_ELEMENTS", 64)
+    rng = np.random.default_rng(nbytes)
+    db = rng.integers(0, 256, (40, nbytes), dtype=np.uint8)[rng.integers(0, 40, 300)]
+    db[:5] = 255                                        # sign bit of the int64 words set
+    q = np.concatenate([db[:7], rng.integers(0, 256, (6, nbytes), dtype=np.uint8)])
+    scan = gpu.TorchHammingScan(db[:200], "cpu")
+    scan.add(db[200:])
+    cpu = BinaryCodeIndex.build(db)
+    for k in (1, 10, 64, 310):
+        d, p = scan.knn(q, k)
+        cd, cp = cpu.search(q, k)
+        np.testing.assert_array_equal(d, cd)
+        np.testing.assert_array_equal(p, cp)
+
+
+def test_gpu_flat_search_needs_a_gpu_and_says_so():
+    import torch
+
+    from hashret.gpu import faiss_has_gpu
+    db = _codes(500, 8)
+    if faiss_has_gpu() or torch.cuda.is_available():
         index = BinaryCodeIndex.build(db, kind="flat", gpu=1)
         np.testing.assert_array_equal(index.search(db[:5], 10)[0],
                                       BinaryCodeIndex.build(db).search(db[:5], 10)[0])
     else:
-        with pytest.raises(UsageError, match="faiss-gpu"):
-            BinaryCodeIndex.build(_codes(10, 8), kind="flat", gpu=1)
+        with pytest.raises(UsageError, match="CUDA GPU"):
+            BinaryCodeIndex.build(db, kind="flat", gpu=1)
+
+
+def test_a_faiss_gpu_index_that_returns_garbage_is_not_used(monkeypatch, caplog):
+    # faiss-gpu builds without code for the GPU's architecture return uninitialised memory
+    # instead of failing; the self-check must catch that and fall back to the torch scan.
+    import torch
+
+    from hashret import gpu
+
+    class Garbage:
+        def search(self, q, k):
+            return (np.full((len(q), k), 7, np.int32), np.zeros((len(q), k), np.int64))
+
+    class FakeFaissScan(gpu.FaissGpuScan):
+        def __init__(self, codes):
+            self.index = Garbage()
+
+    made = []
+    monkeypatch.setattr(gpu, "faiss_has_gpu", lambda: True)
+    monkeypatch.setattr(gpu, "FaissGpuScan", FakeFaissScan)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(gpu, "TorchHammingScan",
+                        lambda codes, device: made.append(device) or "torch-scan")
+    assert gpu.gpu_scan(_codes(300, 8)) == "torch-scan"
+    assert made == ["cuda"]
+    assert "wrong distances" in caplog.text
