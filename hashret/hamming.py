@@ -31,8 +31,8 @@ from numba.extending import intrinsic
 if sys.byteorder != "little":                     # word views assume little-endian words
     raise ImportError("hashret's Hamming kernels need a little-endian machine")
 
-BLOCK = 4096                                      # database rows per cache block
-MAX_BITS = 16384                                  # distances are kept as uint16
+BLOCK = 512                                       # database rows per cache block
+MAX_BITS = 16384                                  # the widest code accepted
 SPLIT_MIN = 200_000          # below this many codes one thread answers a query faster
 
 
@@ -178,7 +178,7 @@ def knn_scan(db, qs, k, lo, hi, out_d, out_p, out_c):
     cp = np.empty((m, cap), np.int64)
     cnt = np.zeros(m, np.int64)
     thr = np.full(m, bits + 1, np.int64)
-    buf = np.zeros(BLOCK, np.uint16)
+    buf = np.zeros(BLOCK, np.int64)
     hist = np.empty(bits + 2, np.int64)
     flat = db.reshape(-1)
     for b0 in range(lo, hi, BLOCK):
@@ -213,7 +213,7 @@ def range_scan(db, qs, radius, lo, hi, counts, out_d, out_p, offsets):
     ``offsets`` of length 0 to count into ``counts``; then with ``offsets`` (m + 1) to fill
     ``out_d``/``out_p`` in position order."""
     m = qs.shape[0]
-    buf = np.zeros(BLOCK, np.uint16)
+    buf = np.zeros(BLOCK, np.int64)
     flat = db.reshape(-1)
     fill = offsets.shape[0] > 0
     pos = np.zeros(m, np.int64)
