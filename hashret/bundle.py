@@ -192,8 +192,10 @@ class Bundle:
         return problems
 
     @classmethod
-    def load(cls, path, verify: bool = False, mmap: bool = False) -> "Bundle":
-        """Open a bundle; sizes are always checked, SHA-256 checksums when ``verify``.
+    def load(cls, path, verify: bool = False, mmap: bool = False,
+             gpu: bool = False) -> "Bundle":
+        """Open a bundle; sizes are always checked, SHA-256 checksums when ``verify``;
+        ``gpu`` runs a flat index's k-NN scan on a CUDA GPU.
 
         If a build replaces the bundle while it is being read (the manifest changed between
         the start and the end of loading), loading starts again, so the caller gets the old
@@ -202,7 +204,7 @@ class Bundle:
         for _ in range(5):
             before = _read_bytes(path / MANIFEST)
             try:
-                bundle, error = cls._load_once(path, verify, mmap), None
+                bundle, error = cls._load_once(path, verify, mmap, gpu), None
             except BundleError as e:
                 bundle, error = None, e
             if _read_bytes(path / MANIFEST) == before:
@@ -213,15 +215,15 @@ class Bundle:
                           "when the build writing it has finished")
 
     @classmethod
-    def _load_once(cls, path: Path, verify: bool, mmap: bool) -> "Bundle":
+    def _load_once(cls, path: Path, verify: bool, mmap: bool, gpu: bool) -> "Bundle":
         try:
-            return cls._load_parts(path, verify, mmap)
+            return cls._load_parts(path, verify, mmap, gpu)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise BundleError(f"{path / MANIFEST} is incomplete or damaged ({type(e).__name__}"
                               f": {str(e)[:60]}); rebuild the index") from None
 
     @classmethod
-    def _load_parts(cls, path: Path, verify: bool, mmap: bool) -> "Bundle":
+    def _load_parts(cls, path: Path, verify: bool, mmap: bool, gpu: bool) -> "Bundle":
         import pyarrow as pa
         import pyarrow.parquet as pq
         manifest = cls.read_manifest(path)
@@ -229,7 +231,7 @@ class Bundle:
         if problems:
             raise BundleError(f"index {path} is damaged: {problems[0]}; rebuild the index")
         model = HashModel.load(path)
-        index = BinaryCodeIndex.load(path / INDEX_FILE, mmap=mmap)
+        index = BinaryCodeIndex.load(path / INDEX_FILE, mmap=mmap, gpu=gpu)
         try:
             items = pq.read_table(path / ITEMS_FILE)
             missing = {"id", "code", "labels", "split", "title"} - set(items.column_names)

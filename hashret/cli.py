@@ -112,7 +112,7 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
                    "mih (multi-index hashing, exact), hnsw or ivf (approximate), auto (picked "
                    "from the corpus size).")
 @click.option("--index-param", "index_params", multiple=True, metavar="NAME=VALUE",
-              help="Index parameter, repeatable: flat gpu=1 (faiss-gpu); mih substrings; "
+              help="Index parameter, repeatable: mih substrings; "
                    "hnsw M, ef_search, "
                    "ef_construction; ivf nlist, nprobe.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
@@ -202,7 +202,10 @@ def _format_hits(hits) -> str:
 @click.option("--grid", type=click.Path(path_type=Path),
               help="Image indexes: also draw the query and its neighbours into this PNG, "
                    "each captioned with its distance and label.")
-def query(index_dir, text, file_, image, item_id, k, radius, as_json, grid):
+@click.option("--gpu", is_flag=True,
+              help="Run the k-NN scan of a flat index on a CUDA GPU (faiss-gpu where it "
+                   "works on the GPU, else torch).")
+def query(index_dir, text, file_, image, item_id, k, radius, as_json, grid, gpu):
     """Find the nearest neighbours of an example in the index at DIR."""
     from .retriever import Retriever
     given = [n for n, v in (("--text", text), ("--file", file_), ("--image", image),
@@ -210,7 +213,7 @@ def query(index_dir, text, file_, image, item_id, k, radius, as_json, grid):
     if len(given) != 1:
         raise UsageError("give exactly one of --text, --file, --image or --id "
                          f"(got {', '.join(given) or 'none'})")
-    r = Retriever.load(index_dir)
+    r = Retriever.load(index_dir, gpu=gpu)
     if item_id is not None:
         if radius is not None:
             row = r.bundle.row_of(item_id)

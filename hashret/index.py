@@ -323,9 +323,10 @@ class BinaryCodeIndex:
             f.write(blob)
 
     @classmethod
-    def load(cls, path, mmap: bool = False) -> "BinaryCodeIndex":
+    def load(cls, path, mmap: bool = False, gpu: bool = False) -> "BinaryCodeIndex":
         """Read an index saved by :meth:`save`; ``mmap`` maps the codes and ids read-only
-        instead of reading them (tables of ``hash``/``mih`` are rebuilt in memory)."""
+        instead of reading them (tables of ``hash``/``mih`` are rebuilt in memory); ``gpu``
+        runs a ``flat`` index's k-NN scan on a CUDA GPU (see ``hashret.gpu``)."""
         path = Path(path)
         if not path.is_file():
             raise BundleError(f"index file {path} is missing; rebuild the index")
@@ -339,7 +340,10 @@ class BinaryCodeIndex:
             code_size, n = layout
             codes = _read_array(path, 58, (n, code_size), np.uint8, mmap)
             ids = _read_array(path, 66 + n * code_size, (n,), np.dtype("<i8"), mmap)
-            return cls(codes, ids, "flat")
+            return cls(codes, ids, "flat", {"gpu": 1} if gpu else None)
+        if gpu:
+            raise UsageError(f"{path} is not a flat index; GPU search is for flat indexes "
+                             "(build with --index flat)")
         if head[:8] != _CONTAINER_MAGIC or len(head) < 16:
             raise BundleError(f"index file {path} is damaged (not a hashret index file); "
                               "rebuild the index")

@@ -48,8 +48,10 @@ class Retriever:
         self._titles = bundle.items.column("title").to_pylist()
 
     @classmethod
-    def load(cls, path, verify: bool = False) -> "Retriever":
-        return cls(Bundle.load(path, verify=verify))
+    def load(cls, path, verify: bool = False, gpu: bool = False) -> "Retriever":
+        """Open the bundle at ``path``; ``gpu`` runs a flat index's k-NN scan on a CUDA
+        GPU."""
+        return cls(Bundle.load(path, verify=verify, gpu=gpu))
 
     @property
     def modality(self) -> str:

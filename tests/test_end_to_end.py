@@ -141,3 +141,18 @@ def test_build_with_each_exact_index_kind_answers_like_brute_force(run, tmp_path
         assert sorted(h["distance"] for h in r.json()) == sorted(d[d <= 2].tolist())
     r = run("build", "--out", tmp_path / "x", "--index", "ivf", "--index-param", "M=4")
     assert r.code == 2 and "no parameter 'M'" in r.err
+
+
+def test_query_on_the_gpu_says_clearly_when_there_is_none(run, reuters_index):
+    import torch
+
+    from hashret.gpu import faiss_has_gpu
+    out, corpus = reuters_index
+    res = run("query", out, "--id", corpus.ids[0], "-k", "3", "--gpu", "--json")
+    if faiss_has_gpu() or torch.cuda.is_available():
+        assert res.code == 0
+        assert res.json() == run("query", out, "--id", corpus.ids[0], "-k", "3",
+                                 "--json").json()
+    else:
+        assert res.code == 2
+        assert "CUDA GPU" in res.err and len(res.err.strip().splitlines()) == 1

@@ -307,3 +307,20 @@ def test_a_faiss_gpu_index_that_returns_garbage_is_not_used(monkeypatch, caplog)
     assert gpu.gpu_scan(_codes(300, 8)) == "torch-scan"
     assert made == ["cuda"]
     assert "wrong distances" in caplog.text
+
+
+def test_gpu_search_on_a_loaded_index(tmp_path):
+    import torch
+
+    from hashret.gpu import faiss_has_gpu
+    db = _codes(400, 8)
+    BinaryCodeIndex.build(db).save(tmp_path / "flat")
+    BinaryCodeIndex.build(db, kind="hash").save(tmp_path / "hash")
+    with pytest.raises(UsageError, match="not a flat index"):
+        BinaryCodeIndex.load(tmp_path / "hash", gpu=True)
+    if faiss_has_gpu() or torch.cuda.is_available():
+        d, _ = BinaryCodeIndex.load(tmp_path / "flat", gpu=True).search(db[:5], 10)
+        np.testing.assert_array_equal(d, BinaryCodeIndex.build(db).search(db[:5], 10)[0])
+    else:
+        with pytest.raises(UsageError, match="CUDA GPU"):
+            BinaryCodeIndex.load(tmp_path / "flat", gpu=True)
