@@ -31,7 +31,7 @@ from numba.extending import intrinsic
 if sys.byteorder != "little":                     # word views assume little-endian words
     raise ImportError("hashret's Hamming kernels need a little-endian machine")
 
-BLOCK = 512                                       # database rows per cache block
+BLOCK = 1024                                      # database rows per cache block
 MAX_BITS = 16384                                  # the widest code accepted
 SPLIT_MIN = 200_000          # below this many codes one thread answers a query faster
 
@@ -78,42 +78,58 @@ def word_view(codes: np.ndarray) -> np.ndarray:
 # --- scanning ---------------------------------------------------------------------------
 
 @nb.njit(nogil=True, cache=True)
-def _fill1(col, q, buf, t):
-    hits = 0
-    for j in range(col.shape[0]):
-        d = np.int64(_popcount(col[j] ^ q))
-        buf[j] = d
-        hits += d < t
-    return hits
+def _masks1(col, q, t, masks):
+    """One-word codes: bit j of ``masks[p]`` is set when code ``64p + j`` of the block is
+    below distance ``t``; returns the OR of the masks. One vectorised pass that stores no
+    distances: most blocks of a k-NN scan hold no candidate and end here, and the few hits
+    are found by their bits instead of by reading the block again."""
+    n = col.shape[0]
+    anyhit = np.uint64(0)
+    for p in range((n + 63) // 64):
+        piece = col[p * 64:min(n, p * 64 + 64)]
+        m = np.uint64(0)
+        for j in range(piece.shape[0]):
+            d = np.int64(_popcount(piece[j] ^ q))
+            m |= np.uint64(d < t) << np.uint64(j)
+        masks[p] = m
+        anyhit |= m
+    return anyhit
 
 
 @nb.njit(nogil=True, cache=True)
-def _fillw(rows, q, buf, t):
-    hits = 0
-    for j in range(rows.shape[0]):
+def _masksw(rows, q, t, masks, buf):
+    """As :func:`_masks1` for codes of several words. The distances go through ``buf``
+    first: the loop over words vectorises only without the mask in it."""
+    n = rows.shape[0]
+    for j in range(n):
         d = 0
         for w in range(rows.shape[1]):
             d += np.int64(_popcount(rows[j, w] ^ q[w]))
         buf[j] = d
-        hits += d < t
-    return hits
+    anyhit = np.uint64(0)
+    for p in range((n + 63) // 64):
+        piece = buf[p * 64:min(n, p * 64 + 64)]
+        m = np.uint64(0)
+        for j in range(piece.shape[0]):
+            m |= np.uint64(piece[j] < t) << np.uint64(j)
+        masks[p] = m
+        anyhit |= m
+    return anyhit
 
 
 @nb.njit(nogil=True, cache=True)
-def _fill(db, flat, b0, b1, q, buf, t):
-    """Distances of rows b0..b1 to ``q`` into ``buf``; returns how many are below ``t``
-    (one vectorised pass: most blocks of a k-NN scan hold no candidate and end here)."""
+def _masks(db, flat, b0, b1, q, t, masks, buf):
     if db.shape[1] == 1:
-        return _fill1(flat[b0:b1], q[0], buf, np.int64(t))
-    return _fillw(db[b0:b1], q, buf, np.int64(t))
+        return _masks1(flat[b0:b1], q[0], np.int64(t), masks)
+    return _masksw(db[b0:b1], q, np.int64(t), masks, buf)
 
 
 @nb.njit(nogil=True, cache=True)
-def _count_below(buf, s0, s1, t):
-    h = 0
-    for j in range(s1 - s0):
-        h += np.int64(buf[s0 + j]) < t
-    return h
+def _distance(db, row, q):
+    d = 0
+    for w in range(db.shape[1]):
+        d += np.int64(_popcount(db[row, w] ^ q[w]))
+    return d
 
 
 @nb.njit(nogil=True, cache=True)
@@ -178,6 +194,7 @@ def knn_scan(db, qs, k, lo, hi, out_d, out_p, out_c):
     cp = np.empty((m, cap), np.int64)
     cnt = np.zeros(m, np.int64)
     thr = np.full(m, bits + 1, np.int64)
+    masks = np.zeros(BLOCK // 64, np.uint64)
     buf = np.zeros(BLOCK, np.int64)
     hist = np.empty(bits + 2, np.int64)
     flat = db.reshape(-1)
@@ -185,19 +202,19 @@ def knn_scan(db, qs, k, lo, hi, out_d, out_p, out_c):
         b1 = min(hi, b0 + BLOCK)
         for qi in range(m):
             t = thr[qi]
-            if _fill(db, flat, b0, b1, qs[qi], buf, t) == 0:
+            q = qs[qi]
+            if _masks(db, flat, b0, b1, q, t, masks, buf) == 0:
                 continue
             c = cnt[qi]
-            span = b1 - b0
-            for s0 in range(0, span, 64):        # find the 64-row pieces holding the hits
-                s1 = min(span, s0 + 64)
-                if _count_below(buf, s0, s1, t) == 0:
-                    continue
-                for j in range(s0, s1):
-                    d = np.int64(buf[j])
-                    if d < t:
+            for p in range((b1 - b0 + 63) // 64):
+                bitset = masks[p]
+                while bitset != 0:
+                    row = b0 + p * 64 + np.int64(_ctz(bitset))
+                    bitset &= bitset - np.uint64(1)
+                    d = _distance(db, row, q)
+                    if d < t:                  # t may have dropped since the mask was made
                         cd[qi, c] = d
-                        cp[qi, c] = b0 + j
+                        cp[qi, c] = row
                         c += 1
                         if c == cap:
                             c, t = _compact(cd[qi], cp[qi], c, k, bits, hist)
@@ -213,6 +230,7 @@ def range_scan(db, qs, radius, lo, hi, counts, out_d, out_p, offsets):
     ``offsets`` of length 0 to count into ``counts``; then with ``offsets`` (m + 1) to fill
     ``out_d``/``out_p`` in position order."""
     m = qs.shape[0]
+    masks = np.zeros(BLOCK // 64, np.uint64)
     buf = np.zeros(BLOCK, np.int64)
     flat = db.reshape(-1)
     fill = offsets.shape[0] > 0
@@ -220,14 +238,18 @@ def range_scan(db, qs, radius, lo, hi, counts, out_d, out_p, offsets):
     for b0 in range(lo, hi, BLOCK):
         b1 = min(hi, b0 + BLOCK)
         for qi in range(m):
-            if _fill(db, flat, b0, b1, qs[qi], buf, radius + 1) == 0:
+            q = qs[qi]
+            if _masks(db, flat, b0, b1, q, radius + 1, masks, buf) == 0:
                 continue
-            for j in range(b1 - b0):
-                if buf[j] <= radius:
+            for p in range((b1 - b0 + 63) // 64):
+                bitset = masks[p]
+                while bitset != 0:                 # set bits come in position order
+                    row = b0 + p * 64 + np.int64(_ctz(bitset))
+                    bitset &= bitset - np.uint64(1)
                     if fill:
                         at = offsets[qi] + pos[qi]
-                        out_d[at] = buf[j]
-                        out_p[at] = b0 + j
+                        out_d[at] = _distance(db, row, q)
+                        out_p[at] = row
                     pos[qi] += 1
     for qi in range(m):
         counts[qi] = pos[qi]
