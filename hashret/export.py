@@ -45,30 +45,61 @@ def export_bundle(bundle: Bundle, out, with_embeddings: bool = False) -> Path:
     return write_parquet(with_predictions(table, bundle.model, bundle.codes), out)
 
 
+ROW_GROUP_ROWS = 65_536   # rows per Parquet row group when encoding batch by batch
+
+
 def encode_corpus_to_parquet(bundle: Bundle, corpus, out, with_embeddings: bool = False,
                              progress: bool = True) -> Path:
-    """Encode another corpus with the bundle's model (the index is not changed). Rows are
-    encoded and written batch by batch, one row group per batch (see docs/RELIABILITY.md
-    for the memory this takes on large corpora)."""
+    """Encode another corpus with the bundle's model (the index is not changed), batch by
+    batch, writing a Parquet row group every ``ROW_GROUP_ROWS`` items.
+
+    Memory stays bounded by the batch and row-group sizes, not the corpus: the codes (and
+    embeddings) of the current row group go into buffers allocated once, and its table is
+    built only when it is written. (Keeping anything small alive from one batch to the next,
+    a table per batch or the writer's metadata of a row group per batch, pins holes between
+    the batch-sized buffers of encoding in the C heap, which then grows with the corpus:
+    docs/RELIABILITY.md, "Memory while encoding".)"""
     import pyarrow.parquet as pq
     model: HashModel = bundle.model
     out = Path(out)
-    id_kind = id_type(corpus.ids)       # once: the same for every batch
+    id_kind = id_type(corpus.ids)       # once: the same for every row group
+    size = min(ROW_GROUP_ROWS, max(1, len(corpus)))
+    rows_buf = np.empty(size, np.int64)
+    codes_buf = np.empty((size, model.config.bits // 8), np.uint8)
+    emb_buf = np.empty((size, model.config.bits), np.float32) if with_embeddings else None
     with atomic_file(out) as tmp:
         writer = None
+        held = 0
+
+        def flush():
+            nonlocal writer, held
+            rows = rows_buf[:held].tolist()
+            table = items_table([corpus.ids[r] for r in rows], codes_buf[:held],
+                                [corpus.labels[r] for r in rows],
+                                [corpus.splits[r] for r in rows],
+                                [corpus.titles[r] for r in rows],
+                                None if emb_buf is None else emb_buf[:held],
+                                _metadata(bundle), id_kind=id_kind)
+            table = with_predictions(table, model, codes_buf[:held])
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table, row_group_size=size)
+            held = 0
+
         try:
             for rows, codes, emb in model.iter_encode(corpus, progress=progress):
-                rows = rows.tolist()
-                table = items_table([corpus.ids[r] for r in rows], codes,
-                                    [corpus.labels[r] for r in rows],
-                                    [corpus.splits[r] for r in rows],
-                                    [corpus.titles[r] for r in rows],
-                                    emb if with_embeddings else None, _metadata(bundle),
-                                    id_kind=id_kind)
-                table = with_predictions(table, model, codes)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table)
+                for a in range(0, len(rows), size):       # a batch larger than a group
+                    part = slice(a, min(len(rows), a + size))
+                    n = part.stop - part.start
+                    if held + n > size:
+                        flush()
+                    rows_buf[held:held + n] = rows[part]
+                    codes_buf[held:held + n] = codes[part]
+                    if emb_buf is not None:
+                        emb_buf[held:held + n] = emb[part]
+                    held += n
+            if held or writer is None:
+                flush()
         finally:
             if writer is not None:
                 writer.close()

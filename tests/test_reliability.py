@@ -293,3 +293,21 @@ def test_output_names_stay_inside_their_folder(tmp_path, name):
     assert p.parent == out.resolve() and p.name.endswith(".png")
     p.write_bytes(b"x")
     assert [q.name for q in tmp_path.iterdir()] == ["out"]
+
+
+def test_encoding_in_row_groups_keeps_every_row_in_order(fashion_index, tmp_path, monkeypatch):
+    """Row groups smaller than a batch, and a last partial group: the Parquet file holds
+    every item once, in corpus order, with the codes and embeddings of an in-memory encode."""
+    from hashret import export
+    bundle = Bundle.load(fashion_index[0])
+    corpus = fashion_index[1]
+    monkeypatch.setattr(export, "ROW_GROUP_ROWS", 70)
+    export.encode_corpus_to_parquet(bundle, corpus, tmp_path / "o.parquet",
+                                    with_embeddings=True, progress=False)
+    meta = pq.read_metadata(tmp_path / "o.parquet")
+    assert meta.num_row_groups == -(-len(corpus) // 70)
+    t = pq.read_table(tmp_path / "o.parquet")
+    codes, emb = bundle.model.encode_corpus(corpus, progress=False)
+    assert t.column("id").to_pylist() == list(corpus.ids)
+    assert [bytes(c) for c in codes] == t.column("code").to_pylist()
+    np.testing.assert_allclose(np.asarray(t.column("embedding").to_pylist()), emb, rtol=1e-6)
