@@ -307,17 +307,51 @@ def _flip(row, bit, wbits):
     row[w] ^= row.dtype.type(1) << row.dtype.type(bit % wbits)
 
 
+PROBE_BATCH = 64            # addresses whose table slots are read together
+
+
+@nb.njit(nogil=True, cache=True)
+def _probe_batch(slots, uniq, keys, dist, nb, seen, starts, postings, out_d, out_p, n):
+    """Look up ``nb`` addresses. Their first slots are read in one loop of independent loads
+    first, so the memory system fetches them in parallel: on a table far larger than the
+    cache, probing one address after another would wait for each read in turn."""
+    mask = np.uint64(slots.shape[0] - 1)
+    for j in range(nb):
+        seen[j] = slots[_hash_words(keys[j]) & mask]
+    for j in range(nb):
+        if seen[j] < 0:                 # the common case: an empty slot, nothing there
+            continue
+        g = _lookup(slots, uniq, keys[j])
+        if g < 0:
+            continue
+        for a in range(starts[g], starts[g + 1]):
+            if n == out_d.shape[0]:
+                nd = np.empty(2 * n, np.int64)
+                npos = np.empty(2 * n, np.int64)
+                nd[:n] = out_d[:n]
+                npos[:n] = out_p[:n]
+                out_d, out_p = nd, npos
+            out_d[n] = dist[j]
+            out_p[n] = postings[a]
+            n += 1
+    return out_d, out_p, n
+
+
 @nb.njit(nogil=True, cache=True)
 def ball_lookup(slots, uniq, starts, postings, q, rmin, rmax):
     """Every item whose code lies at distance rmin..rmax of ``q``, found by probing each
-    address in that shell of the Hamming ball; returns (distances, positions)."""
+    address in that shell of the Hamming ball (``PROBE_BATCH`` at a time); returns
+    (distances, positions) in probe order."""
     wbits = uniq.itemsize * 8
     bits = uniq.shape[1] * wbits
     probe = q.copy()
-    cap = 64
-    out_d = np.empty(cap, np.int64)
-    out_p = np.empty(cap, np.int64)
+    out_d = np.empty(64, np.int64)
+    out_p = np.empty(64, np.int64)
     n = 0
+    keys = np.empty((PROBE_BATCH, uniq.shape[1]), uniq.dtype)
+    dist = np.empty(PROBE_BATCH, np.int64)
+    seen = np.empty(PROBE_BATCH, np.int64)
+    nb = 0
     idx = np.empty(max(rmax, 1), np.int64)
     for r in range(rmin, rmax + 1):
         if r > bits:
@@ -327,21 +361,15 @@ def ball_lookup(slots, uniq, starts, postings, q, rmin, rmax):
         while True:
             for i in range(r):
                 _flip(probe, idx[i], wbits)
-            g = _lookup(slots, uniq, probe)
+            keys[nb] = probe
+            dist[nb] = r
+            nb += 1
             for i in range(r):
                 _flip(probe, idx[i], wbits)
-            if g >= 0:
-                for a in range(starts[g], starts[g + 1]):
-                    if n == cap:
-                        cap *= 2
-                        nd = np.empty(cap, np.int64)
-                        npos = np.empty(cap, np.int64)
-                        nd[:n] = out_d[:n]
-                        npos[:n] = out_p[:n]
-                        out_d, out_p = nd, npos
-                    out_d[n] = r
-                    out_p[n] = postings[a]
-                    n += 1
+            if nb == PROBE_BATCH:
+                out_d, out_p, n = _probe_batch(slots, uniq, keys, dist, nb, seen, starts,
+                                               postings, out_d, out_p, n)
+                nb = 0
             # next combination of r bit positions out of `bits`, in lexicographic order
             i = r - 1
             while i >= 0 and idx[i] == bits - r + i:
@@ -351,6 +379,9 @@ def ball_lookup(slots, uniq, starts, postings, q, rmin, rmax):
             idx[i] += 1
             for j in range(i + 1, r):
                 idx[j] = idx[j - 1] + 1
+    if nb:
+        out_d, out_p, n = _probe_batch(slots, uniq, keys, dist, nb, seen, starts, postings,
+                                       out_d, out_p, n)
     return out_d[:n], out_p[:n]
 
 
