@@ -425,11 +425,13 @@ def _chunk_distances(db, p, q, bounds, dist_j):
 
 
 @nb.njit(nogil=True, cache=True)
-def mih_knn(db, qs, qkeys, bounds, offsets, postings, k, max_probes, out_d, out_p, out_c):
+def mih_knn(db, qs, qkeys, bounds, offsets, postings, k, max_work, out_d, out_p, out_c):
     """Exact k-NN by multi-index hashing: probe each substring table at growing radius r;
     an item at full distance d has some substring within floor(d / m), so after radius r
-    every item with d <= m (r + 1) - 1 has been seen. A query whose probes would exceed
-    ``max_probes`` is left with ``out_c = -1`` for the caller to scan instead."""
+    every item with d <= m (r + 1) - 1 has been seen. ``max_work`` bounds the random reads
+    of a query (table probes plus the postings they hold): a query whose next radius would
+    exceed it, counting the postings an average bucket holds, is left with ``out_c = -1``
+    for the caller to scan instead."""
     m = bounds.shape[0] - 1
     bits = db.shape[1] * db.itemsize * 8
     cap = max(4 * k, 1024)
@@ -443,7 +445,7 @@ def mih_knn(db, qs, qkeys, bounds, offsets, postings, k, max_probes, out_d, out_
     for qi in range(qs.shape[0]):
         c = 0
         t = bits + 1                       # accept distances <= t
-        probes = 0
+        work = 0
         done = False
         for r in range(smax + 1):
             for j in range(m):
@@ -455,8 +457,8 @@ def mih_knn(db, qs, qkeys, bounds, offsets, postings, k, max_probes, out_d, out_
                 v = (np.uint64(1) << np.uint64(r)) - np.uint64(1)
                 limit = np.uint64(1) << np.uint64(s)
                 while v < limit:
-                    probes += 1
                     key = np.int64(qk ^ v)
+                    work += 1 + base[key + 1] - base[key]
                     for a in range(base[key], base[key + 1]):
                         p = postings[j, a]
                         d = _chunk_distances(db, p, qs[qi], bounds, dist_j)
@@ -489,12 +491,12 @@ def mih_knn(db, qs, qkeys, bounds, offsets, postings, k, max_probes, out_d, out_
             if found >= k or r == smax:
                 done = True
                 break
-            nxt = 0
+            nxt = 0.0
             for j in range(m):
                 s = bounds[j + 1] - bounds[j]
-                if r + 1 <= s:
-                    nxt += _comb(s, r + 1)
-            if probes + nxt > max_probes:
+                if r + 1 <= s:                 # probes, each with an average bucket
+                    nxt += _comb(s, r + 1) * (1.0 + db.shape[0] / 2.0 ** s)
+            if work + nxt > max_work:
                 break
         if not done:
             out_c[qi] = -1
