@@ -505,7 +505,7 @@ class _MultiIndex:
     ``MAX_SUBSTRING`` bits so a table stays small."""
 
     MAX_SUBSTRING = 24
-    SCAN_RATIO = 256         # a random read (a probe or a posting) ~ scanning 256 codes
+    SCAN_RATIO = 128         # a random read (a probe or a posting) ~ scanning 128 codes
     MIN_BUDGET = 1024
 
     def __init__(self, codes, words, params):
