@@ -58,10 +58,6 @@ class TorchHammingScan:
         self.device = torch.device(device)
         self.words = torch.from_numpy(_as_int64_words(codes)).to(self.device)
 
-    def add(self, codes: np.ndarray) -> None:
-        more = self.torch.from_numpy(_as_int64_words(codes)).to(self.device)
-        self.words = self.torch.cat([self.words, more])
-
     def _keys(self, q, start, stop):
         """(queries, stop - start) keys distance << 40 | position for codes start..stop."""
         torch = self.torch
@@ -118,9 +114,6 @@ class FaissGpuScan:
         sample = np.ascontiguousarray(codes[:256])
         d, _ = self.index.search(sample, 1)
         return bool(len(sample) == 0 or (d[:, 0] == 0).all())
-
-    def add(self, codes: np.ndarray) -> None:
-        self.index.add(np.ascontiguousarray(codes))
 
     def knn(self, queries: np.ndarray, k: int):
         return hamming.sort_rows(*self.index.search(np.ascontiguousarray(queries), k))

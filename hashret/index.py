@@ -423,9 +423,9 @@ class _Scan:
         return hamming.scan_knn(st.words, qw, k)
 
     def add(self, codes, words, offset):
-        if self.gpu is not None:
-            self.gpu.add(np.ascontiguousarray(codes))
-        return self
+        # With a GPU copy, None: the next state builds its own copy of all the codes.
+        # Growing this one in place would change what searches on the current state see.
+        return self if self.gpu is None else None
 
 
 class _HammingBall:

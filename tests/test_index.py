@@ -259,8 +259,7 @@ def test_torch_gpu_scan_gives_the_cpu_scan_results_ties_included(nbytes, monkeyp
     db = rng.integers(0, 256, (40, nbytes), dtype=np.uint8)[rng.integers(0, 40, 300)]
     db[:5] = 255                                        # sign bit of the int64 words set
     q = np.concatenate([db[:7], rng.integers(0, 256, (6, nbytes), dtype=np.uint8)])
-    scan = gpu.TorchHammingScan(db[:200], "cpu")
-    scan.add(db[200:])
+    scan = gpu.TorchHammingScan(db, "cpu")
     cpu = BinaryCodeIndex.build(db)
     for k in (1, 10, 64, 310):
         d, p = scan.knn(q, k)
@@ -324,3 +323,25 @@ def test_gpu_search_on_a_loaded_index(tmp_path):
     else:
         with pytest.raises(UsageError, match="CUDA GPU"):
             BinaryCodeIndex.load(tmp_path / "flat", gpu=True)
+
+
+def test_adding_to_a_gpu_flat_index_keeps_earlier_snapshots_whole(monkeypatch):
+    # The GPU copy is rebuilt for the new state, not grown in place: a search that holds
+    # the previous state must not see positions it has no ids for.
+    from hashret import gpu
+    made = []
+
+    def scan_on_cpu(codes):
+        made.append(len(codes))
+        return gpu.TorchHammingScan(codes, "cpu")
+    monkeypatch.setattr(gpu, "gpu_scan", scan_on_cpu)
+    db = _codes(300, 8)
+    index = BinaryCodeIndex.build(db[:200], kind="flat", gpu=1)
+    before = index._state
+    index.add(db[200:])
+    assert made == [200, 300]
+    assert before.accel.gpu.words.shape[0] == 200
+    d, i = index.search(db[:20], 15)
+    cd, ci = BinaryCodeIndex.build(db).search(db[:20], 15)
+    np.testing.assert_array_equal(d, cd)
+    np.testing.assert_array_equal(i, ci)
