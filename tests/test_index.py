@@ -96,7 +96,7 @@ def _truth(q, db, k):
 
 
 @pytest.mark.parametrize("kind", EXACT)
-@pytest.mark.parametrize("nbytes", [1, 2, 3, 8, 16])
+@pytest.mark.parametrize("nbytes", [1, 2, 3, 4, 8, 16])
 def test_exact_kinds_match_brute_force_including_ties(kind, nbytes):
     db = _clustered(1500, nbytes, seed=nbytes)
     q = np.concatenate([db[[0, 750, 751]], _clustered(7, nbytes, seed=99)])
@@ -157,6 +157,33 @@ def test_database_split_path_of_the_scan_is_exact():
     dist, ids = BinaryCodeIndex.build(db).search(q, 30)
     np.testing.assert_array_equal(dist, true_d)
     np.testing.assert_array_equal(ids, true_i)
+
+
+@pytest.mark.parametrize("n", [1, 255, 256, 257, 1500])
+def test_bit_sliced_scan_of_64_bit_codes_equals_brute_force(n):
+    """64-bit flat indexes scan bit planes of 256 codes; partial last groups, ties and
+    every threshold must give the brute-force results."""
+    from hashret import hamming as hm
+    db = _clustered(n, 8, seed=n)
+    q = np.concatenate([db[:1], db[n // 2: n // 2 + 1], _clustered(6, 8, seed=5)])
+    index = BinaryCodeIndex.build(db)
+    assert index._state.accel.planes is not None          # the bit-sliced path is taken
+    for k in (1, 7, 64, 300):
+        dist, ids = index.search(q, k)
+        true_d, true_i = _truth(q, db, min(k, n))
+        np.testing.assert_array_equal(dist[:, :min(k, n)], true_d)
+        np.testing.assert_array_equal(ids[:, :min(k, n)], true_i)
+        assert (ids[:, n:] == -1).all()
+    # a span of the database that starts and ends inside groups (threads split spans)
+    words = hm.word_view(db)
+    lo, hi = min(3, n - 1), max(min(n - 5, 700), min(3, n - 1) + 1)
+    d = np.full((len(q), 5), 99, np.int64)
+    p = np.full((len(q), 5), -1, np.int64)
+    hm.knn_scan_planes(hm.bit_planes(words.reshape(-1)), words.reshape(-1),
+                       hm.word_view(q).reshape(-1), 5, lo, hi, d, p, np.zeros(len(q), np.int64))
+    true_d, true_i = _truth(q, db[lo:hi], min(5, hi - lo))
+    np.testing.assert_array_equal(d[:, :true_d.shape[1]], true_d)
+    np.testing.assert_array_equal(p[:, :true_d.shape[1]], true_i + lo)
 
 
 @pytest.mark.parametrize("kind", APPROX)
