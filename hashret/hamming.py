@@ -604,15 +604,17 @@ def _chunk_distances(db, p, q, bounds, dist_j):
 
 
 @nb.njit(nogil=True, cache=True)
-def mih_knn(db, qs, qkeys, bounds, offsets, postings, k, max_work, out_d, out_p, out_c):
+def mih_knn(codes_j, n, qs, qkeys, bounds, offsets, postings, k, max_work, out_d, out_p,
+            out_c):
     """Exact k-NN by multi-index hashing: probe each substring table at growing radius r;
     an item at full distance d has some substring within floor(d / m), so after radius r
     every item with d <= m (r + 1) - 1 has been seen. ``max_work`` bounds the random reads
     of a query (table probes plus the postings they hold): a query whose next radius would
     exceed it, counting the postings an average bucket holds, is left with ``out_c = -1``
-    for the caller to scan instead."""
+    for the caller to scan instead. ``codes_j[j]`` holds the ``n`` codes (as words) in the
+    order of table j's postings."""
     m = bounds.shape[0] - 1
-    bits = db.shape[1] * db.itemsize * 8
+    bits = codes_j.shape[2] * codes_j.itemsize * 8
     cap = max(4 * k, 1024)
     cd = np.empty(cap, np.int64)
     cp = np.empty(cap, np.int64)
@@ -639,10 +641,14 @@ def mih_knn(db, qs, qkeys, bounds, offsets, postings, k, max_work, out_d, out_p,
                     key = np.int64(qk ^ v)
                     work += 1 + base[key + 1] - base[key]
                     for a in range(base[key], base[key + 1]):
-                        p = postings[j, a]
-                        d = _chunk_distances(db, p, qs[qi], bounds, dist_j)
+                        # the bucket's codes lie in posting order: read in sequence
+                        d = 0
+                        for w in range(codes_j.shape[2]):
+                            d += np.int64(_popcount(codes_j[j, a, w] ^ qs[qi, w]))
                         if d > t:
                             continue
+                        _chunk_distances(codes_j[j], a, qs[qi], bounds, dist_j)
+                        p = np.int64(postings[j, a])
                         # count p only where first discovered: smallest substring distance
                         # r, at the first table that reaches it
                         first = True
@@ -674,7 +680,7 @@ def mih_knn(db, qs, qkeys, bounds, offsets, postings, k, max_work, out_d, out_p,
             for j in range(m):
                 s = bounds[j + 1] - bounds[j]
                 if r + 1 <= s:                 # probes, each with an average bucket
-                    nxt += _comb(s, r + 1) * (1.0 + db.shape[0] / 2.0 ** s)
+                    nxt += _comb(s, r + 1) * (1.0 + n / 2.0 ** s)
             if work + nxt > max_work:
                 break
         if not done:

@@ -405,6 +405,13 @@ def _check_ids(ids, n: int) -> np.ndarray:
 
 # --- kind-specific search structures ---------------------------------------------------------
 
+def _bit_planes(codes, words):
+    """The bit-plane copy of 64-bit codes held in memory (None otherwise)."""
+    if words.shape[1] == 1 and words.dtype == np.uint64 and not isinstance(codes, np.memmap):
+        return hamming.bit_planes(words.reshape(-1))
+    return None
+
+
 class _Scan:
     """``flat``: the compiled exact scan. 64-bit codes held in memory are also kept in the
     bit-plane layout (:func:`hashret.hamming.bit_planes`, 8 more bytes per item in RAM, not
@@ -418,9 +425,8 @@ class _Scan:
         if params.get("gpu"):
             from .gpu import gpu_scan
             self.gpu = gpu_scan(codes)
-        elif words.shape[1] == 1 and words.dtype == np.uint64 \
-                and not isinstance(codes, np.memmap):
-            self.planes = hamming.bit_planes(words.reshape(-1))
+        else:
+            self.planes = _bit_planes(codes, words)
 
     def knn(self, st, qw, k):
         if self.gpu is not None:
@@ -530,12 +536,17 @@ class _MultiIndex:
         pos_dtype = np.int32 if n < 2**31 else np.int64
         self.offsets = np.zeros((self.m, (1 << smax) + 1), pos_dtype)
         self.postings = np.empty((self.m, n), pos_dtype)
+        # each table's codes again, in posting order, so a bucket's codes are read in
+        # sequence instead of at random (8 bytes per item and table for 64-bit codes)
+        self.codes_j = np.empty((self.m,) + words.shape, words.dtype)
         for j in range(self.m):
             keys = hamming.substring_keys(words, int(self.bounds[j]), int(self.bounds[j + 1]))
             counts = np.bincount(keys, minlength=1 << smax)
             self.offsets[j, 1:] = np.cumsum(counts)
             self.postings[j] = np.argsort(keys, kind="stable")
+            self.codes_j[j] = words[self.postings[j]]
         self.budget = max(self.MIN_BUDGET, n // self.SCAN_RATIO)
+        self.planes = _bit_planes(codes, words)     # for the queries handed to the scan
 
     def effective_params(self):
         return {"substrings": self.m}
@@ -550,8 +561,8 @@ class _MultiIndex:
             d = np.full((b - a, k), np.iinfo(np.int32).max, np.int64)
             p = np.full((b - a, k), -1, np.int64)
             c = np.zeros(b - a, np.int64)
-            hamming.mih_knn(st.words, qw[a:b], qkeys[a:b], self.bounds, self.offsets,
-                            self.postings, k, self.budget, d, p, c)
+            hamming.mih_knn(self.codes_j, len(st.words), qw[a:b], qkeys[a:b], self.bounds,
+                            self.offsets, self.postings, k, self.budget, d, p, c)
             return d, p, c
         spans = hamming._splits(len(qw), min(hamming.num_threads(), len(qw)))
         parts = hamming.parallel_map(run, spans)
@@ -559,7 +570,7 @@ class _MultiIndex:
         pos = np.concatenate([x[1] for x in parts])
         missed = np.flatnonzero(np.concatenate([x[2] for x in parts]) < 0)
         if len(missed):
-            dist[missed], pos[missed] = hamming.scan_knn(st.words, qw[missed], k)
+            dist[missed], pos[missed] = hamming.scan_knn(st.words, qw[missed], k, self.planes)
         return dist.astype(np.int32), pos
 
 
