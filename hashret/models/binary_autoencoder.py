@@ -8,7 +8,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, TextEncoder, WordDecoder,
+from .networks import (BinaryCodeLayer, augment_images, ImageDecoder, ImageEncoder, TextEncoder, WordDecoder,
                        bernoulli_kl_to_uniform, corrupt, parse_noise)
 
 
@@ -61,8 +61,9 @@ class BinaryAutoencoder(nn.Module):
                  balance_weight: float = 0.0, word_dropout: float = 0.0,
                  noise: str | None = None, n_classes: int = 0, multilabel: bool = False,
                  class_weight: float = 1.0, contrast_weight: float = 0.0,
-                 temperature: float = 0.3):
+                 temperature: float = 0.3, contrast_views: bool = False):
         super().__init__()
+        self.contrast_views = contrast_views and modality != "text"
         self.contrast_weight = contrast_weight
         self.temperature = temperature
         self.modality = modality
@@ -118,6 +119,11 @@ class BinaryAutoencoder(nn.Module):
             x_in = corrupt(x, *self.noise)
         logits = self.logits(x_in)
         z = self.code(logits)
+        if self.contrast_views and self.training:
+            # the codes of two random views of an image must find each other in the batch
+            z1 = self.code(self.logits(augment_images(x_in)))
+            z2 = self.code(self.logits(augment_images(x_in)))
+            contrast = code_contrast(z1, z2, self.temperature)
         if isinstance(batch, TextBatch):
             logp = self.decoder(z)
             rec = -(logp[batch.rows, batch.cols] * batch.counts).sum() / batch.n
@@ -125,6 +131,8 @@ class BinaryAutoencoder(nn.Module):
             rec = F.binary_cross_entropy_with_logits(self.decoder(z), batch,
                                                      reduction="sum") / batch.shape[0]
         terms = {"reconstruction": rec, "kl": bernoulli_kl_to_uniform(logits)}
+        if self.contrast_views and self.training:
+            terms["contrast"] = contrast
         pair = getattr(batch, "pair", None)
         if pair is not None:
             terms["contrast"] = code_contrast(z, self.code(self.logits(pair)),

@@ -158,7 +158,8 @@ class HashModel:
                                  multilabel=bool(c.extra.get("multilabel", False)),
                                  class_weight=float(c.extra.get("class_weight", 1.0)),
                                  contrast_weight=float(c.extra.get("contrast_weight", 0.0)),
-                                 temperature=float(c.extra.get("temperature", 0.3)))
+                                 temperature=float(c.extra.get("temperature", 0.3)),
+                                 contrast_views=float(c.extra.get("contrast", 0.0)) > 0)
 
     def bits_from(self) -> str:
         """How a bit is read off the model, for manifests and ``hashret info``."""
@@ -249,7 +250,7 @@ class HashModel:
             y, mask = supervision
             return batch, Supervision(torch.from_numpy(y[r]).to(self.device),
                                       torch.from_numpy(mask[r]).to(self.device))
-        if supervision is not None or (contrast and contrast_k):
+        if supervision is not None or contrast:
             self._balance_terms(make_batch, tr)
         self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
