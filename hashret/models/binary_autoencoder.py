@@ -8,7 +8,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .networks import (BinaryCodeLayer, augment_images, ImageDecoder, ImageEncoder, TextEncoder, WordDecoder,
+from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, TextEncoder, WordDecoder,
                        bernoulli_kl_to_uniform, corrupt, parse_noise)
 
 
@@ -21,7 +21,6 @@ class TextBatch:
     cols: torch.Tensor         # word of each non-zero count
     counts: torch.Tensor       # the counts
     n: int
-    pair: tuple | None = None  # TF-IDF input of a positive partner of each document
 
 
 @dataclass
@@ -31,17 +30,6 @@ class Supervision:
 
     targets: torch.Tensor      # (n, C) float
     mask: torch.Tensor         # (n,) bool
-
-
-def code_contrast(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
-    """InfoNCE between the (sampled, straight-through) codes of items and of their partners:
-    each item's partner must be nearer in Hamming distance than the batch's other partners.
-    The similarity of two ±1 codes is 1 - 2 * Hamming / K, so this shapes Hamming distance
-    directly."""
-    a, b = 2 * z1 - 1, 2 * z2 - 1
-    sim = a @ b.t() / (a.shape[1] * temperature)
-    target = torch.arange(len(a), device=a.device)
-    return (F.cross_entropy(sim, target) + F.cross_entropy(sim.t(), target)) / 2
 
 
 class BinaryAutoencoder(nn.Module):
@@ -60,12 +48,8 @@ class BinaryAutoencoder(nn.Module):
                  shape=None, channels=(32, 64), kl_weight: float = 1.0,
                  balance_weight: float = 0.0, word_dropout: float = 0.0,
                  noise: str | None = None, n_classes: int = 0, multilabel: bool = False,
-                 class_weight: float = 1.0, contrast_weight: float = 0.0,
-                 temperature: float = 0.3, contrast_views: bool = False):
+                 class_weight: float = 1.0):
         super().__init__()
-        self.contrast_views = contrast_views and modality != "text"
-        self.contrast_weight = contrast_weight
-        self.temperature = temperature
         self.modality = modality
         self.kl_weight = kl_weight
         self.balance_weight = balance_weight
@@ -102,8 +86,6 @@ class BinaryAutoencoder(nn.Module):
             loss = loss + self.balance_weight * terms["balance"]
         if "classification" in terms:
             loss = loss + self.class_weight * terms["classification"]
-        if "contrast" in terms:
-            loss = loss + self.contrast_weight * terms["contrast"]
         return loss
 
     def loss_terms(self, batch) -> dict:
@@ -119,11 +101,6 @@ class BinaryAutoencoder(nn.Module):
             x_in = corrupt(x, *self.noise)
         logits = self.logits(x_in)
         z = self.code(logits)
-        if self.contrast_views and self.training:
-            # the codes of two random views of an image must find each other in the batch
-            z1 = self.code(self.logits(augment_images(x_in)))
-            z2 = self.code(self.logits(augment_images(x_in)))
-            contrast = code_contrast(z1, z2, self.temperature)
         if isinstance(batch, TextBatch):
             logp = self.decoder(z)
             rec = -(logp[batch.rows, batch.cols] * batch.counts).sum() / batch.n
@@ -131,12 +108,6 @@ class BinaryAutoencoder(nn.Module):
             rec = F.binary_cross_entropy_with_logits(self.decoder(z), batch,
                                                      reduction="sum") / batch.shape[0]
         terms = {"reconstruction": rec, "kl": bernoulli_kl_to_uniform(logits)}
-        if self.contrast_views and self.training:
-            terms["contrast"] = contrast
-        pair = getattr(batch, "pair", None)
-        if pair is not None:
-            terms["contrast"] = code_contrast(z, self.code(self.logits(pair)),
-                                              self.temperature)
         if self.balance_weight:
             # each bit should split the batch in half: (mean probability - 1/2)^2 per bit
             p = torch.sigmoid(logits)

@@ -156,10 +156,7 @@ class HashModel:
                                  word_dropout=float(c.extra.get("word_dropout", 0.0)),
                                  noise=noise, n_classes=len(classes),
                                  multilabel=bool(c.extra.get("multilabel", False)),
-                                 class_weight=float(c.extra.get("class_weight", 1.0)),
-                                 contrast_weight=float(c.extra.get("contrast_weight", 0.0)),
-                                 temperature=float(c.extra.get("temperature", 0.3)),
-                                 contrast_views=float(c.extra.get("contrast", 0.0)) > 0)
+                                 class_weight=float(c.extra.get("class_weight", 1.0)))
 
     def bits_from(self) -> str:
         """How a bit is read off the model, for manifests and ``hashret info``."""
@@ -216,19 +213,11 @@ class HashModel:
         torch.manual_seed(c.seed)
         if self.is_classic:
             return self._fit_classic(feats)
-        targets = nbrs = None
+        targets = None
         n_neighbours = int(c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS))
-        contrast = float(c.extra.get("contrast", 0.0))
-        if c.modality == TEXT and (n_neighbours or contrast) and len(rows) >= 2:
-            nbrs = tfidf_neighbours(self.featurizer, feats,
-                                    max(n_neighbours, int(c.extra.get("contrast_k", 10))))
-            if n_neighbours:
-                targets = neighbour_targets(self.featurizer, feats, n_neighbours,
-                                            float(c.extra.get("neighbour_weight", 1.0)),
-                                            nbrs[:, :n_neighbours])
-        pair_rng = np.random.default_rng(c.seed + 2)
-        contrast_k = min(int(c.extra.get("contrast_k", 10)), 0 if nbrs is None else
-                         nbrs.shape[1])
+        if c.modality == TEXT and n_neighbours:
+            targets = neighbour_targets(self.featurizer, feats, n_neighbours,
+                                        float(c.extra.get("neighbour_weight", 1.0)))
         supervision = None
         if c.kind == "semi":
             supervision = self._label_targets(corpus, rows)
@@ -242,16 +231,13 @@ class HashModel:
         def make_batch(r):
             batch = self._batch(self._rows(feats, r), self.device,
                                 None if targets is None else targets.rows(r))
-            if contrast and contrast_k:
-                pos = nbrs[r, pair_rng.integers(0, contrast_k, len(r))]
-                batch.pair = self._batch(self._rows(feats, pos), self.device).x
             if supervision is None:
                 return batch
             y, mask = supervision
             return batch, Supervision(torch.from_numpy(y[r]).to(self.device),
                                       torch.from_numpy(mask[r]).to(self.device))
-        if supervision is not None or contrast:
-            self._balance_terms(make_batch, tr)
+        if supervision is not None:
+            self._balance_classifier(make_batch, tr)
         self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
                             device=self.device, seed=c.seed, progress=progress)
@@ -289,24 +275,17 @@ class HashModel:
         return y, mask
 
     @torch.no_grad()
-    def _balance_terms(self, make_batch, rows):
-        """Weight the classification and contrastive terms relative to the reconstruction
-        term at the start (their scales differ by orders of magnitude and with the corpus:
-        nats of a whole document or image against nats of one label or one pair), derived
-        here from the data."""
+    def _balance_classifier(self, make_batch, rows):
+        """Weight the classification term so that it starts equal to the reconstruction
+        term (their scales differ by orders of magnitude and with the corpus: nats of a
+        whole document or image against nats of one label), derived here from the data."""
         sample = np.sort(np.random.default_rng(self.config.seed).permutation(rows)[:1024])
         self.module.to(self.device).train()
         terms = self.module.loss_terms(make_batch(sample))
-        rec = float(terms["reconstruction"])
         if "classification" in terms:
-            w = rec / max(float(terms["classification"]), 1e-6)
-            self.module.class_weight = w * float(self.config.extra.get(
-                "class_scale", defaults.SEMI_CLASS_WEIGHT))
+            w = float(terms["reconstruction"]) / max(float(terms["classification"]), 1e-6)
+            self.module.class_weight = w * defaults.SEMI_CLASS_WEIGHT
             self.config.extra["class_weight"] = self.module.class_weight
-        if "contrast" in terms:
-            w = rec / max(float(terms["contrast"]), 1e-6)
-            self.module.contrast_weight = w * float(self.config.extra["contrast"])
-            self.config.extra["contrast_weight"] = self.module.contrast_weight
 
     def _fit_classic(self, feats) -> "HashModel":
         """Closed-form / EM fit of the linear, fa and sparse models on all training rows."""
@@ -508,11 +487,19 @@ def _check_sizes(c: ModelConfig) -> None:
         raise ValueError("image shape or channels out of range")
 
 
-def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
-                     chunk: int = 1024) -> np.ndarray:
-    """(n, k) row numbers of each document's ``k`` nearest other documents by TF-IDF
-    cosine, found exactly, ``chunk`` documents at a time (quadratic in n)."""
+def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
+                      weight: float = 1.0, chunk: int = 1024) -> SparseRows:
+    """Each document's word counts plus ``weight`` times the mean counts of its ``k``
+    nearest training documents by TF-IDF cosine.
+
+    Reconstructing the neighbourhood as well as the document itself (NbrReg, Chaidaroon et
+    al. 2018) makes codes follow the documents' local similarity structure, not only their
+    own words. Neighbours are found exactly, ``chunk`` documents at a time (quadratic in
+    the number of training documents).
+    """
     n = len(counts)
+    if n < 2 or k < 1:
+        return counts
     k = min(k, n - 1)
     w = featurizer.weight(counts)
     x = _torch_sparse(w)
@@ -522,24 +509,6 @@ def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
         sim = torch.sparse.mm(x, torch.from_numpy(rows.toarray()).t()).t()   # (chunk, n)
         sim[torch.arange(len(rows)), torch.arange(s, s + len(rows))] = -1.0  # not itself
         nbrs[s:s + len(rows)] = sim.topk(k, dim=1).indices.numpy()
-    return nbrs
-
-
-def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
-                      weight: float = 1.0, nbrs: np.ndarray | None = None) -> SparseRows:
-    """Each document's word counts plus ``weight`` times the mean counts of its ``k``
-    nearest training documents by TF-IDF cosine.
-
-    Reconstructing the neighbourhood as well as the document itself (NbrReg, Chaidaroon et
-    al. 2018) makes codes follow the documents' local similarity structure, not only their
-    own words.
-    """
-    n = len(counts)
-    if n < 2 or k < 1:
-        return counts
-    if nbrs is None:
-        nbrs = tfidf_neighbours(featurizer, counts, k)
-    k = nbrs.shape[1]
     # targets = A @ counts, with A = I + weight / k * (neighbour incidence)
     a_rows = np.concatenate([np.arange(n), np.repeat(np.arange(n), k)])
     a_cols = np.concatenate([np.arange(n), nbrs.reshape(-1)])

@@ -144,21 +144,6 @@ def bernoulli_kl_to_uniform(logits: torch.Tensor) -> torch.Tensor:
     return kl.sum(dim=1).mean()
 
 
-def augment_images(x: torch.Tensor) -> torch.Tensor:
-    """A random view of each image (n, c, h, w): zoomed in by up to 20%, shifted by up to
-    10% of its size and mirrored left-right half of the time (one affine resampling)."""
-    n = x.shape[0]
-    scale = torch.empty(n, device=x.device).uniform_(0.8, 1.0)
-    flip = torch.where(torch.rand(n, device=x.device) < 0.5, -1.0, 1.0)
-    shift = torch.empty(n, 2, device=x.device).uniform_(-0.2, 0.2)
-    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
-    theta[:, 0, 0] = scale * flip
-    theta[:, 1, 1] = scale
-    theta[:, :, 2] = shift
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-
 NOISE_KINDS = ("gaussian", "mask", "saltpepper")
 
 
