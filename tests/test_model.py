@@ -44,6 +44,24 @@ def test_neighbour_targets_add_the_nearest_documents_counts():
     np.testing.assert_allclose(t[3], dense[3] + 0.5 * dense[2])
 
 
+def test_latent_space_neighbours_link_documents_through_co_occurring_words():
+    """In the truncated-SVD space, "car" and "auto" are near (they co-occur elsewhere), so
+    every neighbour of a one-word vehicle document is a vehicle document; by raw TF-IDF
+    cosine "car" shares nothing with "auto" and its third neighbour is a zero-similarity
+    tie."""
+    vehicles = ["car", "auto", "car auto road", "car auto engine"]
+    pets = ["cat", "kitten", "cat kitten milk", "cat kitten fur"]
+    docs = vehicles + pets
+    f = TfidfFeaturizer().fit(docs)
+    c = f.transform(docs)
+    t = neighbour_targets(f, c, k=3, weight=1.0, rank=2).toarray()
+    pet_words = [f.vocabulary.index(w) for w in ("cat", "kitten", "milk", "fur")]
+    car_words = [f.vocabulary.index(w) for w in ("car", "auto", "road", "engine")]
+    for i in range(4):
+        assert t[i, pet_words].sum() == 0 and t[i + 4, car_words].sum() == 0
+    assert t[0, f.vocabulary.index("auto")] > 0          # reached through co-occurrence
+
+
 def _topic_corpus(n=120, seed=0):
     rng = np.random.default_rng(seed)
     topics = {"sport": "match goal team player score league coach win",

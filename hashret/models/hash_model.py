@@ -217,7 +217,8 @@ class HashModel:
         n_neighbours = int(c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS))
         if c.modality == TEXT and n_neighbours:
             targets = neighbour_targets(self.featurizer, feats, n_neighbours,
-                                        float(c.extra.get("neighbour_weight", 1.0)))
+                                        float(c.extra.get("neighbour_weight", 1.0)),
+                                        rank=int(c.extra.get("neighbour_rank", 0)))
         supervision = None
         if c.kind == "semi":
             supervision = self._label_targets(corpus, rows)
@@ -488,7 +489,7 @@ def _check_sizes(c: ModelConfig) -> None:
 
 
 def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
-                      weight: float = 1.0, chunk: int = 1024) -> SparseRows:
+                      weight: float = 1.0, rank: int = 0, chunk: int = 1024) -> SparseRows:
     """Each document's word counts plus ``weight`` times the mean counts of its ``k``
     nearest training documents by TF-IDF cosine.
 
@@ -503,12 +504,25 @@ def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
     k = min(k, n - 1)
     w = featurizer.weight(counts)
     x = _torch_sparse(w)
+    if rank:
+        # compare documents in their top-``rank`` latent semantic space (truncated SVD of
+        # the TF-IDF matrix): words that co-occur count as shared, so neighbours agree
+        # more often on topic than by raw TF-IDF cosine
+        q = min(rank, n - 1, w.n_cols - 1)
+        _, _, v = torch.svd_lowrank(x.to_sparse_coo(), q=q, niter=4)
+        e = torch.sparse.mm(x.to_sparse_coo(), v)
+        e = e / e.norm(dim=1, keepdim=True).clamp_min(1e-12)
     nbrs = np.zeros((n, k), np.int64)
     for s in range(0, n, chunk):
-        rows = w.rows(np.arange(s, min(s + chunk, n)))
-        sim = torch.sparse.mm(x, torch.from_numpy(rows.toarray()).t()).t()   # (chunk, n)
-        sim[torch.arange(len(rows)), torch.arange(s, s + len(rows))] = -1.0  # not itself
-        nbrs[s:s + len(rows)] = sim.topk(k, dim=1).indices.numpy()
+        if rank:
+            sim = e[s:s + chunk] @ e.t()
+            m = len(sim)
+        else:
+            rows = w.rows(np.arange(s, min(s + chunk, n)))
+            sim = torch.sparse.mm(x, torch.from_numpy(rows.toarray()).t()).t()  # (chunk, n)
+            m = len(rows)
+        sim[torch.arange(m), torch.arange(s, s + m)] = -2.0              # not itself
+        nbrs[s:s + m] = sim.topk(k, dim=1).indices.numpy()
     # targets = A @ counts, with A = I + weight / k * (neighbour incidence)
     a_rows = np.concatenate([np.arange(n), np.repeat(np.arange(n), k)])
     a_cols = np.concatenate([np.arange(n), nbrs.reshape(-1)])
