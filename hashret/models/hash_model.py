@@ -509,8 +509,12 @@ def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
         # the TF-IDF matrix): words that co-occur count as shared, so neighbours agree
         # more often on topic than by raw TF-IDF cosine
         q = min(rank, n - 1, w.n_cols - 1)
-        _, _, v = torch.svd_lowrank(x.to_sparse_coo(), q=q, niter=4)
-        e = torch.sparse.mm(x.to_sparse_coo(), v)
+        with torch.random.fork_rng():           # seeded, and the caller's RNG untouched
+            torch.manual_seed(0)
+            # randomized SVD, 10 extra directions for accuracy, the top q kept
+            _, _, v = torch.svd_lowrank(x.to_sparse_coo(), q=min(q + 10, n, w.n_cols),
+                                        niter=4)
+        e = torch.sparse.mm(x.to_sparse_coo(), v[:, :q])
         e = e / e.norm(dim=1, keepdim=True).clamp_min(1e-12)
     nbrs = np.zeros((n, k), np.int64)
     for s in range(0, n, chunk):
