@@ -183,6 +183,26 @@ def _finish(cd, cp, cnt, k, bits, hist, out_d, out_p, qi):
     return c
 
 
+@nb.njit(nogil=True, cache=True, inline="always")
+def _take_hits(db, q, first, bitset, t, qi, cnt, cd, cp, k, hist):
+    """Re-measure the codes ``first + j`` for the set bits j of ``bitset`` and add those
+    below ``t`` (which may have dropped since the mask was made) to query ``qi``'s
+    candidates, compacting when its buffer fills; returns the threshold."""
+    c = cnt[qi]
+    while bitset != 0:
+        row = first + np.int64(_ctz(bitset))
+        bitset &= bitset - np.uint64(1)
+        d = _distance(db, row, q)
+        if d < t:
+            cd[qi, c] = d
+            cp[qi, c] = row
+            c += 1
+            if c == cd.shape[1]:
+                c, t = _compact(cd[qi], cp[qi], c, k, hist.shape[0] - 2, hist)
+    cnt[qi] = c
+    return t
+
+
 @nb.njit(nogil=True, cache=True)
 def knn_scan(db, qs, k, lo, hi, out_d, out_p, out_c):
     """Exact k nearest of each query among rows ``lo..hi`` of ``db``; fills ``out_d``,
@@ -205,21 +225,10 @@ def knn_scan(db, qs, k, lo, hi, out_d, out_p, out_c):
             q = qs[qi]
             if _masks(db, flat, b0, b1, q, t, masks, buf) == 0:
                 continue
-            c = cnt[qi]
             for p in range((b1 - b0 + 63) // 64):
-                bitset = masks[p]
-                while bitset != 0:
-                    row = b0 + p * 64 + np.int64(_ctz(bitset))
-                    bitset &= bitset - np.uint64(1)
-                    d = _distance(db, row, q)
-                    if d < t:                  # t may have dropped since the mask was made
-                        cd[qi, c] = d
-                        cp[qi, c] = row
-                        c += 1
-                        if c == cap:
-                            c, t = _compact(cd[qi], cp[qi], c, k, bits, hist)
+                if masks[p] != 0:
+                    t = _take_hits(db, q, b0 + p * 64, masks[p], t, qi, cnt, cd, cp, k, hist)
             thr[qi] = t
-            cnt[qi] = c
     for qi in range(m):
         out_c[qi] = _finish(cd[qi], cp[qi], cnt[qi], k, bits, hist, out_d, out_p, qi)
 
@@ -389,10 +398,10 @@ def _lane_range(first, lo, hi):
 
 
 @nb.njit(nogil=True, cache=True)
-def knn_scan_planes(planes, col, qs, k, lo, hi, out_d, out_p, out_c):
-    """:func:`knn_scan` for one-word 64-bit codes over their bit planes: the planes say
-    which codes may be below each query's threshold, and those are re-measured from
-    ``col``; same results and order."""
+def knn_scan_planes(planes, db, qs, k, lo, hi, out_d, out_p, out_c):
+    """:func:`knn_scan` for one-word 64-bit codes (``db`` and ``qs`` as (n, 1) words) over
+    their bit planes: the planes say which codes may be below each query's threshold, and
+    those are re-measured from ``db``; same results and order."""
     m = qs.shape[0]
     bits = 64
     cap = 2 * k + 64
@@ -401,7 +410,7 @@ def knn_scan_planes(planes, col, qs, k, lo, hi, out_d, out_p, out_c):
     cnt = np.zeros(m, np.int64)
     thr = np.full(m, bits + 1, np.int64)
     hist = np.empty(bits + 2, np.int64)
-    qmasks = query_masks(qs)
+    qmasks = query_masks(qs[:, 0])
     lanes = np.zeros(PLANE_LANES, np.uint64)
     per_block = BLOCK // GROUP
     g_lo, g_hi = lo // GROUP, (hi + GROUP - 1) // GROUP
@@ -410,26 +419,18 @@ def knn_scan_planes(planes, col, qs, k, lo, hi, out_d, out_p, out_c):
         for qi in range(m):
             t = thr[qi]
             q = qs[qi]
-            c = cnt[qi]
+            qm = qmasks[qi]
             for g in range(b0, b1):
-                _group_below(planes, g, qmasks[qi], t, lanes)
+                _group_below(planes, g, qm, t, lanes)
                 for lane in range(PLANE_LANES):
-                    first = g * GROUP + lane * 64
                     bitset = lanes[lane]
-                    if bitset != 0 and (first < lo or first + 64 > hi):
+                    if bitset == 0:
+                        continue
+                    first = g * GROUP + lane * 64
+                    if first < lo or first + 64 > hi:
                         bitset &= _lane_range(first, lo, hi)
-                    while bitset != 0:
-                        row = first + np.int64(_ctz(bitset))
-                        bitset &= bitset - np.uint64(1)
-                        d = np.int64(_popcount(col[row] ^ q))
-                        if d < t:
-                            cd[qi, c] = d
-                            cp[qi, c] = row
-                            c += 1
-                            if c == cap:
-                                c, t = _compact(cd[qi], cp[qi], c, k, bits, hist)
+                    t = _take_hits(db, q, first, bitset, t, qi, cnt, cd, cp, k, hist)
             thr[qi] = t
-            cnt[qi] = c
     for qi in range(m):
         out_c[qi] = _finish(cd[qi], cp[qi], cnt[qi], k, bits, hist, out_d, out_p, qi)
 
@@ -738,7 +739,7 @@ def scan_knn(db: np.ndarray, qs: np.ndarray, k: int, planes: np.ndarray | None =
         if planes is None:
             knn_scan(db, q, k, a, b, d, p, c)
         else:
-            knn_scan_planes(planes, db.reshape(-1), q.reshape(-1), k, a, b, d, p, c)
+            knn_scan_planes(planes, db, q, k, a, b, d, p, c)
 
     if m >= threads or n < SPLIT_MIN:
         def run(span):

@@ -179,8 +179,8 @@ def test_bit_sliced_scan_of_64_bit_codes_equals_brute_force(n):
     lo, hi = min(3, n - 1), max(min(n - 5, 700), min(3, n - 1) + 1)
     d = np.full((len(q), 5), 99, np.int64)
     p = np.full((len(q), 5), -1, np.int64)
-    hm.knn_scan_planes(hm.bit_planes(words.reshape(-1)), words.reshape(-1),
-                       hm.word_view(q).reshape(-1), 5, lo, hi, d, p, np.zeros(len(q), np.int64))
+    hm.knn_scan_planes(hm.bit_planes(words.reshape(-1)), words, hm.word_view(q), 5, lo, hi,
+                       d, p, np.zeros(len(q), np.int64))
     true_d, true_i = _truth(q, db[lo:hi], min(5, hi - lo))
     np.testing.assert_array_equal(d[:, :true_d.shape[1]], true_d)
     np.testing.assert_array_equal(p[:, :true_d.shape[1]], true_i + lo)
