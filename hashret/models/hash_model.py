@@ -491,7 +491,8 @@ def _check_sizes(c: ModelConfig) -> None:
 def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
                       weight: float = 1.0, rank: int = 0, chunk: int = 1024) -> SparseRows:
     """Each document's word counts plus ``weight`` times the mean counts of its ``k``
-    nearest training documents by TF-IDF cosine.
+    nearest training documents by TF-IDF cosine (with ``rank``, by cosine in the
+    ``rank``-dimensional truncated SVD of the TF-IDF matrix).
 
     Reconstructing the neighbourhood as well as the document itself (NbrReg, Chaidaroon et
     al. 2018) makes codes follow the documents' local similarity structure, not only their
@@ -509,12 +510,12 @@ def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
         # the TF-IDF matrix): words that co-occur count as shared, so neighbours agree
         # more often on topic than by raw TF-IDF cosine
         q = min(rank, n - 1, w.n_cols - 1)
+        coo = x.to_sparse_coo()
         with torch.random.fork_rng():           # seeded, and the caller's RNG untouched
             torch.manual_seed(0)
             # randomized SVD, 10 extra directions for accuracy, the top q kept
-            _, _, v = torch.svd_lowrank(x.to_sparse_coo(), q=min(q + 10, n, w.n_cols),
-                                        niter=4)
-        e = torch.sparse.mm(x.to_sparse_coo(), v[:, :q])
+            _, _, v = torch.svd_lowrank(coo, q=min(q + 10, n, w.n_cols), niter=4)
+        e = torch.sparse.mm(coo, v[:, :q])
         e = e / e.norm(dim=1, keepdim=True).clamp_min(1e-12)
     nbrs = np.zeros((n, k), np.int64)
     for s in range(0, n, chunk):
