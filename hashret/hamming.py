@@ -625,6 +625,7 @@ def mih_knn(codes_j, n, qs, qkeys, bounds, offsets, postings, k, max_work, out_d
     for j in range(m):
         smax = max(smax, bounds[j + 1] - bounds[j])
     for qi in range(qs.shape[0]):
+        q = qs[qi]
         c = 0
         t = bits + 1                       # accept distances <= t
         work = 0
@@ -635,20 +636,18 @@ def mih_knn(codes_j, n, qs, qkeys, bounds, offsets, postings, k, max_work, out_d
                 if r > s:
                     continue
                 base = offsets[j]
+                codes = codes_j[j]         # the codes in this table's posting order
                 qk = np.uint64(qkeys[qi, j])
                 v = (np.uint64(1) << np.uint64(r)) - np.uint64(1)
                 limit = np.uint64(1) << np.uint64(s)
                 while v < limit:
                     key = np.int64(qk ^ v)
                     work += 1 + base[key + 1] - base[key]
-                    for a in range(base[key], base[key + 1]):
-                        # the bucket's codes lie in posting order: read in sequence
-                        d = 0
-                        for w in range(codes_j.shape[2]):
-                            d += np.int64(_popcount(codes_j[j, a, w] ^ qs[qi, w]))
+                    for a in range(base[key], base[key + 1]):   # read in sequence
+                        d = _distance(codes, a, q)
                         if d > t:
                             continue
-                        _chunk_distances(codes_j[j], a, qs[qi], bounds, dist_j)
+                        _chunk_distances(codes, a, q, bounds, dist_j)
                         p = np.int64(postings[j, a])
                         # count p only where first discovered: smallest substring distance
                         # r, at the first table that reaches it
