@@ -20,16 +20,15 @@ import numpy as np
 
 from hashret import HashModel, load_dataset, read_corpus
 from hashret.data import limit_rows
+from hashret.eval import MAP_DEPTH, hamming_ranking, label_matrix, relevance, scores
 
 
-def precision_at(codes_q, labels_q, codes_db, labels_db, k=100):
-    import faiss
-    index = faiss.IndexBinaryFlat(codes_db.shape[1] * 8)
-    index.add(codes_db)
-    _, ids = index.search(codes_q, min(k, len(codes_db)))
-    sets_db = [set(x) for x in labels_db]
-    rel = [[bool(sets_db[j] & set(labels_q[q])) for j in row] for q, row in enumerate(ids)]
-    return float(np.mean(rel))
+def retrieval_scores(codes_q, labels_q, codes_db, labels_db, k=100):
+    """precision@k and mAP@1000 of the queries' Hamming rankings (shared label = relevant)."""
+    db, vocab = label_matrix(labels_db)
+    q, _ = label_matrix(labels_q, vocab)
+    ranked = hamming_ranking(codes_q, codes_db, MAP_DEPTH)
+    return scores(relevance(ranked, q, db), k)
 
 
 def parse_value(v: str):
@@ -70,9 +69,11 @@ def main():
         model.fit(corpus, rows=db, progress=False)
         codes_q, _ = model.encode(corpus.take(queries))
         codes_db, _ = model.encode(corpus.take(db))
-        p = precision_at(codes_q, [corpus.labels[i] for i in queries], codes_db,
-                         [corpus.labels[i] for i in db])
-        print(json.dumps({"settings": dict(combo), "bits": a.bits, "val_p@100": round(p, 4),
+        s = retrieval_scores(codes_q, [corpus.labels[i] for i in queries], codes_db,
+                             [corpus.labels[i] for i in db])
+        print(json.dumps({"settings": dict(combo), "bits": a.bits,
+                          "val_p@100": round(s["precision@100"], 4),
+                          "val_mAP@1000": round(s[f"mAP@{MAP_DEPTH}"], 4),
                           "epochs": model.report.epochs_run,
                           "best_epoch": model.report.best_epoch,
                           "seconds": round(time.perf_counter() - t, 1)}), flush=True)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from hashret import HashModel
+from hashret import HashModel, defaults
 from hashret.data.corpus import Corpus
 from hashret.errors import UsageError
 from hashret.features import TfidfFeaturizer
@@ -14,6 +14,19 @@ from hashret.models.networks import BinaryCodeLayer, bernoulli_kl_to_uniform
 def test_bits_must_be_whole_bytes(bits):
     with pytest.raises(UsageError, match="multiple of 8"):
         HashModel(bits=bits)
+
+
+@pytest.mark.parametrize("modality", ["text", "image"])
+@pytest.mark.parametrize("n_train", [6_298, 54_000, 300_000])
+def test_default_run_length_aims_at_the_modality_step_budget(modality, n_train):
+    epochs = defaults.epochs_for(n_train, modality)
+    steps_per_epoch = -(-n_train // defaults.BATCH_SIZE)
+    target = defaults.TARGET_STEPS[modality]
+    if defaults.MIN_EPOCHS < epochs < defaults.MAX_EPOCHS:
+        # rounding to whole epochs misses the budget by at most half an epoch
+        assert abs(epochs * steps_per_epoch - target) <= steps_per_epoch / 2
+    else:
+        assert epochs == defaults.MIN_EPOCHS and steps_per_epoch * epochs >= target
 
 
 def test_code_layer_straight_through_and_threshold():

@@ -226,7 +226,7 @@ class HashModel:
         order = rng.permutation(len(rows))
         n_val = defaults.validation_size(len(rows))
         val, tr = np.sort(order[:n_val]), np.sort(order[n_val:])
-        epochs = c.epochs or defaults.epochs_for(len(tr), c.batch_size)
+        epochs = c.epochs or defaults.epochs_for(len(tr), c.modality, c.batch_size)
         self.module = self._build_module()
 
         def make_batch(r):
