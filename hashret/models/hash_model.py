@@ -517,15 +517,17 @@ def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
             _, _, v = torch.svd_lowrank(coo, q=min(q + 10, n, w.n_cols), niter=4)
         e = torch.sparse.mm(coo, v[:, :q])
         e = e / e.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+        def similarities(s, t):
+            return e[s:t] @ e.t()
+    else:
+        def similarities(s, t):                                       # (t - s, n)
+            rows = torch.from_numpy(w.rows(np.arange(s, t)).toarray())
+            return torch.sparse.mm(x, rows.t()).t()
     nbrs = np.zeros((n, k), np.int64)
     for s in range(0, n, chunk):
-        if rank:
-            sim = e[s:s + chunk] @ e.t()
-            m = len(sim)
-        else:
-            rows = w.rows(np.arange(s, min(s + chunk, n)))
-            sim = torch.sparse.mm(x, torch.from_numpy(rows.toarray()).t()).t()  # (chunk, n)
-            m = len(rows)
+        sim = similarities(s, min(s + chunk, n))
+        m = len(sim)
         sim[torch.arange(m), torch.arange(s, s + m)] = -2.0              # not itself
         nbrs[s:s + m] = sim.topk(k, dim=1).indices.numpy()
     # targets = A @ counts, with A = I + weight / k * (neighbour incidence)
