@@ -8,8 +8,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, TextEncoder, WordDecoder,
-                       bernoulli_kl_to_uniform, corrupt, parse_noise)
+from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, OrientationHistograms,
+                       TextEncoder, WordDecoder, bernoulli_kl_to_uniform, corrupt, parse_noise)
 
 
 @dataclass
@@ -38,8 +38,12 @@ class BinaryAutoencoder(nn.Module):
     Documents: a ReLU MLP over TF-IDF encodes, a softmax over the vocabulary decodes, and the
     reconstruction loss is the negative log-likelihood of the document's word counts.
     Images: strided convolutions encode, transposed convolutions decode, and the loss is the
-    per-pixel binary cross-entropy. Both add a KL term pulling each bit's probability toward
-    1/2, which keeps bits in use and balanced.
+    per-pixel binary cross-entropy; with ``gradient_weight`` > 0 a second decoder head also
+    reconstructs the image's histograms of oriented gradients (squared error, times that
+    weight). Pixels alone make codes that keep what costs most pixels to get wrong
+    (brightness, filled areas); the histograms make them keep shape and edges, which is what
+    images of one kind share. Both modalities add a KL term pulling each bit's probability
+    toward 1/2, which keeps bits in use and balanced.
     """
 
     log_prob_decoder = True
@@ -48,7 +52,7 @@ class BinaryAutoencoder(nn.Module):
                  shape=None, channels=(32, 64), kl_weight: float = 1.0,
                  balance_weight: float = 0.0, word_dropout: float = 0.0,
                  noise: str | None = None, n_classes: int = 0, multilabel: bool = False,
-                 class_weight: float = 1.0):
+                 class_weight: float = 1.0, gradient_weight: float = 0.0):
         super().__init__()
         self.modality = modality
         self.kl_weight = kl_weight
@@ -66,6 +70,11 @@ class BinaryAutoencoder(nn.Module):
             self.encoder = ImageEncoder(shape, bits, channels)
             self.decoder = ImageDecoder(shape, bits, channels)
         self.code = BinaryCodeLayer()
+        self.gradient_weight = gradient_weight if modality != "text" else 0.0
+        if self.gradient_weight:
+            self.gradients = OrientationHistograms(shape)
+            self.gradient_decoder = nn.Sequential(nn.Linear(bits, hidden), nn.ReLU(),
+                                                  nn.Linear(hidden, self.gradients.n_out))
 
     def logits(self, x) -> torch.Tensor:
         """Pre-binarisation code: a bit is 1 where its logit is positive."""
@@ -82,6 +91,8 @@ class BinaryAutoencoder(nn.Module):
     def loss(self, batch) -> torch.Tensor:
         terms = self.loss_terms(batch)
         loss = terms["reconstruction"] + self.kl_weight * terms["kl"]
+        if "gradients" in terms:
+            loss = loss + self.gradient_weight * terms["gradients"]
         if "balance" in terms:
             loss = loss + self.balance_weight * terms["balance"]
         if "classification" in terms:
@@ -108,6 +119,10 @@ class BinaryAutoencoder(nn.Module):
             rec = F.binary_cross_entropy_with_logits(self.decoder(z), batch,
                                                      reduction="sum") / batch.shape[0]
         terms = {"reconstruction": rec, "kl": bernoulli_kl_to_uniform(logits)}
+        if self.gradient_weight:
+            with torch.no_grad():
+                target = self.gradients(x)                    # of the clean image
+            terms["gradients"] = ((self.gradient_decoder(z) - target) ** 2).sum() / len(x)
         if self.balance_weight:
             # each bit should split the batch in half: (mean probability - 1/2)^2 per bit
             p = torch.sigmoid(logits)

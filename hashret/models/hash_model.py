@@ -19,7 +19,7 @@ from ..features import ImageFeaturizer, SparseRows, TfidfFeaturizer, featurizer_
 from ..train import TrainReport, pick_device, train
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
 from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix
-from .networks import parse_noise
+from .networks import OrientationHistograms, parse_noise
 
 MODEL_KINDS = ("deep", "denoising", "semi", "linear", "fa", "sparse")
 MODEL_DESCRIPTIONS = {
@@ -66,6 +66,9 @@ class ModelConfig:
     shape: list | None = None
     channels: list | None = None
     kl_weight: float = 1.0
+    # weight of the image models' oriented-gradient reconstruction; set from the image
+    # shape when training starts (None in a bundle written before the term existed: 0)
+    gradient_weight: float | None = None
     epochs: int | None = None
     batch_size: int = defaults.BATCH_SIZE
     lr: float = defaults.LEARNING_RATE
@@ -156,7 +159,8 @@ class HashModel:
                                  word_dropout=float(c.extra.get("word_dropout", 0.0)),
                                  noise=noise, n_classes=len(classes),
                                  multilabel=bool(c.extra.get("multilabel", False)),
-                                 class_weight=float(c.extra.get("class_weight", 1.0)))
+                                 class_weight=float(c.extra.get("class_weight", 1.0)),
+                                 gradient_weight=c.gradient_weight or 0.0)
 
     def bits_from(self) -> str:
         """How a bit is read off the model, for manifests and ``hashret info``."""
@@ -208,6 +212,10 @@ class HashModel:
             c.n_features = self.featurizer.n_features
             c.channels = c.channels or list(defaults.image_channels(self.featurizer.shape))
             c.hidden = c.hidden or 512
+            if c.gradient_weight is None and not self.is_classic:
+                shape = self.featurizer.shape
+                c.gradient_weight = defaults.gradient_weight(
+                    shape, OrientationHistograms(shape).n_out)
         feats = self.features(items)
         self.device = pick_device(device)
         torch.manual_seed(c.seed)
@@ -284,7 +292,10 @@ class HashModel:
         self.module.to(self.device).train()
         terms = self.module.loss_terms(make_batch(sample))
         if "classification" in terms:
-            w = float(terms["reconstruction"]) / max(float(terms["classification"]), 1e-6)
+            rec = float(terms["reconstruction"])
+            if "gradients" in terms:                 # images: edges are reconstructed too
+                rec += self.module.gradient_weight * float(terms["gradients"])
+            w = rec / max(float(terms["classification"]), 1e-6)
             self.module.class_weight = w * defaults.SEMI_CLASS_WEIGHT
             self.config.extra["class_weight"] = self.module.class_weight
 

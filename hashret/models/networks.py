@@ -66,6 +66,53 @@ def _conv_geometry(h: int, w: int) -> tuple[int, int]:
     return math.ceil(h / 4), math.ceil(w / 4)
 
 
+class OrientationHistograms(nn.Module):
+    """Histograms of oriented gradients (Dalal & Triggs 2005): a fixed, parameter-free layer.
+
+    Each pixel votes with its gradient magnitude for its gradient orientation (``bins``
+    unsigned orientations, linearly interpolated); votes are summed over square cells,
+    ``cells`` to the shorter side of the image; each 2 x 2 group of neighbouring cells is
+    L2-normalised, clipped at 0.2 and normalised again. The result does not change with
+    brightness or contrast and changes little when an object moves by a pixel or two, which
+    is what makes two pictures of the same kind of thing look alike. Colour images use, at
+    each pixel, the channel with the strongest gradient.
+    """
+
+    def __init__(self, shape, bins: int = 9, cells: int = 7):
+        super().__init__()
+        h, w, _ = shape
+        self.bins = bins
+        self.cell = max(2, round(min(h, w) / cells))
+        ch, cw = h // self.cell, w // self.cell
+        self.block = 2 if min(ch, cw) >= 2 else 1
+        self.n_out = bins * self.block ** 2 * (ch - self.block + 1) * (cw - self.block + 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gx = F.pad(x, (1, 1, 0, 0), mode="replicate")
+        gx = gx[..., 2:] - gx[..., :-2]
+        gy = F.pad(x, (0, 0, 1, 1), mode="replicate")
+        gy = gy[..., 2:, :] - gy[..., :-2, :]
+        mag = (gx ** 2 + gy ** 2).sqrt()
+        if x.shape[1] > 1:
+            best = mag.argmax(1, keepdim=True)
+            mag, gx, gy = (t.gather(1, best) for t in (mag, gx, gy))
+        pos = torch.remainder(torch.atan2(gy, gx), math.pi) * (self.bins / math.pi)
+        lo = pos.floor()
+        frac = pos - lo
+        lo = lo.long() % self.bins
+        hist = torch.zeros(x.shape[0], self.bins, *x.shape[2:], device=x.device, dtype=x.dtype)
+        hist.scatter_add_(1, lo, mag * (1 - frac))
+        hist.scatter_add_(1, (lo + 1) % self.bins, mag * frac)
+        cells = F.avg_pool2d(hist, self.cell)                     # (n, bins, ch, cw)
+        b = self.block
+        blocks = cells.unfold(2, b, 1).unfold(3, b, 1)            # (n, bins, bh, bw, b, b)
+        blocks = blocks.permute(0, 2, 3, 1, 4, 5).reshape(len(x), -1, self.bins * b * b)
+        blocks = blocks / (blocks.norm(dim=2, keepdim=True) + 1e-6)
+        blocks = blocks.clamp(max=0.2)
+        blocks = blocks / (blocks.norm(dim=2, keepdim=True) + 1e-6)
+        return blocks.reshape(len(x), -1)
+
+
 class ImageEncoder(nn.Module):
     """Two strided convolutions and a dense layer (an MLP for images under 8 pixels)."""
 
