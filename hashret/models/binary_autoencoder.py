@@ -90,14 +90,18 @@ class BinaryAutoencoder(nn.Module):
 
     def loss(self, batch) -> torch.Tensor:
         terms = self.loss_terms(batch)
-        loss = terms["reconstruction"] + self.kl_weight * terms["kl"]
-        if "gradients" in terms:
-            loss = loss + self.gradient_weight * terms["gradients"]
+        loss = self.reconstruction_loss(terms) + self.kl_weight * terms["kl"]
         if "balance" in terms:
             loss = loss + self.balance_weight * terms["balance"]
         if "classification" in terms:
             loss = loss + self.class_weight * terms["classification"]
         return loss
+
+    def reconstruction_loss(self, terms: dict) -> torch.Tensor:
+        """All of the reconstruction: the input's, plus (images) the weighted histograms'."""
+        if "gradients" in terms:
+            return terms["reconstruction"] + self.gradient_weight * terms["gradients"]
+        return terms["reconstruction"]
 
     def loss_terms(self, batch) -> dict:
         """Each term of the loss: reconstruction of the clean input from the (possibly

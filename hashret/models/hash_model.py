@@ -292,9 +292,7 @@ class HashModel:
         self.module.to(self.device).train()
         terms = self.module.loss_terms(make_batch(sample))
         if "classification" in terms:
-            rec = float(terms["reconstruction"])
-            if "gradients" in terms:                 # images: edges are reconstructed too
-                rec += self.module.gradient_weight * float(terms["gradients"])
+            rec = float(self.module.reconstruction_loss(terms))
             w = rec / max(float(terms["classification"]), 1e-6)
             self.module.class_weight = w * defaults.SEMI_CLASS_WEIGHT
             self.config.extra["class_weight"] = self.module.class_weight
