@@ -15,7 +15,7 @@ def _stripes(vertical: bool, n=28, period=6, offset=0) -> torch.Tensor:
 
 
 def _energy_by_orientation(layer: OrientationHistograms, h: torch.Tensor) -> np.ndarray:
-    b = layer.block
+    b = layer.scales[0][1]
     return h.view(len(h), -1, layer.bins, b * b).sum((0, 1, 3)).numpy()
 
 
@@ -56,6 +56,18 @@ def test_colour_images_use_the_strongest_channel():
                                atol=1e-5, rtol=1e-4)
 
 
+def test_several_scales_are_the_histograms_of_each_scale_side_by_side():
+    img = torch.rand(4, 1, 28, 28)
+    both = OrientationHistograms((28, 28, 1), cells=(7, 10))
+    coarse = OrientationHistograms((28, 28, 1), cells=7)
+    fine = OrientationHistograms((28, 28, 1), cells=(10,))
+    assert both.n_out == coarse.n_out + fine.n_out > coarse.n_out
+    torch.testing.assert_close(both(img), torch.cat([coarse(img), fine(img)], 1))
+    # every 2 x 2 block of each scale has unit length
+    blocks = both(img).view(4, -1, both.bins * 4).norm(dim=2)
+    torch.testing.assert_close(blocks, torch.ones_like(blocks), atol=1e-4, rtol=0)
+
+
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 48, 3), (8, 8, 1)])
 def test_gradient_weight_keeps_its_share_per_value_across_image_sizes(shape):
     n = OrientationHistograms(shape).n_out
@@ -73,8 +85,10 @@ def test_image_model_learns_to_reconstruct_the_histograms(tmp_path):
     np.save(path, imgs)
     corpus = read_corpus(path)
     model = HashModel(bits=16, epochs=40, seed=0).fit(corpus, progress=False)
+    layer = OrientationHistograms((28, 28, 1), cells=defaults.GRADIENT_CELLS)
+    assert model.config.gradient_cells == list(defaults.GRADIENT_CELLS)
     assert model.config.gradient_weight == pytest.approx(
-        defaults.gradient_weight((28, 28, 1), OrientationHistograms((28, 28, 1)).n_out))
+        defaults.gradient_weight((28, 28, 1), layer.n_out))
     hist = [h[0] for h in model.report.history]
     assert hist[-1] < hist[0]
     module = model.module
@@ -89,3 +103,21 @@ def test_image_model_learns_to_reconstruct_the_histograms(tmp_path):
     again = HashModel.load(tmp_path / "m")
     np.testing.assert_array_equal(again.encode(corpus.take(np.arange(5)))[0],
                                   model.encode(corpus.take(np.arange(5)))[0])
+
+
+def test_a_bundle_without_histogram_scales_loads_with_the_single_scale_it_was_trained_with(
+        tmp_path):
+    import json
+    imgs = (np.random.default_rng(1).random((60, 28, 28)) * 255).astype(np.uint8)
+    np.save(tmp_path / "imgs.npy", imgs)
+    corpus = read_corpus(tmp_path / "imgs.npy")
+    model = HashModel(bits=16, epochs=1, gradient_cells=[7]).fit(corpus, progress=False)
+    model.save(tmp_path / "m")
+    cfg_path = tmp_path / "m" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    del cfg["gradient_cells"]                    # as written before scales could be chosen
+    cfg_path.write_text(json.dumps(cfg))
+    again = HashModel.load(tmp_path / "m")
+    assert again.module.gradients.n_out == OrientationHistograms((28, 28, 1), 9, 7).n_out
+    np.testing.assert_array_equal(again.encode(corpus.take(np.arange(8)))[0],
+                                  model.encode(corpus.take(np.arange(8)))[0])

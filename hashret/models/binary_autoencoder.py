@@ -52,7 +52,8 @@ class BinaryAutoencoder(nn.Module):
                  shape=None, channels=(32, 64), kl_weight: float = 1.0,
                  balance_weight: float = 0.0, word_dropout: float = 0.0,
                  noise: str | None = None, n_classes: int = 0, multilabel: bool = False,
-                 class_weight: float = 1.0, gradient_weight: float = 0.0):
+                 class_weight: float = 1.0, gradient_weight: float = 0.0,
+                 gradient_cells=(7,)):
         super().__init__()
         self.modality = modality
         self.kl_weight = kl_weight
@@ -72,7 +73,7 @@ class BinaryAutoencoder(nn.Module):
         self.code = BinaryCodeLayer()
         self.gradient_weight = gradient_weight if modality != "text" else 0.0
         if self.gradient_weight:
-            self.gradients = OrientationHistograms(shape)
+            self.gradients = OrientationHistograms(shape, cells=gradient_cells)
             self.gradient_decoder = nn.Sequential(nn.Linear(bits, hidden), nn.ReLU(),
                                                   nn.Linear(hidden, self.gradients.n_out))
 

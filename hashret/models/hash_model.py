@@ -69,6 +69,9 @@ class ModelConfig:
     # weight of the image models' oriented-gradient reconstruction; set from the image
     # shape when training starts (None in a bundle written before the term existed: 0)
     gradient_weight: float | None = None
+    # cells to the shorter image side of each scale of those histograms (None in a bundle
+    # written before there was a choice: one scale of 7)
+    gradient_cells: list | None = None
     epochs: int | None = None
     batch_size: int = defaults.BATCH_SIZE
     lr: float = defaults.LEARNING_RATE
@@ -160,7 +163,8 @@ class HashModel:
                                  noise=noise, n_classes=len(classes),
                                  multilabel=bool(c.extra.get("multilabel", False)),
                                  class_weight=float(c.extra.get("class_weight", 1.0)),
-                                 gradient_weight=c.gradient_weight or 0.0)
+                                 gradient_weight=c.gradient_weight or 0.0,
+                                 gradient_cells=tuple(c.gradient_cells or (7,)))
 
     def bits_from(self) -> str:
         """How a bit is read off the model, for manifests and ``hashret info``."""
@@ -214,8 +218,9 @@ class HashModel:
             c.hidden = c.hidden or 512
             if c.gradient_weight is None and not self.is_classic:
                 shape = self.featurizer.shape
+                c.gradient_cells = list(c.gradient_cells or defaults.GRADIENT_CELLS)
                 c.gradient_weight = defaults.gradient_weight(
-                    shape, OrientationHistograms(shape).n_out)
+                    shape, OrientationHistograms(shape, cells=c.gradient_cells).n_out)
         feats = self.features(items)
         self.device = pick_device(device)
         torch.manual_seed(c.seed)

@@ -72,20 +72,26 @@ class OrientationHistograms(nn.Module):
     Each pixel votes with its gradient magnitude for its gradient orientation (``bins``
     unsigned orientations, linearly interpolated); votes are summed over square cells,
     ``cells`` to the shorter side of the image; each 2 x 2 group of neighbouring cells is
-    L2-normalised, clipped at 0.2 and normalised again. The result does not change with
+    L2-normalised, clipped at 0.2 and normalised again. ``cells`` may name several scales
+    (e.g. ``(7, 10)``): their histograms are concatenated, coarse ones for the outline,
+    fine ones for details such as straps, collars and soles. The result does not change with
     brightness or contrast and changes little when an object moves by a pixel or two, which
     is what makes two pictures of the same kind of thing look alike. Colour images use, at
     each pixel, the channel with the strongest gradient.
     """
 
-    def __init__(self, shape, bins: int = 9, cells: int = 7):
+    def __init__(self, shape, bins: int = 9, cells=(7,)):
         super().__init__()
         h, w, _ = shape
         self.bins = bins
-        self.cell = max(2, round(min(h, w) / cells))
-        ch, cw = h // self.cell, w // self.cell
-        self.block = 2 if min(ch, cw) >= 2 else 1
-        self.n_out = bins * self.block ** 2 * (ch - self.block + 1) * (cw - self.block + 1)
+        self.scales = []                               # (cell side, block side) per scale
+        self.n_out = 0
+        for k in (cells,) if isinstance(cells, int) else cells:
+            cell = max(2, round(min(h, w) / k))
+            ch, cw = h // cell, w // cell
+            block = 2 if min(ch, cw) >= 2 else 1
+            self.scales.append((cell, block))
+            self.n_out += bins * block ** 2 * (ch - block + 1) * (cw - block + 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gx = F.pad(x, (1, 1, 0, 0), mode="replicate")
@@ -103,14 +109,16 @@ class OrientationHistograms(nn.Module):
         hist = torch.zeros(x.shape[0], self.bins, *x.shape[2:], device=x.device, dtype=x.dtype)
         hist.scatter_add_(1, lo, mag * (1 - frac))
         hist.scatter_add_(1, (lo + 1) % self.bins, mag * frac)
-        cells = F.avg_pool2d(hist, self.cell)                     # (n, bins, ch, cw)
-        b = self.block
+        return torch.cat([self._blocks(hist, cell, block) for cell, block in self.scales], 1)
+
+    def _blocks(self, hist: torch.Tensor, cell: int, b: int) -> torch.Tensor:
+        cells = F.avg_pool2d(hist, cell)                          # (n, bins, ch, cw)
         blocks = cells.unfold(2, b, 1).unfold(3, b, 1)            # (n, bins, bh, bw, b, b)
-        blocks = blocks.permute(0, 2, 3, 1, 4, 5).reshape(len(x), -1, self.bins * b * b)
+        blocks = blocks.permute(0, 2, 3, 1, 4, 5).reshape(len(hist), -1, self.bins * b * b)
         blocks = blocks / (blocks.norm(dim=2, keepdim=True) + 1e-6)
         blocks = blocks.clamp(max=0.2)
         blocks = blocks / (blocks.norm(dim=2, keepdim=True) + 1e-6)
-        return blocks.reshape(len(x), -1)
+        return blocks.reshape(len(hist), -1)
 
 
 class ImageEncoder(nn.Module):
