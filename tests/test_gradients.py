@@ -66,11 +66,14 @@ def test_several_scales_are_the_histograms_of_each_scale_side_by_side():
     # every 2 x 2 block of each scale has unit length
     blocks = both(img).view(4, -1, both.bins * 4).norm(dim=2)
     torch.testing.assert_close(blocks, torch.ones_like(blocks), atol=1e-4, rtol=0)
+    # on a small image both scales come to 2-pixel cells: one set of histograms, not two
+    small = OrientationHistograms((9, 9, 1), cells=(7, 10))
+    assert small.n_out == OrientationHistograms((9, 9, 1), cells=7).n_out
 
 
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 48, 3), (8, 8, 1)])
 def test_gradient_weight_keeps_its_share_per_value_across_image_sizes(shape):
-    n = OrientationHistograms(shape).n_out
+    n = OrientationHistograms(shape, cells=defaults.GRADIENT_CELLS).n_out
     w = defaults.gradient_weight(shape, n)
     h, wd, c = shape
     assert w * n / (h * wd * c) == pytest.approx(defaults.GRADIENT_WEIGHT)
@@ -112,6 +115,7 @@ def test_a_bundle_without_histogram_scales_loads_with_the_single_scale_it_was_tr
     np.save(tmp_path / "imgs.npy", imgs)
     corpus = read_corpus(tmp_path / "imgs.npy")
     model = HashModel(bits=16, epochs=1, gradient_cells=[7]).fit(corpus, progress=False)
+    assert model.config.gradient_cells == [7]
     model.save(tmp_path / "m")
     cfg_path = tmp_path / "m" / "config.json"
     cfg = json.loads(cfg_path.read_text())
@@ -121,3 +125,14 @@ def test_a_bundle_without_histogram_scales_loads_with_the_single_scale_it_was_tr
     assert again.module.gradients.n_out == OrientationHistograms((28, 28, 1), 9, 7).n_out
     np.testing.assert_array_equal(again.encode(corpus.take(np.arange(8)))[0],
                                   model.encode(corpus.take(np.arange(8)))[0])
+
+
+def test_a_chosen_gradient_weight_keeps_the_default_scales(tmp_path):
+    imgs = (np.random.default_rng(2).random((40, 28, 28)) * 255).astype(np.uint8)
+    np.save(tmp_path / "imgs.npy", imgs)
+    model = HashModel(bits=8, epochs=1, gradient_weight=5.0).fit(
+        read_corpus(tmp_path / "imgs.npy"), progress=False)
+    assert model.config.gradient_cells == list(defaults.GRADIENT_CELLS)
+    assert model.module.gradient_weight == 5.0
+    assert model.module.gradients.n_out == OrientationHistograms(
+        (28, 28, 1), cells=defaults.GRADIENT_CELLS).n_out

@@ -216,11 +216,12 @@ class HashModel:
             c.n_features = self.featurizer.n_features
             c.channels = c.channels or list(defaults.image_channels(self.featurizer.shape))
             c.hidden = c.hidden or 512
-            if c.gradient_weight is None and not self.is_classic:
+            if not self.is_classic:
                 shape = self.featurizer.shape
                 c.gradient_cells = list(c.gradient_cells or defaults.GRADIENT_CELLS)
-                c.gradient_weight = defaults.gradient_weight(
-                    shape, OrientationHistograms(shape, cells=c.gradient_cells).n_out)
+                if c.gradient_weight is None:
+                    c.gradient_weight = defaults.gradient_weight(
+                        shape, OrientationHistograms(shape, cells=c.gradient_cells).n_out)
         feats = self.features(items)
         self.device = pick_device(device)
         torch.manual_seed(c.seed)

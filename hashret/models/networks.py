@@ -90,6 +90,8 @@ class OrientationHistograms(nn.Module):
             cell = max(2, round(min(h, w) / k))
             ch, cw = h // cell, w // cell
             block = 2 if min(ch, cw) >= 2 else 1
+            if (cell, block) in self.scales:          # small images: scales that coincide
+                continue
             self.scales.append((cell, block))
             self.n_out += bins * block ** 2 * (ch - block + 1) * (cw - block + 1)
 
