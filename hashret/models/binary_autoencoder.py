@@ -25,11 +25,13 @@ class TextBatch:
 
 @dataclass
 class Supervision:
-    """Labels of a batch for the classifier head: multi-hot targets and which items have
-    labels (unlabelled items train only the autoencoder)."""
+    """What guides a batch besides its own reconstruction: labels for the classifier head
+    (multi-hot targets and which items have labels; unlabelled items train only the
+    autoencoder) and target bits for the code layer."""
 
-    targets: torch.Tensor      # (n, C) float
-    mask: torch.Tensor         # (n,) bool
+    targets: torch.Tensor | None = None     # (n, C) float
+    mask: torch.Tensor | None = None        # (n,) bool
+    code: torch.Tensor | None = None        # (n, bits) float in {0, 1}
 
 
 class BinaryAutoencoder(nn.Module):
@@ -53,7 +55,7 @@ class BinaryAutoencoder(nn.Module):
                  balance_weight: float = 0.0, word_dropout: float = 0.0,
                  noise: str | None = None, n_classes: int = 0, multilabel: bool = False,
                  class_weight: float = 1.0, gradient_weight: float = 0.0,
-                 gradient_cells=(7,)):
+                 gradient_cells=(7,), code_target_weight: float = 0.0):
         super().__init__()
         self.modality = modality
         self.kl_weight = kl_weight
@@ -63,6 +65,7 @@ class BinaryAutoencoder(nn.Module):
             word_dropout = self.noise[1]
         self.multilabel = multilabel
         self.class_weight = class_weight
+        self.code_target_weight = code_target_weight
         self.classifier = nn.Linear(bits, n_classes) if n_classes else None
         if modality == "text":
             self.encoder = TextEncoder(n_features, hidden, bits, word_dropout=word_dropout)
@@ -96,6 +99,8 @@ class BinaryAutoencoder(nn.Module):
             loss = loss + self.balance_weight * terms["balance"]
         if "classification" in terms:
             loss = loss + self.class_weight * terms["classification"]
+        if "code_target" in terms:
+            loss = loss + self.code_target_weight * terms["code_target"]
         return loss
 
     def reconstruction_loss(self, terms: dict) -> torch.Tensor:
@@ -107,7 +112,8 @@ class BinaryAutoencoder(nn.Module):
     def loss_terms(self, batch) -> dict:
         """Each term of the loss: reconstruction of the clean input from the (possibly
         corrupted) input's code, KL of the bits to a fair coin, and, where configured,
-        bit balance and classification of the labelled items from the code."""
+        bit balance, classification of the labelled items from the code and the
+        cross-entropy of the bits' probabilities against target bits."""
         sup = None
         if isinstance(batch, tuple):
             batch, sup = batch
@@ -132,7 +138,11 @@ class BinaryAutoencoder(nn.Module):
             # each bit should split the batch in half: (mean probability - 1/2)^2 per bit
             p = torch.sigmoid(logits)
             terms["balance"] = ((p.mean(0) - 0.5) ** 2).sum()
-        if self.classifier is not None and sup is not None and bool(sup.mask.any()):
+        if sup is not None and sup.code is not None:
+            terms["code_target"] = F.binary_cross_entropy_with_logits(
+                logits, sup.code, reduction="sum") / len(logits)
+        if self.classifier is not None and sup is not None and sup.mask is not None \
+                and bool(sup.mask.any()):
             out = self.class_logits(z[sup.mask])
             target = sup.targets[sup.mask]
             if self.multilabel:

@@ -18,6 +18,7 @@ from ..errors import BundleError, UsageError
 from ..features import ImageFeaturizer, SparseRows, TfidfFeaturizer, featurizer_from_dict
 from ..train import TrainReport, pick_device, train
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
+from .code_targets import gradient_code_targets
 from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix
 from .networks import OrientationHistograms, parse_noise
 
@@ -72,6 +73,9 @@ class ModelConfig:
     # cells to the shorter image side of each scale of those histograms (None in a bundle
     # written before there was a choice: one scale of 7)
     gradient_cells: list | None = None
+    # weight of the pull of an image model's bits toward the ITQ code of its gradient
+    # histograms (hashret.models.code_targets); set from the image shape when training starts
+    code_target_weight: float | None = None
     epochs: int | None = None
     batch_size: int = defaults.BATCH_SIZE
     lr: float = defaults.LEARNING_RATE
@@ -164,7 +168,8 @@ class HashModel:
                                  multilabel=bool(c.extra.get("multilabel", False)),
                                  class_weight=float(c.extra.get("class_weight", 1.0)),
                                  gradient_weight=c.gradient_weight or 0.0,
-                                 gradient_cells=tuple(c.gradient_cells or (7,)))
+                                 gradient_cells=tuple(c.gradient_cells or (7,)),
+                                 code_target_weight=c.code_target_weight or 0.0)
 
     def bits_from(self) -> str:
         """How a bit is read off the model, for manifests and ``hashret info``."""
@@ -222,6 +227,8 @@ class HashModel:
                 if c.gradient_weight is None:
                     c.gradient_weight = defaults.gradient_weight(
                         shape, OrientationHistograms(shape, cells=c.gradient_cells).n_out)
+                if c.code_target_weight is None:
+                    c.code_target_weight = defaults.code_target_weight(shape)
         feats = self.features(items)
         self.device = pick_device(device)
         torch.manual_seed(c.seed)
@@ -242,15 +249,25 @@ class HashModel:
         val, tr = np.sort(order[:n_val]), np.sort(order[n_val:])
         epochs = c.epochs or defaults.epochs_for(len(tr), c.modality, c.batch_size)
         self.module = self._build_module()
+        code_targets = None
+        if c.modality != TEXT and c.code_target_weight:
+            code_targets = gradient_code_targets(
+                OrientationHistograms(tuple(c.shape), cells=c.gradient_cells or (7,)), feats,
+                c.bits, tr, seed=c.seed)
 
         def make_batch(r):
             batch = self._batch(self._rows(feats, r), self.device,
                                 None if targets is None else targets.rows(r))
-            if supervision is None:
+            if supervision is None and code_targets is None:
                 return batch
-            y, mask = supervision
-            return batch, Supervision(torch.from_numpy(y[r]).to(self.device),
-                                      torch.from_numpy(mask[r]).to(self.device))
+            sup = Supervision()
+            if supervision is not None:
+                y, mask = supervision
+                sup.targets = torch.from_numpy(y[r]).to(self.device)
+                sup.mask = torch.from_numpy(mask[r]).to(self.device)
+            if code_targets is not None:
+                sup.code = code_targets[r].to(self.device)
+            return batch, sup
         if supervision is not None:
             self._balance_classifier(make_batch, tr)
         self.report = train(self.module, make_batch,

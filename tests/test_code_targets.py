@@ -1,0 +1,131 @@
+"""Target bits for image models' codes: ITQ on the principal components of the images'
+gradient histograms, and the term that pulls the model's bits toward them."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hashret import HashModel, defaults, read_corpus
+from hashret.models.binary_autoencoder import BinaryAutoencoder, Supervision
+from hashret.models.code_targets import gradient_code_targets
+from hashret.models.networks import OrientationHistograms
+
+SHAPE = (16, 16, 1)
+
+
+def _kinds(n, seed=0):
+    """Images of two kinds, vertical and horizontal stripes, each at a random phase,
+    brightness and contrast: the kind is in the edges, not in the pixel values."""
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 2, n)
+    imgs = np.empty((n, 1, 16, 16), np.float32)
+    for i, k in enumerate(kind):
+        on = ((np.arange(16) + rng.integers(0, 4)) % 4 < 2).astype(np.float32)
+        img = np.tile(on, (16, 1)) if k else np.tile(on[:, None], (1, 16))
+        lo = rng.uniform(0, 0.4)
+        imgs[i, 0] = lo + rng.uniform(0.3, 0.6) * img
+    return imgs, kind
+
+
+def _hamming(a, b):
+    return (a[:, None, :] != b[None, :, :]).sum(-1).float()
+
+
+def test_target_bits_group_images_by_their_edges_not_their_brightness():
+    imgs, kind = _kinds(200)
+    t = gradient_code_targets(OrientationHistograms(SHAPE), imgs, 16, np.arange(200))
+    assert t.shape == (200, 16) and set(t.unique().tolist()) <= {0.0, 1.0}
+    d = _hamming(t, t)
+    same = torch.from_numpy(kind[:, None] == kind[None, :])
+    assert d[same].mean() + 4 < d[~same].mean()
+    # ITQ rotates the principal components so that bits split the images: none is constant
+    assert ((t.mean(0) > 0.05) & (t.mean(0) < 0.95)).all()
+
+
+def test_target_bits_are_fitted_on_the_fitting_rows_only():
+    imgs, _ = _kinds(120)
+    layer = OrientationHistograms(SHAPE)
+    fit = np.arange(80)
+    a = gradient_code_targets(layer, imgs, 8, fit)
+    other = imgs.copy()
+    other[80:] = np.random.default_rng(5).random(other[80:].shape)   # change the rest
+    b = gradient_code_targets(layer, other, 8, fit)
+    torch.testing.assert_close(a[:80], b[:80])
+    assert not torch.equal(a[80:], b[80:])
+
+
+def test_more_bits_than_histogram_values_leave_the_rest_undecided():
+    imgs, _ = _kinds(3)
+    t = gradient_code_targets(OrientationHistograms(SHAPE), imgs, 16, np.arange(3))
+    assert t.shape == (3, 16)
+    assert (t[:, 3:] == 0.5).all()                    # 3 images span 3 directions at most
+
+
+def test_code_target_term_pulls_the_bits_toward_the_targets():
+    imgs, _ = _kinds(64)
+    x = torch.from_numpy(imgs)
+    target = (torch.rand(64, 8, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+
+    def agreement_after_training(weight):
+        torch.manual_seed(0)
+        module = BinaryAutoencoder("image", 8, shape=SHAPE, hidden=64, channels=(8, 16),
+                                   code_target_weight=weight)
+        opt = torch.optim.Adam(module.parameters(), lr=3e-3)
+        module.train()
+        for _ in range(150):
+            batch = (x, Supervision(code=target))
+            assert ("code_target" in module.loss_terms(batch)) \
+                and "classification" not in module.loss_terms(batch)
+            loss = module.loss(batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        module.eval()
+        with torch.no_grad():
+            return float(((module.logits(x) > 0).float() == target).float().mean())
+    # any bits will do as targets: without the term the code has no reason to match them
+    assert agreement_after_training(0.0) < 0.65
+    assert agreement_after_training(50.0) > 0.85
+
+
+def test_image_models_take_the_weight_from_the_image_shape_and_text_models_none(tmp_path):
+    imgs, _ = _kinds(60)
+    np.save(tmp_path / "imgs.npy", (imgs[:, 0] * 255).astype(np.uint8))
+    corpus = read_corpus(tmp_path / "imgs.npy")
+    model = HashModel(bits=8, epochs=1).fit(corpus, progress=False)
+    assert model.config.code_target_weight == pytest.approx(defaults.code_target_weight(SHAPE))
+    assert model.module.code_target_weight == model.config.code_target_weight > 0
+    # the weight grows with the pixels, as the reconstruction term it is balanced against
+    assert defaults.code_target_weight((56, 56, 3)) == pytest.approx(
+        12 * defaults.code_target_weight((28, 28, 1)))
+    assert defaults.code_target_weight((6, 6, 1)) == 0.0
+    model.save(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg["code_target_weight"] == model.config.code_target_weight
+    del cfg["code_target_weight"]                  # as written before the term existed
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    again = HashModel.load(tmp_path / "m")
+    np.testing.assert_array_equal(again.encode(corpus.take(np.arange(6)))[0],
+                                  model.encode(corpus.take(np.arange(6)))[0])
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("\n".join(json.dumps({"text": f"apple banana {w} cherry"}) for w in
+                              ["grape", "lemon", "melon", "peach"] * 10))
+    text = HashModel(bits=8, epochs=1).fit(read_corpus(docs), progress=False)
+    assert not text.config.code_target_weight and text.module.code_target_weight == 0
+
+
+def test_a_semi_supervised_image_model_uses_labels_and_target_bits_together(tmp_path):
+    from PIL import Image
+    imgs, kind = _kinds(80)
+    for i, (img, k) in enumerate(zip(imgs, kind)):
+        folder = tmp_path / "imgs" / ("vertical" if k else "horizontal")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((img[0] * 255).astype(np.uint8)).save(folder / f"{i}.png")
+    corpus = read_corpus(tmp_path / "imgs")
+    model = HashModel(kind="semi", bits=8, epochs=60, seed=0).fit(corpus, progress=False)
+    assert model.module.code_target_weight > 0 and model.has_classifier
+    rows = np.arange(len(corpus))
+    codes, _ = model.encode(corpus.take(rows))
+    assert model.classifier_accuracy(corpus, rows, codes) > 0.9
