@@ -26,21 +26,28 @@ def gradient_code_targets(histograms: OrientationHistograms, images: np.ndarray,
                           fit_rows: np.ndarray, seed: int = 0,
                           chunk: int = 4_096) -> torch.Tensor:
     """``(len(images), bits)`` target bits in {0, 1}: ITQ on the top ``bits`` principal
-    components of ``histograms(images)``, fitted on (a sample of) ``fit_rows`` only."""
-    h = torch.cat([histograms(torch.from_numpy(np.ascontiguousarray(images[s:s + chunk])))
-                   for s in range(0, len(images), chunk)])
+    components of ``histograms(images)``, fitted on (a sample of) ``fit_rows`` only.
+
+    Histograms are computed ``chunk`` images at a time and only the sample's are kept, so
+    memory stays that of the sample whatever the corpus size."""
+    def of(rows):
+        for s in range(0, len(rows), chunk):
+            yield histograms(torch.from_numpy(np.ascontiguousarray(images[rows[s:s + chunk]])))
+
     rng = np.random.default_rng(seed)
-    sample = h[torch.from_numpy(np.sort(rng.permutation(fit_rows)[:PCA_SAMPLE]))]
+    sample = torch.cat(list(of(np.sort(rng.permutation(fit_rows)[:PCA_SAMPLE]))))
     mean = sample.mean(0)
+    sample -= mean
     q = min(bits, *sample.shape)
     with torch.random.fork_rng():                    # seeded; the caller's RNG untouched
         torch.manual_seed(seed)
         # randomized SVD, 10 extra directions for accuracy, the top q kept
-        _, _, v = torch.svd_lowrank(sample - mean, q=min(q + 10, *sample.shape), niter=4)
+        _, _, v = torch.svd_lowrank(sample, q=min(q + 10, *sample.shape), niter=4)
     proj = v[:, :q]
-    z_fit = ((sample - mean) @ proj).double()
-    rotation = itq_rotation(z_fit, seed=seed)
-    codes = ((((h - mean) @ proj).double() @ rotation) > 0).float()
-    if q < bits:                  # fewer histogram values than bits: the rest stay free
+    rotation = itq_rotation((sample @ proj).double(), seed=seed)
+    del sample
+    codes = torch.cat([((((h - mean) @ proj).double() @ rotation) > 0).float()
+                       for h in of(np.arange(len(images)))])
+    if q < bits:        # fewer directions than bits: the rest are left to the autoencoder
         codes = torch.cat([codes, torch.full((len(codes), bits - q), 0.5)], 1)
     return codes
