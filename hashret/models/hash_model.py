@@ -252,7 +252,7 @@ class HashModel:
         code_targets = None
         if c.modality != TEXT and c.code_target_weight:
             code_targets = gradient_code_targets(
-                OrientationHistograms(tuple(c.shape), cells=c.gradient_cells or (7,)), feats,
+                OrientationHistograms(tuple(c.shape), cells=c.gradient_cells), feats,
                 c.bits, tr, seed=c.seed)
 
         def make_batch(r):
