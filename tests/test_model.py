@@ -116,3 +116,24 @@ def test_save_load_roundtrip(tmp_path):
     m2 = HashModel.load(tmp_path)
     np.testing.assert_array_equal(m.encode(corpus.items)[1], m2.encode(corpus.items)[1])
     assert m2.decode(m.encode(corpus.items[:2])[0]).shape == (2, m.featurizer.n_features)
+
+
+def test_optimizers_update_sparse_rows_only_and_fuse_dense_adam_where_supported():
+    from hashret.train import make_optimizers
+    from hashret.models.networks import TextEncoder
+    torch.manual_seed(0)
+    enc = TextEncoder(n_features=50, hidden=64, bits=8).eval()     # eval: no dropout
+    opts = make_optimizers(enc, 1e-2)
+    assert [type(o).__name__ for o in opts] == ["Adam", "SparseAdam"]
+    major, minor = (int(v) for v in torch.__version__.split(".")[:2])
+    assert bool(opts[0].defaults.get("fused")) == ((major, minor) >= (2, 4))
+    # one step on a batch that uses words 0 and 3 moves only those rows of the embedding
+    before = enc.inp.bag.weight.detach().clone()
+    x = (torch.tensor([0, 3]), torch.tensor([0]), torch.tensor([1.0, 0.5]))
+    for o in opts:
+        o.zero_grad()
+    enc(x).sum().backward()
+    for o in opts:
+        o.step()
+    moved = (enc.inp.bag.weight.detach() != before).any(1)
+    assert moved.nonzero().flatten().tolist() == [0, 3]
