@@ -31,6 +31,15 @@ def retrieval_scores(codes_q, labels_q, codes_db, labels_db, k=100):
     return scores(relevance(ranked, q, db), k)
 
 
+def validation_split(corpus):
+    """(queries, database) rows: a fixed random 10% (at most 1,000) of the training split
+    queries the other 90%, on which the models are trained."""
+    train = corpus.training_indices()
+    perm = np.random.default_rng(1234).permutation(train)
+    n_q = min(1000, len(train) // 10)
+    return np.sort(perm[:n_q]), np.sort(perm[n_q:])
+
+
 def parse_value(v: str):
     for cast in (int, float):
         try:
@@ -53,11 +62,7 @@ def main():
     a = ap.parse_args()
     corpus = load_dataset(a.dataset) if a.dataset else read_corpus(a.corpus)
     corpus = limit_rows(corpus, a.limit, a.seed)
-    train = corpus.training_indices()
-    rng = np.random.default_rng(1234)
-    perm = rng.permutation(train)
-    n_q = min(1000, len(train) // 10)
-    queries, db = np.sort(perm[:n_q]), np.sort(perm[n_q:])
+    queries, db = validation_split(corpus)
     grid = [[(k, parse_value(v)) for v in vs.split(",")] for k, vs in
             (s.split("=", 1) for s in a.set)]
     for combo in itertools.product(*grid) if grid else [()]:
