@@ -59,11 +59,13 @@ class TrainReport:
 def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
           val_rows: np.ndarray, *, epochs: int, batch_size: int = defaults.BATCH_SIZE,
           lr: float = defaults.LEARNING_RATE, device: torch.device, seed: int = 0,
-          patience: int = defaults.PATIENCE, progress: bool = True) -> TrainReport:
+          patience: int = defaults.PATIENCE, progress: bool = True,
+          after_epoch: Callable[[], None] | None = None) -> TrainReport:
     """Fit ``module`` (which has ``loss(batch)``) with Adam; return what happened.
 
-    ``make_batch(rows)`` builds a batch on ``device`` from row numbers. The weights that
-    gave the lowest validation loss are restored at the end.
+    ``make_batch(rows)`` builds a batch on ``device`` from row numbers. ``after_epoch``,
+    if given, runs after each epoch's validation (to refresh targets that depend on the
+    model). The weights that gave the lowest validation loss are restored at the end.
     """
     from tqdm.auto import tqdm
 
@@ -93,6 +95,8 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
         train_loss = total / max(n, 1)
         val_loss = evaluate_loss(module, make_batch, val_rows, batch_size * 4) \
             if len(val_rows) else None
+        if after_epoch is not None:
+            after_epoch()
         report.history.append((train_loss, val_loss))
         report.epochs_run = epoch + 1
         report.final_train_loss = train_loss

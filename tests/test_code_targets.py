@@ -1,5 +1,6 @@
-"""Target bits for image models' codes: ITQ on the principal components of the images'
-gradient histograms, and the term that pulls the model's bits toward them."""
+"""Target bits for models' codes: ITQ on the principal components of the images' gradient
+histograms, the votes of a document's neighbours, and the term that pulls the model's bits
+toward them."""
 
 import json
 
@@ -9,7 +10,7 @@ import torch
 
 from hashret import HashModel, defaults, read_corpus
 from hashret.models.binary_autoencoder import BinaryAutoencoder, Supervision
-from hashret.models.code_targets import gradient_code_targets
+from hashret.models.code_targets import NeighbourCodeVotes, gradient_code_targets
 from hashret.models.networks import OrientationHistograms
 
 SHAPE = (16, 16, 1)
@@ -90,7 +91,8 @@ def test_code_target_term_pulls_the_bits_toward_the_targets():
     assert agreement_after_training(50.0) > 0.85
 
 
-def test_image_models_take_the_weight_from_the_image_shape_and_text_models_none(tmp_path):
+def test_image_models_take_the_weight_from_the_image_shape_and_text_models_from_length(
+        tmp_path):
     imgs, _ = _kinds(60)
     np.save(tmp_path / "imgs.npy", (imgs[:, 0] * 255).astype(np.uint8))
     corpus = read_corpus(tmp_path / "imgs.npy")
@@ -113,7 +115,11 @@ def test_image_models_take_the_weight_from_the_image_shape_and_text_models_none(
     docs.write_text("\n".join(json.dumps({"text": f"apple banana {w} cherry"}) for w in
                               ["grape", "lemon", "melon", "peach"] * 10))
     text = HashModel(bits=8, epochs=1).fit(read_corpus(docs), progress=False)
-    assert not text.config.code_target_weight and text.module.code_target_weight == 0
+    # a document's targets: its 4 words plus the mean of its neighbours' 4
+    assert text.config.code_target_weight == pytest.approx(defaults.neighbour_code_weight(8))
+    assert text.module.code_target_weight == text.config.code_target_weight > 0
+    assert defaults.neighbour_code_weight(288) == pytest.approx(
+        2 * defaults.neighbour_code_weight(144))
 
 
 def test_a_semi_supervised_image_model_uses_labels_and_target_bits_together(tmp_path):
@@ -129,3 +135,43 @@ def test_a_semi_supervised_image_model_uses_labels_and_target_bits_together(tmp_
     rows = np.arange(len(corpus))
     codes, _ = model.encode(corpus.take(rows))
     assert model.classifier_accuracy(corpus, rows, codes) > 0.9
+
+
+def test_neighbour_votes_are_each_bit_as_most_neighbours_have_it():
+    votes = NeighbourCodeVotes(np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]))
+    assert votes[np.array([0, 1])] is None                  # nothing to vote on yet
+    p = torch.tensor([[0.9, 0.9, 0.1],      # document 0
+                      [0.8, 0.2, 0.1],
+                      [0.7, 0.4, 0.9],
+                      [0.1, 0.3, 0.8]])
+    votes.update(p)
+    # document 0's neighbours 1, 2, 3: bit 0 mean 0.53 -> 1, bit 1 mean 0.3 -> 0,
+    # bit 2 mean 0.6 -> 1; its own bits do not vote
+    assert votes[np.array([0])].tolist() == [[1.0, 0.0, 1.0]]
+    # document 3's neighbours 0, 1, 2: bit 0 0.8 -> 1, bit 1 0.5 -> 0 (not above half)
+    assert votes[np.array([3, 0])].tolist() == [[1.0, 0.0, 0.0], [1.0, 0.0, 1.0]]
+
+
+def test_neighbour_votes_bring_a_documents_bits_closer_to_its_neighbours():
+    from hashret.data.corpus import Corpus
+    from hashret.models.hash_model import tfidf_neighbours
+    rng = np.random.default_rng(0)
+    vocab = [f"term{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(60)]
+    # documents drawn from overlapping windows of words: TF-IDF neighbours share a window
+    texts = [" ".join(rng.choice(vocab[s:s + 12], 8)) for s in rng.integers(0, 48, 150)]
+    corpus = Corpus("text", list(range(150)), texts, [[] for _ in texts], ["train"] * 150,
+                    texts)
+
+    def distances(weight):
+        """Mean Hamming distance to the 10 TF-IDF neighbours, and to every document."""
+        model = HashModel(bits=16, epochs=30, batch_size=16, seed=0,
+                          code_target_weight=weight).fit(corpus, progress=False)
+        assert model.report.epochs_run == 30           # votes do not stop training early
+        bits = np.unpackbits(model.encode(texts)[0], axis=1)
+        d = (bits[:, None, :] != bits[None, :, :]).sum(-1)
+        nbrs = tfidf_neighbours(model.featurizer, model.featurizer.transform(texts), 10)
+        return float(np.take_along_axis(d, nbrs, 1).mean()), float(d.mean())
+    near_without, all_without = distances(0.0)
+    near_with, all_with = distances(None)                     # the default weight
+    assert near_with < near_without - 0.15
+    assert all_with > 0.95 * all_without                      # the codes did not collapse

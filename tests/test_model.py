@@ -137,3 +137,16 @@ def test_optimizers_update_sparse_rows_only_and_fuse_dense_adam_where_supported(
         o.step()
     moved = (enc.inp.bag.weight.detach() != before).any(1)
     assert moved.nonzero().flatten().tolist() == [0, 3]
+
+
+def test_training_calls_after_epoch_once_per_epoch_until_it_stops():
+    from hashret.train import train
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(2, 1)
+    lin.loss = lambda batch: ((lin(batch) - 1.0) ** 2).mean()
+    x = torch.randn(40, 2)
+    calls = []
+    report = train(lin, lambda r: x[torch.from_numpy(r)], np.arange(32), np.arange(32, 40),
+                   epochs=7, batch_size=8, device=torch.device("cpu"), progress=False,
+                   after_epoch=lambda: calls.append(lin.training))
+    assert len(calls) == report.epochs_run == 7

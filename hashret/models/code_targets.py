@@ -1,4 +1,5 @@
-"""Target bits for an image model's code layer, from the images' gradient histograms.
+"""Target bits for a model's code layer: for images, from the images' gradient histograms;
+for documents, from the bits their nearest neighbours have.
 
 A binary code that retrieves pictures of one kind together can be had without learning
 anything deep: take the images' histograms of oriented gradients, keep their top ``bits``
@@ -51,3 +52,33 @@ def gradient_code_targets(histograms: OrientationHistograms, images: np.ndarray,
     if q < bits:        # fewer directions than bits: the rest are left to the autoencoder
         codes = torch.cat([codes, torch.full((len(codes), bits - q), 0.5)], 1)
     return codes
+
+
+class NeighbourCodeVotes:
+    """Target bits for a document model's code layer: each bit as the document's nearest
+    training neighbours (by TF-IDF) set it, on average, at the end of the last epoch.
+
+    Pulling a document's bits toward its neighbours' (a cross-entropy term, the same as the
+    image targets') makes documents that share neighbours share bits, in the spirit of the
+    neighbour-correlated codes of SNUH (Ou et al. 2021); reconstructing the neighbours' words
+    (``neighbour_targets``) only makes them share what the decoder can read from the code.
+    The votes are hard bits: the neighbours' mean probabilities as soft targets gained less
+    on validation and, at 10 per bit, collapsed the codes (docs/BENCHMARKS.md, "Neighbour
+    code votes").
+    There are no targets until :meth:`update` has been given the bits of every document.
+    """
+
+    def __init__(self, neighbours: np.ndarray):
+        self.neighbours = torch.from_numpy(np.asarray(neighbours, np.int64))
+        self.targets: torch.Tensor | None = None
+
+    @torch.no_grad()
+    def update(self, probabilities: torch.Tensor) -> None:
+        """``probabilities``: (n, bits) bit probabilities of every document, in row order."""
+        nbrs = self.neighbours.to(probabilities.device)
+        self.targets = (probabilities[nbrs].mean(1) > 0.5).float()
+
+    def __getitem__(self, rows) -> torch.Tensor | None:
+        if self.targets is None:
+            return None
+        return self.targets[torch.as_tensor(np.asarray(rows), device=self.targets.device)]

@@ -18,7 +18,7 @@ from ..errors import BundleError, UsageError
 from ..features import ImageFeaturizer, SparseRows, TfidfFeaturizer, featurizer_from_dict
 from ..train import TrainReport, pick_device, train
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
-from .code_targets import gradient_code_targets
+from .code_targets import NeighbourCodeVotes, gradient_code_targets
 from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix
 from .networks import OrientationHistograms, parse_noise
 
@@ -73,8 +73,10 @@ class ModelConfig:
     # cells to the shorter image side of each scale of those histograms (None in a bundle
     # written before there was a choice: one scale of 7)
     gradient_cells: list | None = None
-    # weight of the pull of an image model's bits toward the ITQ code of its gradient
-    # histograms (hashret.models.code_targets); set from the image shape when training starts
+    # weight of the pull of a model's bits toward target bits (hashret.models.code_targets):
+    # an image model's toward the ITQ code of its gradient histograms, a document model's
+    # toward its neighbours' bits; set from the data when training starts (None in a
+    # document model written before the term existed: none)
     code_target_weight: float | None = None
     epochs: int | None = None
     batch_size: int = defaults.BATCH_SIZE
@@ -234,12 +236,18 @@ class HashModel:
         torch.manual_seed(c.seed)
         if self.is_classic:
             return self._fit_classic(feats)
-        targets = None
+        targets, votes = None, None
         n_neighbours = int(c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS))
-        if c.modality == TEXT and n_neighbours:
-            targets = neighbour_targets(self.featurizer, feats, n_neighbours,
-                                        float(c.extra.get("neighbour_weight", 1.0)),
-                                        rank=int(c.extra.get("neighbour_rank", 0)))
+        if c.modality == TEXT and n_neighbours and len(rows) >= 2:
+            nbrs = tfidf_neighbours(self.featurizer, feats, n_neighbours,
+                                    rank=int(c.extra.get("neighbour_rank", 0)))
+            targets = add_neighbour_counts(feats, nbrs,
+                                           float(c.extra.get("neighbour_weight", 1.0)))
+            if c.code_target_weight is None:
+                c.code_target_weight = defaults.neighbour_code_weight(
+                    float(targets.data.sum()) / len(targets))
+            if c.code_target_weight:
+                votes = NeighbourCodeVotes(nbrs)
         supervision = None
         if c.kind == "semi":
             supervision = self._label_targets(corpus, rows)
@@ -255,6 +263,30 @@ class HashModel:
                 OrientationHistograms(tuple(c.shape), cells=c.gradient_cells), feats,
                 c.bits, tr, seed=c.seed)
 
+        if votes is not None:
+            code_targets = votes
+
+            warm_up = [defaults.vote_warm_up_epochs(len(tr), c.batch_size)]
+
+            @torch.no_grad()
+            def after_epoch():
+                # the bits every training document has now, for its neighbours' next votes;
+                # none in the first epochs, while bits hardly differ from one document to
+                # the next and a vote would pull every code toward the same one
+                warm_up[0] -= 1
+                if warm_up[0] > 0:
+                    return
+                was_training, step = self.module.training, defaults.ENCODE_BATCH_SIZE
+                self.module.eval()
+                votes.update(torch.cat([
+                    torch.sigmoid(self.module.logits(self._batch(
+                        self._rows(feats, np.arange(s, min(s + step, len(rows)))),
+                        self.device).x))
+                    for s in range(0, len(rows), step)]))
+                self.module.train(was_training)
+        else:
+            after_epoch = None
+
         def make_batch(r):
             batch = self._batch(self._rows(feats, r), self.device,
                                 None if targets is None else targets.rows(r))
@@ -265,14 +297,20 @@ class HashModel:
                 y, mask = supervision
                 sup.targets = torch.from_numpy(y[r]).to(self.device)
                 sup.mask = torch.from_numpy(mask[r]).to(self.device)
-            if code_targets is not None:
-                sup.code = code_targets[r].to(self.device)
+            if code_targets is votes and not self.module.training:
+                # the votes move every epoch: leave them out of the validation loss, or
+                # early stopping would compare losses against different targets
+                pass
+            elif code_targets is not None:
+                code = code_targets[r]          # votes: none until the first epoch ends
+                sup.code = None if code is None else code.to(self.device)
             return batch, sup
         if supervision is not None:
             self._balance_classifier(make_batch, tr)
         self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
-                            device=self.device, seed=c.seed, progress=progress)
+                            device=self.device, seed=c.seed, progress=progress,
+                            after_epoch=after_epoch)
         self.report.train_items, self.report.validation_items = len(tr), len(val)
         self.module.to("cpu").eval()
         self.device = torch.device("cpu")
@@ -528,12 +566,20 @@ def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
 
     Reconstructing the neighbourhood as well as the document itself (NbrReg, Chaidaroon et
     al. 2018) makes codes follow the documents' local similarity structure, not only their
-    own words. Neighbours are found exactly, ``chunk`` documents at a time (quadratic in
-    the number of training documents).
+    own words.
     """
-    n = len(counts)
-    if n < 2 or k < 1:
+    if len(counts) < 2 or k < 1:
         return counts
+    return add_neighbour_counts(counts, tfidf_neighbours(featurizer, counts, k, rank, chunk),
+                                weight)
+
+
+def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
+                     rank: int = 0, chunk: int = 1024) -> np.ndarray:
+    """``(n, k)`` row numbers of each document's ``k`` nearest other documents by TF-IDF
+    cosine (or by cosine in the ``rank``-dimensional truncated SVD of the TF-IDF matrix),
+    found exactly, ``chunk`` documents at a time (quadratic in the number of documents)."""
+    n = len(counts)
     k = min(k, n - 1)
     w = featurizer.weight(counts)
     x = _torch_sparse(w)
@@ -562,6 +608,12 @@ def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
         m = len(sim)
         sim[torch.arange(m), torch.arange(s, s + m)] = -2.0              # not itself
         nbrs[s:s + m] = sim.topk(k, dim=1).indices.numpy()
+    return nbrs
+
+
+def add_neighbour_counts(counts: SparseRows, nbrs: np.ndarray, weight: float) -> SparseRows:
+    """Each row's counts plus ``weight`` times the mean counts of its rows ``nbrs``."""
+    n, k = nbrs.shape
     # targets = A @ counts, with A = I + weight / k * (neighbour incidence)
     a_rows = np.concatenate([np.arange(n), np.repeat(np.arange(n), k)])
     a_cols = np.concatenate([np.arange(n), nbrs.reshape(-1)])
