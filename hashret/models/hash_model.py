@@ -263,29 +263,26 @@ class HashModel:
                 OrientationHistograms(tuple(c.shape), cells=c.gradient_cells), feats,
                 c.bits, tr, seed=c.seed)
 
+        after_epoch = None
         if votes is not None:
             code_targets = votes
+            first_vote = defaults.vote_warm_up_epochs(len(tr), c.batch_size)
+            epochs_done = 0
 
-            warm_up = [defaults.vote_warm_up_epochs(len(tr), c.batch_size)]
-
-            @torch.no_grad()
             def after_epoch():
                 # the bits every training document has now, for its neighbours' next votes;
                 # none in the first epochs, while bits hardly differ from one document to
                 # the next and a vote would pull every code toward the same one
-                warm_up[0] -= 1
-                if warm_up[0] > 0:
+                nonlocal epochs_done
+                epochs_done += 1
+                if epochs_done < first_vote:
                     return
                 was_training, step = self.module.training, defaults.ENCODE_BATCH_SIZE
-                self.module.eval()
-                votes.update(torch.cat([
-                    torch.sigmoid(self.module.logits(self._batch(
-                        self._rows(feats, np.arange(s, min(s + step, len(rows)))),
-                        self.device).x))
-                    for s in range(0, len(rows), step)]))
+                logits = np.concatenate([
+                    self.embed_features(self._rows(feats, np.arange(s, min(s + step, len(rows)))))
+                    for s in range(0, len(rows), step)])
                 self.module.train(was_training)
-        else:
-            after_epoch = None
+                votes.update(torch.sigmoid(torch.from_numpy(logits)).to(self.device))
 
         def make_batch(r):
             batch = self._batch(self._rows(feats, r), self.device,
@@ -297,12 +294,10 @@ class HashModel:
                 y, mask = supervision
                 sup.targets = torch.from_numpy(y[r]).to(self.device)
                 sup.mask = torch.from_numpy(mask[r]).to(self.device)
-            if code_targets is votes and not self.module.training:
-                # the votes move every epoch: leave them out of the validation loss, or
-                # early stopping would compare losses against different targets
-                pass
-            elif code_targets is not None:
-                code = code_targets[r]          # votes: none until the first epoch ends
+            # the votes move every epoch: they stay out of the validation loss, or early
+            # stopping would compare losses against different targets
+            if code_targets is not None and (votes is None or self.module.training):
+                code = code_targets[r]          # votes: none before the first vote
                 sup.code = None if code is None else code.to(self.device)
             return batch, sup
         if supervision is not None:
