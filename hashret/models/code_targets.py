@@ -76,9 +76,10 @@ class NeighbourCodeVotes:
     def update(self, probabilities: torch.Tensor) -> None:
         """``probabilities``: (n, bits) bit probabilities of every document, in row order."""
         nbrs = self.neighbours.to(probabilities.device)
-        self.targets = (probabilities[nbrs].mean(1) > 0.5).float()
+        self.targets = probabilities[nbrs].mean(1) > 0.5        # bool: a byte a bit
 
     def __getitem__(self, rows) -> torch.Tensor | None:
         if self.targets is None:
             return None
-        return self.targets[torch.as_tensor(np.asarray(rows), device=self.targets.device)]
+        return self.targets[torch.as_tensor(np.asarray(rows),
+                                            device=self.targets.device)].float()
