@@ -553,22 +553,6 @@ def _check_sizes(c: ModelConfig) -> None:
         raise ValueError("image shape or channels out of range")
 
 
-def neighbour_targets(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
-                      weight: float = 1.0, rank: int = 0, chunk: int = 1024) -> SparseRows:
-    """Each document's word counts plus ``weight`` times the mean counts of its ``k``
-    nearest training documents by TF-IDF cosine (with ``rank``, by cosine in the
-    ``rank``-dimensional truncated SVD of the TF-IDF matrix).
-
-    Reconstructing the neighbourhood as well as the document itself (NbrReg, Chaidaroon et
-    al. 2018) makes codes follow the documents' local similarity structure, not only their
-    own words.
-    """
-    if len(counts) < 2 or k < 1:
-        return counts
-    return add_neighbour_counts(counts, tfidf_neighbours(featurizer, counts, k, rank, chunk),
-                                weight)
-
-
 def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
                      rank: int = 0, chunk: int = 1024) -> np.ndarray:
     """``(n, k)`` row numbers of each document's ``k`` nearest other documents by TF-IDF
@@ -607,7 +591,13 @@ def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
 
 
 def add_neighbour_counts(counts: SparseRows, nbrs: np.ndarray, weight: float) -> SparseRows:
-    """Each row's counts plus ``weight`` times the mean counts of its rows ``nbrs``."""
+    """Each row's counts plus ``weight`` times the mean counts of its rows ``nbrs``.
+
+    With a document's nearest training documents as ``nbrs`` (:func:`tfidf_neighbours`),
+    this is what the decoder reconstructs: the neighbourhood as well as the document itself
+    (NbrReg, Chaidaroon et al. 2018), so codes follow the documents' local similarity
+    structure, not only their own words.
+    """
     n, k = nbrs.shape
     # targets = A @ counts, with A = I + weight / k * (neighbour incidence)
     a_rows = np.concatenate([np.arange(n), np.repeat(np.arange(n), k)])
