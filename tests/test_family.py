@@ -152,6 +152,37 @@ def test_semi_supervised_model_with_ten_percent_of_labels_beats_unsupervised():
     assert acc > 0.3                                        # 10 classes: chance is 0.1
 
 
+def test_semi_image_encoder_is_the_deeper_one_and_reloads_with_its_batch_statistics(
+        tmp_path):
+    import json
+    from hashret import defaults
+    corpus = limit_rows(load_dataset("fashion-mnist"), 300, 0)
+    rows = np.arange(12)
+    semi = HashModel(kind="semi", bits=16, epochs=2).fit(corpus, progress=False)
+    deep = HashModel(kind="deep", bits=16, epochs=1).fit(corpus, progress=False)
+    assert semi.config.convs_per_scale == defaults.CLASSIFIER_CONVS_PER_SCALE > 0
+    assert deep.config.convs_per_scale == 0
+
+    def norms(model):
+        return [m for m in model.module.encoder.modules()
+                if isinstance(m, torch.nn.BatchNorm2d)]
+    convs = [m for m in semi.module.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 2 * defaults.CLASSIFIER_CONVS_PER_SCALE
+    assert len(norms(semi)) == len(convs) and not norms(deep)
+    # the statistics the batches taught are what inference uses, and they are saved
+    assert all(float(m.running_var.sub(1).abs().max()) > 1e-3 for m in norms(semi))
+    semi.save(tmp_path / "semi")
+    again = HashModel.load(tmp_path / "semi")
+    np.testing.assert_array_equal(again.embed(corpus.take(rows)), semi.embed(corpus.take(rows)))
+    # a bundle written before there was a choice of encoder loads the strided one
+    deep.save(tmp_path / "deep")
+    cfg = json.loads((tmp_path / "deep" / "config.json").read_text())
+    del cfg["convs_per_scale"]
+    (tmp_path / "deep" / "config.json").write_text(json.dumps(cfg))
+    old = HashModel.load(tmp_path / "deep")
+    np.testing.assert_array_equal(old.embed(corpus.take(rows)), deep.embed(corpus.take(rows)))
+
+
 def test_semi_supervised_multilabel_head_predicts_label_sets():
     corpus = limit_rows(load_dataset("reuters"), 800, 0)
     semi = HashModel(kind="semi", bits=16, epochs=2).fit(corpus, progress=False)

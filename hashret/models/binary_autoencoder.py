@@ -55,7 +55,8 @@ class BinaryAutoencoder(nn.Module):
                  balance_weight: float = 0.0, word_dropout: float = 0.0,
                  noise: str | None = None, n_classes: int = 0, multilabel: bool = False,
                  class_weight: float = 1.0, gradient_weight: float = 0.0,
-                 gradient_cells=(7,), code_target_weight: float = 0.0):
+                 gradient_cells=(7,), code_target_weight: float = 0.0,
+                 convs_per_scale: int = 0):
         super().__init__()
         self.modality = modality
         self.kl_weight = kl_weight
@@ -71,7 +72,7 @@ class BinaryAutoencoder(nn.Module):
             self.encoder = TextEncoder(n_features, hidden, bits, word_dropout=word_dropout)
             self.decoder = WordDecoder(bits, n_features)
         else:
-            self.encoder = ImageEncoder(shape, bits, channels)
+            self.encoder = ImageEncoder(shape, bits, channels, convs_per_scale=convs_per_scale)
             self.decoder = ImageDecoder(shape, bits, channels)
         self.code = BinaryCodeLayer()
         self.gradient_weight = gradient_weight if modality != "text" else 0.0

@@ -66,6 +66,10 @@ class ModelConfig:
     hidden: int = 0
     shape: list | None = None
     channels: list | None = None
+    # batch-normalised 3 x 3 convolutions at each scale of the image encoder, max-pooled;
+    # 0 = one strided convolution a scale (set from the model kind when training starts;
+    # None in a bundle written before there was a choice: 0)
+    convs_per_scale: int | None = None
     kl_weight: float = 1.0
     # weight of the image models' oriented-gradient reconstruction; set from the image
     # shape when training starts (None in a bundle written before the term existed: 0)
@@ -171,7 +175,8 @@ class HashModel:
                                  class_weight=float(c.extra.get("class_weight", 1.0)),
                                  gradient_weight=c.gradient_weight or 0.0,
                                  gradient_cells=tuple(c.gradient_cells or (7,)),
-                                 code_target_weight=c.code_target_weight or 0.0)
+                                 code_target_weight=c.code_target_weight or 0.0,
+                                 convs_per_scale=c.convs_per_scale or 0)
 
     def bits_from(self) -> str:
         """How a bit is read off the model, for manifests and ``hashret info``."""
@@ -223,6 +228,8 @@ class HashModel:
             c.n_features = self.featurizer.n_features
             c.channels = c.channels or list(defaults.image_channels(self.featurizer.shape))
             c.hidden = c.hidden or 512
+            if c.convs_per_scale is None:
+                c.convs_per_scale = defaults.image_convs_per_scale(c.kind == "semi")
             if not self.is_classic:
                 shape = self.featurizer.shape
                 c.gradient_cells = list(c.gradient_cells or defaults.GRADIENT_CELLS)
@@ -549,8 +556,9 @@ def _check_sizes(c: ModelConfig) -> None:
     if c.modality == IMAGE and (not isinstance(c.shape, list) or len(c.shape) != 3
                                 or not all(ok(v, 8192) and v > 0 for v in c.shape)
                                 or not isinstance(c.channels, list) or len(c.channels) != 2
-                                or not all(ok(v, 4096) and v > 0 for v in c.channels)):
-        raise ValueError("image shape or channels out of range")
+                                or not all(ok(v, 4096) and v > 0 for v in c.channels)
+                                or not (c.convs_per_scale is None or ok(c.convs_per_scale, 8))):
+        raise ValueError("image shape, channels or convolutions out of range")
 
 
 def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,

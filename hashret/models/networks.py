@@ -124,18 +124,35 @@ class OrientationHistograms(nn.Module):
 
 
 class ImageEncoder(nn.Module):
-    """Two strided convolutions and a dense layer (an MLP for images under 8 pixels)."""
+    """Convolutions at two scales, each halving the image, then a dense layer (an MLP for
+    images under 8 pixels).
 
-    def __init__(self, shape, bits: int, channels=(32, 64), hidden: int = 512):
+    ``convs_per_scale`` = 0: one strided 3 x 3 convolution a scale. Otherwise that many
+    batch-normalised 3 x 3 convolutions a scale, then 2 x 2 max-pooling: about five times
+    the computation, which pays only when labels train the encoder (see
+    :func:`hashret.defaults.image_convs_per_scale`)."""
+
+    def __init__(self, shape, bits: int, channels=(32, 64), hidden: int = 512,
+                 convs_per_scale: int = 0):
         super().__init__()
         h, w, c = shape
         self.conv = min(h, w) >= 8
         if self.conv:
             c1, c2 = channels
             h4, w4 = _conv_geometry(h, w)
-            self.features = nn.Sequential(
-                nn.Conv2d(c, c1, 3, stride=2, padding=1), nn.ReLU(),
-                nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
+            if convs_per_scale:
+                layers, cin = [], c
+                for cout in (c1, c2):
+                    for _ in range(convs_per_scale):
+                        layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout),
+                                   nn.ReLU()]
+                        cin = cout
+                    layers.append(nn.MaxPool2d(2, ceil_mode=True))
+                self.features = nn.Sequential(*layers, nn.Flatten())
+            else:
+                self.features = nn.Sequential(
+                    nn.Conv2d(c, c1, 3, stride=2, padding=1), nn.ReLU(),
+                    nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
             n_flat = c2 * h4 * w4
         else:
             self.features = nn.Flatten()
