@@ -10,7 +10,7 @@ from hashret.errors import UsageError
 from hashret.eval import hamming_ranking, label_matrix, relevance, scores
 from hashret.models import HashModel
 from hashret.models.classic import FactorAnalysis, FeatureMatrix, LinearAutoencoder, SparseCoder
-from hashret.models.networks import corrupt
+from hashret.models.networks import ImageEncoder, corrupt
 
 
 def _spectrum_data(n=3000, d=20, k=4, seed=0):
@@ -169,6 +169,9 @@ def test_semi_image_encoder_is_the_deeper_one_and_reloads_with_its_batch_statist
     convs = [m for m in semi.module.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 2 * defaults.CLASSIFIER_CONVS_PER_SCALE
     assert len(norms(semi)) == len(convs) and not norms(deep)
+    for shape in [(9, 13, 3), (31, 17, 1)]:        # odd sides pool to the strided geometry
+        enc = ImageEncoder(shape, 16, (4, 8), 32, convs_per_scale=2)
+        assert enc(torch.rand(2, shape[2], shape[0], shape[1])).shape == (2, 16)
     # the statistics the batches taught are what inference uses, and they are saved
     assert all(float(m.running_var.sub(1).abs().max()) > 1e-3 for m in norms(semi))
     semi.save(tmp_path / "semi")

@@ -228,9 +228,9 @@ class HashModel:
             c.n_features = self.featurizer.n_features
             c.channels = c.channels or list(defaults.image_channels(self.featurizer.shape))
             c.hidden = c.hidden or 512
-            if c.convs_per_scale is None:
-                c.convs_per_scale = defaults.image_convs_per_scale(c.kind == "semi")
             if not self.is_classic:
+                if c.convs_per_scale is None:
+                    c.convs_per_scale = defaults.image_convs_per_scale(c.kind == "semi")
                 shape = self.featurizer.shape
                 c.gradient_cells = list(c.gradient_cells or defaults.GRADIENT_CELLS)
                 if c.gradient_weight is None:
