@@ -135,9 +135,9 @@ def text_hidden_size(n_features: int) -> int:
 # Labels give a deeper encoder something to fill: validation (BENCHMARKS.md "A deeper image
 # encoder for semi"), Fashion-MNIST, 64 bits, 10% of the labels, mAP@1000 0.833 / 0.847 /
 # 0.864 with 0 / 1 / 2 (classifier accuracy 0.860 / 0.872 / 0.890; seed 1: 0.828 with 0,
-# 0.855 with 2). Without labels it does
-# not gain (the deep model: 0.771 strided, 0.766 with 2) and costs 2.5 times the training
-# time, so unsupervised image models keep the strided encoder.
+# 0.855 with 2). Without labels it does not gain (the deep model: 0.771 strided, 0.766 with
+# 2) and costs 2.5 times the training time, so unsupervised image models keep the strided
+# encoder.
 CLASSIFIER_CONVS_PER_SCALE = 2
 
 
