@@ -247,7 +247,8 @@ class HashModel:
         n_neighbours = int(c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS))
         if c.modality == TEXT and n_neighbours and len(rows) >= 2:
             nbrs = tfidf_neighbours(self.featurizer, feats, n_neighbours,
-                                    rank=int(c.extra.get("neighbour_rank", 0)))
+                                    rank=int(c.extra.get("neighbour_rank",
+                                                         defaults.TEXT_NEIGHBOUR_RANK)))
             targets = add_neighbour_counts(feats, nbrs,
                                            float(c.extra.get("neighbour_weight", 1.0)))
             if c.code_target_weight is None:
@@ -570,11 +571,11 @@ def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
     k = min(k, n - 1)
     w = featurizer.weight(counts)
     x = _torch_sparse(w)
-    if rank:
+    q = min(rank, n - 1, w.n_cols - 1)
+    if q >= 1:
         # compare documents in their top-``rank`` latent semantic space (truncated SVD of
         # the TF-IDF matrix): words that co-occur count as shared, so neighbours agree
         # more often on topic than by raw TF-IDF cosine
-        q = min(rank, n - 1, w.n_cols - 1)
         coo = x.to_sparse_coo()
         with torch.random.fork_rng():           # seeded, and the caller's RNG untouched
             torch.manual_seed(0)
