@@ -29,7 +29,7 @@ PATIENCE = 5                      # epochs without validation improvement before
 TARGET_STEPS = {"text": 2_000, "image": 4_000}
 MIN_EPOCHS, MAX_EPOCHS = 5, 200
 ENCODE_BATCH_SIZE = 1_024
-TEXT_NEIGHBOURS = 10              # TF-IDF neighbours whose words the decoder also reconstructs
+TEXT_NEIGHBOURS = 10              # neighbours whose words the decoder also reconstructs
 # A document's neighbours are found by cosine in the top TEXT_NEIGHBOUR_RANK dimensions of
 # a truncated SVD of the training TF-IDF (latent semantic space), not by raw TF-IDF cosine:
 # documents that share no rare word but use co-occurring ones count as near. Validation
@@ -67,7 +67,7 @@ GRADIENT_CELLS = (7, 10)
 CODE_TARGET_WEIGHT = 10.0 / (28 * 28)
 
 
-# Document models' bits are also pulled toward the bits their TF-IDF neighbours have
+# Document models' bits are also pulled toward the bits their neighbours have
 # (hashret.models.code_targets.NeighbourCodeVotes): each bit's cross-entropy against its
 # neighbours' vote counts NEIGHBOUR_CODE_WEIGHT times as much as one word of the decoder's
 # targets (the document's and its neighbours' counts), so the pull keeps its balance with

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Write two corpora hashret was not designed on, to check that its defaults carry over.
+
+- ``debian``: the one-line descriptions of the packages in a Debian ``Packages`` index (as
+  apt keeps it under /var/lib/apt/lists/, decompressed, or the ``.gz`` / ``.xz`` file), one
+  document per distinct description, labelled by the package's section (``libs``,
+  ``python``, ``games``, ...; sections with fewer than 200 packages dropped). Short
+  documents (about six words), a vocabulary of package jargon and labels that say what role
+  a package plays more than what it is about. Written as ``.jsonl`` with ``id``, ``text``,
+  ``label`` and ``split``: a package is a test item when the SHA-256 of its name is 0
+  modulo 5 (a fixed 20%), so the split does not depend on the order of the index.
+- ``digits``: the 1,797 8 x 8 handwritten digits that ship with scikit-learn
+  (``sklearn.datasets.load_digits``, 16 grey levels scaled to 0-255), as an image folder
+  ``train/<digit>/NNNN.png`` and ``test/<digit>/NNNN.png`` with a seeded random 450 test
+  images. Needs scikit-learn, which hashret itself does not use.
+
+  lz4cat /var/lib/apt/lists/*_main_binary-amd64_Packages.lz4 > Packages
+  python scripts/prepare_corpora.py debian Packages data/debian.jsonl
+  python scripts/prepare_corpora.py digits data/digits
+  hashret build data/debian.jsonl --out indexes/debian && hashret eval indexes/debian
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import collections
+import gzip
+import hashlib
+import json
+import lzma
+import os
+import sys
+from pathlib import Path
+
+MIN_SECTION = 200
+DIGITS_TEST = 450
+
+
+def read_stanzas(path: Path):
+    """The ``Key: value`` fields of each package stanza (continuation lines skipped)."""
+    opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}.get(path.suffix, open)
+    fields = {}
+    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.strip():
+                if fields:
+                    yield fields
+                fields = {}
+            elif line[0] not in " \t":
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+    if fields:
+        yield fields
+
+
+def debian(packages: Path, out: Path) -> None:
+    rows, seen = [], set()
+    for p in read_stanzas(packages):
+        text, section = p.get("Description", ""), p.get("Section", "").split("/")[-1]
+        if text and section and "Package" in p and text not in seen:
+            seen.add(text)
+            rows.append((p["Package"], text, section))
+    sizes = collections.Counter(s for _, _, s in rows)
+    rows = [r for r in rows if sizes[r[2]] >= MIN_SECTION]
+    if not rows:
+        sys.exit(f"{packages}: no package stanzas with a Description and a Section")
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for name, text, section in rows:
+            test = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 5 == 0
+            f.write(json.dumps({"id": name, "text": text, "label": section,
+                                "split": "test" if test else "train"}) + "\n")
+    os.replace(tmp, out)
+    print(f"wrote {out}: {len(rows):,} descriptions, "
+          f"{len({s for _, _, s in rows})} sections")
+
+
+def digits(out: Path) -> None:
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    images = np.round(d.images / 16 * 255).astype(np.uint8)
+    test = set(np.random.default_rng(0).permutation(len(images))[:DIGITS_TEST].tolist())
+    for i, (image, label) in enumerate(zip(images, d.target)):
+        folder = out / ("test" if i in test else "train") / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+    print(f"wrote {out}: {len(images) - len(test):,} training and {len(test)} test images")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="corpus", required=True)
+    d = sub.add_parser("debian", help="package descriptions by section")
+    d.add_argument("packages", type=Path, help="a Debian Packages index (plain, .gz, .xz)")
+    d.add_argument("out", type=Path, help="the .jsonl file to write")
+    g = sub.add_parser("digits", help="scikit-learn's 8 x 8 digits as an image folder")
+    g.add_argument("out", type=Path, help="the folder to write")
+    a = ap.parse_args()
+    if a.corpus == "debian":
+        if not a.packages.is_file():
+            sys.exit(f"{a.packages}: no such file; decompress apt's Packages index first")
+        debian(a.packages, a.out)
+    else:
+        digits(a.out)
+
+
+if __name__ == "__main__":
+    main()
