@@ -163,13 +163,14 @@ def test_neighbour_votes_bring_a_documents_bits_closer_to_its_neighbours():
                     texts)
 
     def distances(weight):
-        """Mean Hamming distance to the 10 TF-IDF neighbours, and to every document."""
+        """Mean Hamming distance to the 10 neighbours that vote, and to every document."""
         model = HashModel(bits=16, epochs=30, batch_size=16, seed=0,
                           code_target_weight=weight).fit(corpus, progress=False)
         assert model.report.epochs_run == 30           # votes do not stop training early
         bits = np.unpackbits(model.encode(texts)[0], axis=1)
         d = (bits[:, None, :] != bits[None, :, :]).sum(-1)
-        nbrs = tfidf_neighbours(model.featurizer, model.featurizer.transform(texts), 10)
+        nbrs = tfidf_neighbours(model.featurizer, model.featurizer.transform(texts), 10,
+                                rank=defaults.TEXT_NEIGHBOUR_RANK)
         return float(np.take_along_axis(d, nbrs, 1).mean()), float(d.mean())
     near_without, all_without = distances(0.0)
     near_with, all_with = distances(None)                     # the default weight

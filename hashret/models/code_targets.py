@@ -56,7 +56,8 @@ def gradient_code_targets(histograms: OrientationHistograms, images: np.ndarray,
 
 class NeighbourCodeVotes:
     """Target bits for a document model's code layer: each bit as the document's nearest
-    training neighbours (``tfidf_neighbours``) set it, on average, at the end of the last epoch.
+    training neighbours (``tfidf_neighbours``) set it, on average, at the end of the last
+    epoch.
 
     Pulling a document's bits toward its neighbours' (a cross-entropy term, the same as the
     image targets') makes documents that share neighbours share bits, in the spirit of the
