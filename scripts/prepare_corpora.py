@@ -2,9 +2,9 @@
 """Write two corpora hashret was not designed on, to check that its defaults carry over.
 
 - ``debian``: the one-line descriptions of the packages in a Debian ``Packages`` index (as
-  apt keeps it under /var/lib/apt/lists/, decompressed, or the ``.gz`` / ``.xz`` file), one
-  document per distinct description, labelled by the package's section (``libs``,
-  ``python``, ``games``, ...; sections with fewer than 200 packages dropped). Short
+  apt keeps it under /var/lib/apt/lists/, decompressed, or a ``.gz`` / ``.xz`` / ``.bz2``
+  file), one document per distinct description, labelled by the package's section
+  (``libs``, ``python``, ``games``, ...; sections with fewer than 200 packages dropped). Short
   documents (about six words), a vocabulary of package jargon and labels that say what role
   a package plays more than what it is about. Written as ``.jsonl`` with ``id``, ``text``,
   ``label`` and ``split``: a package is a test item when the SHA-256 of its name is 0
@@ -29,9 +29,10 @@ import gzip
 import hashlib
 import json
 import lzma
-import os
 import sys
 from pathlib import Path
+
+from hashret.fileio import atomic_file
 
 MIN_SECTION = 200
 DIGITS_TEST = 450
@@ -65,13 +66,11 @@ def debian(packages: Path, out: Path) -> None:
     rows = [r for r in rows if sizes[r[2]] >= MIN_SECTION]
     if not rows:
         sys.exit(f"{packages}: no package stanzas with a Description and a Section")
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for name, text, section in rows:
             test = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 5 == 0
             f.write(json.dumps({"id": name, "text": text, "label": section,
                                 "split": "test" if test else "train"}) + "\n")
-    os.replace(tmp, out)
     print(f"wrote {out}: {len(rows):,} descriptions, "
           f"{len({s for _, _, s in rows})} sections")
 
