@@ -39,6 +39,16 @@ TEXT_NEIGHBOURS = 10              # neighbours whose words the decoder also reco
 # 0.349 by TF-IDF, where the nearest descriptions are mostly packages of the same project,
 # 0.429 at rank 64. 0 = raw TF-IDF cosine.
 TEXT_NEIGHBOUR_RANK = 64
+# The neighbours are found exactly up to EXACT_NEIGHBOUR_ITEMS training documents (faiss
+# flat inner-product search: about 30 s for 200,000 on two cores); beyond, the exact search
+# grows with the square of the corpus, so an inverted-file index finds them: about
+# NEIGHBOUR_LISTS_PER_SQRT * sqrt(n) lists, k-means trained on NEIGHBOUR_TRAIN_PER_LIST
+# documents a list, a document's lists searched NEIGHBOUR_PROBES at a time (BENCHMARKS.md
+# "Neighbours of a large corpus": recall and validation precision against the exact search).
+EXACT_NEIGHBOUR_ITEMS = 200_000
+NEIGHBOUR_LISTS_PER_SQRT = 4
+NEIGHBOUR_TRAIN_PER_LIST = 50
+NEIGHBOUR_PROBES = 16
 SEMI_CLASS_WEIGHT = 1.0           # classification term / reconstruction term at the start
 IMAGE_NOISE = "gaussian:0.3"      # denoising corruption of pixels in [0, 1]
 TEXT_NOISE = "mask:0.3"           # denoising corruption of documents: drop 30% of the words

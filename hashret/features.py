@@ -37,7 +37,9 @@ def tokenize(text: str) -> list[str]:
 
 @dataclass
 class SparseRows:
-    """Rows of a sparse matrix in CSR form (numpy), the documents' term counts."""
+    """Rows of a sparse matrix in CSR form (numpy), the documents' term counts. A row may
+    hold a column more than once (a neighbourhood's counts, see
+    :class:`~hashret.models.neighbours.NeighbourhoodCounts`); its entries then add up."""
 
     indptr: np.ndarray
     indices: np.ndarray
@@ -53,11 +55,11 @@ class SparseRows:
 
     def rows(self, rows) -> "SparseRows":
         rows = np.asarray(rows, dtype=np.int64)
-        starts, ends = self.indptr[rows], self.indptr[rows + 1]
-        lengths = ends - starts
-        take = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)]) if len(rows) \
-            else np.zeros(0, np.int64)
+        starts = self.indptr[rows]
+        lengths = self.indptr[rows + 1] - starts
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        # entry j of the result comes from starts[row] + (j - indptr[row])
+        take = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
         return SparseRows(indptr, self.indices[take], self.data[take], self.n_cols)
 
     def row_ids(self) -> np.ndarray:
@@ -65,7 +67,7 @@ class SparseRows:
 
     def toarray(self) -> np.ndarray:
         out = np.zeros((len(self), self.n_cols), np.float32)
-        out[self.row_ids(), self.indices] = self.data
+        np.add.at(out, (self.row_ids(), self.indices), self.data)    # repeated entries add
         return out
 
 

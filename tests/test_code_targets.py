@@ -154,7 +154,7 @@ def test_neighbour_votes_are_each_bit_as_most_neighbours_have_it():
 
 def test_neighbour_votes_bring_a_documents_bits_closer_to_its_neighbours():
     from hashret.data.corpus import Corpus
-    from hashret.models.hash_model import tfidf_neighbours
+    from hashret.models.neighbours import tfidf_neighbours
     rng = np.random.default_rng(0)
     vocab = [f"term{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(60)]
     # documents drawn from overlapping windows of words: TF-IDF neighbours share a window

@@ -6,7 +6,7 @@ from hashret import HashModel, defaults
 from hashret.data.corpus import Corpus
 from hashret.errors import UsageError
 from hashret.features import TfidfFeaturizer
-from hashret.models.hash_model import add_neighbour_counts, tfidf_neighbours
+from hashret.models.neighbours import NeighbourhoodCounts, tfidf_neighbours
 from hashret.models.networks import BinaryCodeLayer, bernoulli_kl_to_uniform
 
 
@@ -51,7 +51,7 @@ def test_neighbour_targets_add_the_nearest_documents_counts():
     docs = ["apple banana", "apple banana cherry", "dog cat", "dog cat mouse"]
     f = TfidfFeaturizer().fit(docs)
     c = f.transform(docs)
-    t = add_neighbour_counts(c, tfidf_neighbours(f, c, k=1), weight=0.5).toarray()
+    t = NeighbourhoodCounts(c, tfidf_neighbours(f, c, k=1), weight=0.5).toarray()
     dense = c.toarray()
     np.testing.assert_allclose(t[0], dense[0] + 0.5 * dense[1])
     np.testing.assert_allclose(t[3], dense[3] + 0.5 * dense[2])
@@ -67,7 +67,7 @@ def test_latent_space_neighbours_link_documents_through_co_occurring_words():
     docs = vehicles + pets
     f = TfidfFeaturizer().fit(docs)
     c = f.transform(docs)
-    t = add_neighbour_counts(c, tfidf_neighbours(f, c, k=3, rank=2), weight=1.0).toarray()
+    t = NeighbourhoodCounts(c, tfidf_neighbours(f, c, k=3, rank=2), weight=1.0).toarray()
     pet_words = [f.vocabulary.index(w) for w in ("cat", "kitten", "milk", "fur")]
     car_words = [f.vocabulary.index(w) for w in ("car", "auto", "road", "engine")]
     for i in range(4):

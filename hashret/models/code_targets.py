@@ -62,7 +62,7 @@ class NeighbourCodeVotes:
     Pulling a document's bits toward its neighbours' (a cross-entropy term, the same as the
     image targets') makes documents that share neighbours share bits, in the spirit of the
     neighbour-correlated codes of SNUH (Ou et al. 2021); reconstructing the neighbours' words
-    (``add_neighbour_counts``) only makes them share what the decoder can read from the code.
+    (``NeighbourhoodCounts``) only makes them share what the decoder can read from the code.
     The votes are hard bits: the neighbours' mean probabilities as soft targets gained less
     on validation and, at 10 per bit, collapsed the codes (docs/BENCHMARKS.md, "Neighbour
     code votes").

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from ..train import TrainReport, pick_device, train
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
 from .code_targets import NeighbourCodeVotes, gradient_code_targets
 from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix
+from .neighbours import NeighbourhoodCounts, tfidf_neighbours, torch_sparse
 from .networks import OrientationHistograms, parse_noise
 
 MODEL_KINDS = ("deep", "denoising", "semi", "linear", "fa", "sparse")
@@ -249,11 +249,10 @@ class HashModel:
             nbrs = tfidf_neighbours(self.featurizer, feats, n_neighbours,
                                     rank=int(c.extra.get("neighbour_rank",
                                                          defaults.TEXT_NEIGHBOUR_RANK)))
-            targets = add_neighbour_counts(feats, nbrs,
-                                           float(c.extra.get("neighbour_weight", 1.0)))
+            targets = NeighbourhoodCounts(feats, nbrs,
+                                          float(c.extra.get("neighbour_weight", 1.0)))
             if c.code_target_weight is None:
-                c.code_target_weight = defaults.neighbour_code_weight(
-                    float(targets.data.sum()) / len(targets))
+                c.code_target_weight = defaults.neighbour_code_weight(targets.mean_words())
             if c.code_target_weight:
                 votes = NeighbourCodeVotes(nbrs)
         supervision = None
@@ -368,7 +367,7 @@ class HashModel:
         start = time.perf_counter()
         if c.modality == TEXT:
             w = self.featurizer.weight(feats)
-            coo = _torch_sparse(w).to_sparse_coo().double()
+            coo = torch_sparse(w).to_sparse_coo().double()
             x = FeatureMatrix(coo)
         else:
             x = FeatureMatrix(torch.from_numpy(np.ascontiguousarray(feats))
@@ -560,73 +559,6 @@ def _check_sizes(c: ModelConfig) -> None:
                                 or not all(ok(v, 4096) and v > 0 for v in c.channels)
                                 or not (c.convs_per_scale is None or ok(c.convs_per_scale, 8))):
         raise ValueError("image shape, channels or convolutions out of range")
-
-
-def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
-                     rank: int = 0, chunk: int = 1024) -> np.ndarray:
-    """``(n, k)`` row numbers of each document's ``k`` nearest other documents by TF-IDF
-    cosine (or by cosine in the ``rank``-dimensional truncated SVD of the TF-IDF matrix),
-    found exactly, ``chunk`` documents at a time (quadratic in the number of documents)."""
-    n = len(counts)
-    k = min(k, n - 1)
-    w = featurizer.weight(counts)
-    x = _torch_sparse(w)
-    q = min(rank, n - 1, w.n_cols - 1)
-    if q >= 1:
-        # compare documents in their top-``rank`` latent semantic space (truncated SVD of
-        # the TF-IDF matrix): words that co-occur count as shared, so neighbours agree
-        # more often on topic than by raw TF-IDF cosine
-        coo = x.to_sparse_coo()
-        with torch.random.fork_rng():           # seeded, and the caller's RNG untouched
-            torch.manual_seed(0)
-            # randomized SVD, 10 extra directions for accuracy, the top q kept
-            _, _, v = torch.svd_lowrank(coo, q=min(q + 10, n, w.n_cols), niter=4)
-        e = torch.sparse.mm(coo, v[:, :q])
-        e = e / e.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-        def similarities(s, t):
-            return e[s:t] @ e.t()
-    else:
-        def similarities(s, t):                                       # (t - s, n)
-            rows = torch.from_numpy(w.rows(np.arange(s, t)).toarray())
-            return torch.sparse.mm(x, rows.t()).t()
-    nbrs = np.zeros((n, k), np.int64)
-    for s in range(0, n, chunk):
-        sim = similarities(s, min(s + chunk, n))
-        m = len(sim)
-        sim[torch.arange(m), torch.arange(s, s + m)] = -2.0              # not itself
-        nbrs[s:s + m] = sim.topk(k, dim=1).indices.numpy()
-    return nbrs
-
-
-def add_neighbour_counts(counts: SparseRows, nbrs: np.ndarray, weight: float) -> SparseRows:
-    """Each row's counts plus ``weight`` times the mean counts of its rows ``nbrs``.
-
-    With a document's nearest training documents as ``nbrs`` (:func:`tfidf_neighbours`),
-    this is what the decoder reconstructs: the neighbourhood as well as the document itself
-    (NbrReg, Chaidaroon et al. 2018), so codes follow the documents' local similarity
-    structure, not only their own words.
-    """
-    n, k = nbrs.shape
-    # targets = A @ counts, with A = I + weight / k * (neighbour incidence)
-    a_rows = np.concatenate([np.arange(n), np.repeat(np.arange(n), k)])
-    a_cols = np.concatenate([np.arange(n), nbrs.reshape(-1)])
-    a_vals = np.concatenate([np.ones(n), np.full(n * k, weight / k)]).astype(np.float32)
-    a = torch.sparse_coo_tensor(torch.from_numpy(np.stack([a_rows, a_cols])),
-                                torch.from_numpy(a_vals), (n, n)).coalesce()
-    t = torch.sparse.mm(a, _torch_sparse(counts).to_sparse_coo()).coalesce()
-    r, c = t.indices().numpy()
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=n))]).astype(np.int64)
-    return SparseRows(indptr, c.astype(np.int64), t.values().numpy().astype(np.float32),
-                      counts.n_cols)
-
-
-def _torch_sparse(m: SparseRows) -> torch.Tensor:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")           # "sparse CSR support is in beta"
-        return torch.sparse_csr_tensor(torch.from_numpy(m.indptr),
-                                       torch.from_numpy(m.indices),
-                                       torch.from_numpy(m.data), (len(m), m.n_cols))
 
 
 def file_sha256(path) -> str:

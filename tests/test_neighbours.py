@@ -1,0 +1,76 @@
+"""Neighbour search and neighbourhood targets of the document models, at any corpus size."""
+
+import numpy as np
+
+from hashret.features import SparseRows
+from hashret.models.neighbours import NeighbourhoodCounts, _drop_self, cosine_neighbours
+
+
+def _random_counts(n, v, rng, empty_every=7):
+    dense = rng.poisson(0.4, (n, v)).astype(np.float32)
+    dense[::empty_every] = 0                               # some documents with no words
+    rows, cols = np.nonzero(dense)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    return SparseRows(indptr.astype(np.int64), cols.astype(np.int64), dense[rows, cols], v), \
+        dense
+
+
+def test_sparse_rows_selects_any_rows_in_any_order():
+    rng = np.random.default_rng(0)
+    counts, dense = _random_counts(40, 12, rng)
+    pick = rng.integers(0, 40, 100)                         # repeats, empty rows included
+    np.testing.assert_array_equal(counts.rows(pick).toarray(), dense[pick])
+    assert len(counts.rows([])) == 0
+
+
+def test_neighbourhood_targets_of_a_batch_are_counts_plus_weighted_neighbour_mean():
+    rng = np.random.default_rng(1)
+    counts, dense = _random_counts(50, 9, rng)
+    nbrs = rng.integers(0, 50, (50, 4))
+    targets = NeighbourhoodCounts(counts, nbrs, weight=0.7)
+    batch = rng.permutation(50)[:13]
+    expected = dense[batch] + 0.7 / 4 * dense[nbrs[batch]].sum(1)
+    np.testing.assert_allclose(targets.rows(batch).toarray(), expected, rtol=1e-6)
+    full = dense + 0.7 / 4 * dense[nbrs].sum(1)
+    np.testing.assert_allclose(targets.mean_words(), full.sum(1).mean(), rtol=1e-6)
+
+
+def _clustered_unit_vectors(n, d=16, clusters=40, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, d))
+    label = rng.integers(0, clusters, n)
+    e = centres[label] + 0.3 * rng.standard_normal((n, d))
+    return (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32), label
+
+
+def test_exact_neighbours_are_the_highest_inner_products_never_the_row_itself():
+    e, _ = _clustered_unit_vectors(300)
+    nbrs = cosine_neighbours(e, 5)
+    sim = e @ e.T
+    np.fill_diagonal(sim, -np.inf)
+    best = np.sort(sim, 1)[:, ::-1][:, :5]
+    found = np.sort(np.take_along_axis(sim, nbrs, 1), 1)[:, ::-1]
+    np.testing.assert_allclose(found, best, atol=1e-5)
+    assert not (nbrs == np.arange(300)[:, None]).any()
+
+
+def test_large_corpus_neighbours_are_found_approximately_and_well():
+    """Beyond the exact limit, the inverted-file search still finds nearly every exact
+    neighbour of clustered data, and never the row itself."""
+    e, label = _clustered_unit_vectors(4_000)
+    exact = cosine_neighbours(e, 10)
+    approx = cosine_neighbours(e, 10, exact_max=1_000)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approx)])
+    assert recall > 0.9
+    assert (label[approx] == label[:, None]).mean() > 0.95
+    assert not (approx == np.arange(4_000)[:, None]).any()
+
+
+def test_dropping_self_handles_duplicates_and_missing_results():
+    found = np.array([[1, 0, 2],       # itself second: dropped
+                      [0, 2, 3],       # itself not found (identical rows): last one dropped
+                      [2, 2, 1],       # itself twice cannot happen twice: first one dropped
+                      [1, -1, -1],     # too few found: repeats its nearest
+                      [-1, -1, -1]])   # none found: names itself
+    np.testing.assert_array_equal(_drop_self(found, 2),
+                                  [[1, 2], [0, 2], [2, 1], [1, 1], [4, 4]])
