@@ -41,6 +41,7 @@ class TrainReport:
     best_val_loss: float | None = None
     final_train_loss: float | None = None
     seconds: float = 0.0
+    prepare_seconds: float = 0.0     # featurizing, neighbours, targets: before the loop
     device: str = "cpu"
     stopped_early: bool = False
     train_items: int = 0

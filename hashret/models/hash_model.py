@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from .code_targets import NeighbourCodeVotes, gradient_code_targets
 from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix
 from .neighbours import NeighbourhoodCounts, tfidf_neighbours, torch_sparse
 from .networks import OrientationHistograms, parse_noise
+
+log = logging.getLogger("hashret")
 
 MODEL_KINDS = ("deep", "denoising", "semi", "linear", "fa", "sparse")
 MODEL_DESCRIPTIONS = {
@@ -215,6 +219,7 @@ class HashModel:
         """Train on ``rows`` of ``corpus`` (default: its training split), holding out a
         validation part for early stopping."""
         c = self.config
+        started = time.perf_counter()
         rows = corpus.training_indices() if rows is None else np.asarray(rows)
         c.modality = corpus.modality
         items = corpus.take(rows)
@@ -246,9 +251,14 @@ class HashModel:
         targets, votes = None, None
         n_neighbours = int(c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS))
         if c.modality == TEXT and n_neighbours and len(rows) >= 2:
+            t = time.perf_counter()
             nbrs = tfidf_neighbours(self.featurizer, feats, n_neighbours,
                                     rank=int(c.extra.get("neighbour_rank",
                                                          defaults.TEXT_NEIGHBOUR_RANK)))
+            log.info("found the %d nearest neighbours of %d training documents in %.1f s%s",
+                     nbrs.shape[1], len(nbrs), time.perf_counter() - t,
+                     "" if len(nbrs) <= defaults.EXACT_NEIGHBOUR_ITEMS else
+                     " (approximate: inverted-file search)")
             targets = NeighbourhoodCounts(feats, nbrs,
                                           float(c.extra.get("neighbour_weight", 1.0)))
             if c.code_target_weight is None:
@@ -309,11 +319,13 @@ class HashModel:
             return batch, sup
         if supervision is not None:
             self._balance_classifier(make_batch, tr)
+        prepare_seconds = time.perf_counter() - started
         self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
                             device=self.device, seed=c.seed, progress=progress,
                             after_epoch=after_epoch)
         self.report.train_items, self.report.validation_items = len(tr), len(val)
+        self.report.prepare_seconds = round(prepare_seconds, 2)
         self.module.to("cpu").eval()
         self.device = torch.device("cpu")
         return self
@@ -362,7 +374,6 @@ class HashModel:
 
     def _fit_classic(self, feats) -> "HashModel":
         """Closed-form / EM fit of the linear, fa and sparse models on all training rows."""
-        import time
         c = self.config
         start = time.perf_counter()
         if c.modality == TEXT:
