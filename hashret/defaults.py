@@ -134,10 +134,23 @@ def validation_size(n_train: int) -> int:
     return min(MAX_VALIDATION_ITEMS, max(1, round(n_train * VALIDATION_FRACTION)))
 
 
+def epoch_items(n_train: int, modality: str, batch_size: int = BATCH_SIZE) -> int:
+    """Items one epoch visits: the whole training part, up to ``TARGET_STEPS[modality] /
+    MIN_EPOCHS`` batches of it (51,200 documents, 102,400 images); beyond, each epoch is a
+    fresh random sample of that many. So a run takes about ``TARGET_STEPS`` steps at any
+    corpus size: the validated run length (BENCHMARKS.md "Choosing the run length"), where
+    whole epochs of a million documents would take 35,000 steps, 14 times the training
+    time, and codes that retrieve worse (BENCHMARKS.md "Building large document indexes":
+    on a synthetic corpus of 100,000 documents validation precision@100 fell from 0.966
+    after 1,400 steps to 0.846 after 3,500)."""
+    return int(min(n_train, math.ceil(TARGET_STEPS[modality] / MIN_EPOCHS) * batch_size))
+
+
 def epochs_for(n_train: int, modality: str, batch_size: int = BATCH_SIZE) -> int:
     """Epochs so that a run takes about ``TARGET_STEPS[modality]`` steps: small corpora get
-    more passes, large ones fewer; early stopping ends it sooner when validation stops
-    improving."""
+    more passes, large ones fewer (of at most :func:`epoch_items` items each); early
+    stopping ends it sooner when validation stops improving."""
+    n_train = epoch_items(n_train, modality, batch_size)
     steps_per_epoch = max(1, math.ceil(n_train / batch_size))
     return int(min(MAX_EPOCHS, max(MIN_EPOCHS,
                                    round(TARGET_STEPS[modality] / steps_per_epoch))))

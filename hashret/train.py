@@ -61,12 +61,15 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
           val_rows: np.ndarray, *, epochs: int, batch_size: int = defaults.BATCH_SIZE,
           lr: float = defaults.LEARNING_RATE, device: torch.device, seed: int = 0,
           patience: int = defaults.PATIENCE, progress: bool = True,
-          after_epoch: Callable[[], None] | None = None) -> TrainReport:
+          after_epoch: Callable[[], None] | None = None,
+          epoch_items: int | None = None) -> TrainReport:
     """Fit ``module`` (which has ``loss(batch)``) with Adam; return what happened.
 
     ``make_batch(rows)`` builds a batch on ``device`` from row numbers. ``after_epoch``,
     if given, runs after each epoch's validation (to refresh targets that depend on the
-    model). The weights that gave the lowest validation loss are restored at the end.
+    model). ``epoch_items``, if given, caps what one epoch visits: a fresh random sample of
+    that many training rows each epoch. The weights that gave the lowest validation loss
+    are restored at the end.
     """
     from tqdm.auto import tqdm
 
@@ -81,7 +84,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
                leave=False)
     for epoch in bar:
         module.train()
-        order = rng.permutation(train_rows)
+        order = rng.permutation(train_rows)[:epoch_items]
         total, n = 0.0, 0
         for s in range(0, len(order), batch_size):
             rows = np.sort(order[s:s + batch_size])

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write two corpora hashret was not designed on, to check that its defaults carry over.
+"""Write corpora hashret was not designed on, to check that its defaults carry over.
 
 - ``debian``: the one-line descriptions of the packages in a Debian ``Packages`` index (as
   apt keeps it under /var/lib/apt/lists/, decompressed, or a ``.gz`` / ``.xz`` / ``.bz2``
@@ -13,10 +13,19 @@
   (``sklearn.datasets.load_digits``, 16 grey levels scaled to 0-255), as an image folder
   ``train/<digit>/NNNN.png`` and ``test/<digit>/NNNN.png`` with a seeded random 450 test
   images. Needs scikit-learn, which hashret itself does not use.
+- ``icons``: the colour icons of an icon theme unpacked from its Debian package (e.g. KDE's
+  Oxygen: ``apt-get download oxygen-icon-theme`` then ``dpkg-deb -x`` it), at one size
+  (``--size 32``), labelled by the theme's category folder (``actions``, ``apps``,
+  ``devices``, ``mimetypes``, ``places``, ``status``, ...; categories with fewer than 20 icons
+  dropped), one image per icon name, as an image folder with RGBA PNGs kept as they are
+  (transparent backgrounds); an icon is a test item when the SHA-256 of its name is 0
+  modulo 4.
 
   lz4cat /var/lib/apt/lists/*_main_binary-amd64_Packages.lz4 > Packages
   python scripts/prepare_corpora.py debian Packages data/debian.jsonl
   python scripts/prepare_corpora.py digits data/digits
+  dpkg-deb -x oxygen-icon-theme_*.deb oxygen
+  python scripts/prepare_corpora.py icons oxygen data/icons32 --size 32
   hashret build data/debian.jsonl --out indexes/debian && hashret eval indexes/debian
 """
 
@@ -35,6 +44,7 @@ from pathlib import Path
 from hashret.fileio import atomic_file
 
 MIN_SECTION = 200
+MIN_CATEGORY = 20
 DIGITS_TEST = 450
 
 
@@ -89,6 +99,30 @@ def digits(out: Path) -> None:
     print(f"wrote {out}: {len(images) - len(test):,} training and {len(test)} test images")
 
 
+def icons(theme: Path, out: Path, size: int) -> None:
+    import shutil
+    chosen = {}
+    for p in sorted(theme.rglob(f"{size}x{size}/*/*.png")):
+        if not p.is_symlink():                        # links repeat an icon under a new name
+            chosen.setdefault(p.stem, p)
+    sizes = collections.Counter(p.parent.name for p in chosen.values())
+    kept = {n: p for n, p in chosen.items() if sizes[p.parent.name] >= MIN_CATEGORY}
+    if not kept:
+        sys.exit(f"{theme}: no {size}x{size}/<category>/*.png icons in categories of at "
+                 f"least {MIN_CATEGORY}")
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name, p in kept.items():
+        test = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 4 == 0
+        folder = tmp / ("test" if test else "train") / p.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(p, folder / p.name)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    print(f"wrote {out}: {len(kept):,} icons of {size} x {size} pixels, "
+          f"{len({p.parent.name for p in kept.values()})} categories")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,8 +132,16 @@ def main():
     d.add_argument("out", type=Path, help="the .jsonl file to write")
     g = sub.add_parser("digits", help="scikit-learn's 8 x 8 digits as an image folder")
     g.add_argument("out", type=Path, help="the folder to write")
+    i = sub.add_parser("icons", help="an icon theme's icons by category")
+    i.add_argument("theme", type=Path, help="the unpacked theme package (dpkg-deb -x)")
+    i.add_argument("out", type=Path, help="the folder to write")
+    i.add_argument("--size", type=int, default=32, help="icon size in pixels (default 32)")
     a = ap.parse_args()
-    if a.corpus == "debian":
+    if a.corpus == "icons":
+        if not a.theme.is_dir():
+            sys.exit(f"{a.theme}: no such folder; unpack the theme package with dpkg-deb -x")
+        icons(a.theme, a.out, a.size)
+    elif a.corpus == "debian":
         if not a.packages.is_file():
             sys.exit(f"{a.packages}: no such file; decompress apt's Packages index first")
         debian(a.packages, a.out)

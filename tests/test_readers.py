@@ -103,6 +103,21 @@ def test_image_folder_and_corrupt_image(tmp_path):
         c.take(range(len(c)))
 
 
+def test_transparent_pixels_are_shown_on_white_whatever_colour_they_hide(tmp_path):
+    """Two icons that look the same on screen (a red square on a transparent background)
+    but store different colours under their transparent pixels read as the same image."""
+    for name, hidden in (("a.png", (0, 0, 0)), ("b.png", (12, 200, 7))):
+        rgba = np.zeros((8, 8, 4), np.uint8)
+        rgba[..., :3] = hidden
+        rgba[2:6, 2:6] = (255, 0, 0, 255)
+        Image.fromarray(rgba, "RGBA").save(tmp_path / name)
+    c = read_corpus(tmp_path)
+    a, b = c.take([0, 1])
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (8, 8, 3) and tuple(a[0, 0]) == (255, 255, 255)
+    assert tuple(a[3, 3]) == (255, 0, 0)
+
+
 def test_npy_with_labels(tmp_path):
     arr = np.random.default_rng(1).random((4, 8, 8)).astype(np.float32)
     np.save(tmp_path / "x.npy", arr)

@@ -200,7 +200,8 @@ def read_npy(path: Path) -> Corpus:
 def load_image(path: Path, mode: str | None = None, size: tuple[int, int] | None = None):
     """Decode one image file into a ``uint8`` array of shape (h, w, c).
 
-    ``mode`` is ``"L"`` (grey) or ``"RGB"``; ``size`` is (h, w) to resize to.
+    ``mode`` is ``"L"`` (grey) or ``"RGB"``; ``size`` is (h, w) to resize to. Images with
+    transparency are composited onto white.
     """
     from PIL import Image
     try:
@@ -208,6 +209,11 @@ def load_image(path: Path, mode: str | None = None, size: tuple[int, int] | None
             im.load()
             if mode is None:
                 mode = "L" if im.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
+            if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info:
+                # transparent pixels keep arbitrary colours under the alpha channel (often
+                # black, sometimes leftovers): show the picture on white, as a viewer does
+                im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)),
+                                           im.convert("RGBA"))
             im = im.convert(mode)
             if size is not None and (im.height, im.width) != tuple(size):
                 im = im.resize((size[1], size[0]), Image.BILINEAR)
