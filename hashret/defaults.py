@@ -142,7 +142,7 @@ def epoch_items(n_train: int, modality: str, batch_size: int = BATCH_SIZE) -> in
     whole epochs of a million documents would take 35,000 steps, 14 times the training
     time, and codes that retrieve worse (BENCHMARKS.md "Building large document indexes":
     on a synthetic corpus of 100,000 documents validation precision@100 fell from 0.966
-    after 1,400 steps to 0.846 after 3,500)."""
+    after about 1,300 steps to 0.846 after about 3,300)."""
     return int(min(n_train, math.ceil(TARGET_STEPS[modality] / MIN_EPOCHS) * batch_size))
 
 
