@@ -1,6 +1,6 @@
 import numpy as np
 
-from hashret.features import ImageFeaturizer, TfidfFeaturizer, tokenize
+from hashret.features import ImageFeaturizer, ImageRows, TfidfFeaturizer, tokenize
 
 
 def test_tokenize_drops_stop_words_and_numbers():
@@ -37,3 +37,20 @@ def test_image_featurizer_scales_and_resizes():
     y = f.transform([big_rgb])
     assert y.shape == (1, 1, 8, 6) and np.allclose(y, 1 / 3, atol=1e-3)
     assert f.resized == 1
+
+
+def test_image_rows_scale_each_batch_as_the_whole_transform_does():
+    """Training keeps images as read and scales them a batch at a time; any batch must be
+    exactly what transforming all images at once gives for those rows, whatever the input
+    (uint8 at the model's shape, or images of another size that are resized)."""
+    rng = np.random.default_rng(0)
+    same = rng.integers(0, 256, (20, 6, 5, 3), dtype=np.uint8)
+    f = ImageFeaturizer().fit(same)
+    other = [rng.integers(0, 256, (9, 7, 3), dtype=np.uint8) for _ in range(4)]
+    for images in (same, other):
+        rows = ImageRows(f, images)
+        whole = f.transform(images)
+        pick = np.array([3, 0, 2]) if len(images) > 3 else np.array([1, 3])
+        np.testing.assert_array_equal(rows[pick], whole[pick])
+        assert len(rows) == len(images) and rows[pick].dtype == np.float32
+    assert ImageRows(f, same).raw.dtype == np.uint8            # not a float copy

@@ -16,7 +16,8 @@ import torch
 from .. import defaults
 from ..data.corpus import IMAGE, TEXT, Corpus
 from ..errors import BundleError, UsageError
-from ..features import ImageFeaturizer, SparseRows, TfidfFeaturizer, featurizer_from_dict
+from ..features import (ImageFeaturizer, ImageRows, SparseRows, TfidfFeaturizer,
+                        featurizer_from_dict)
 from ..train import TrainReport, pick_device, train
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
 from .code_targets import NeighbourCodeVotes, gradient_code_targets
@@ -243,7 +244,10 @@ class HashModel:
                         shape, OrientationHistograms(shape, cells=c.gradient_cells).n_out)
                 if c.code_target_weight is None:
                     c.code_target_weight = defaults.code_target_weight(shape)
-        feats = self.features(items)
+        # images stay as read until a batch is drawn (a float32 copy of a large image
+        # corpus would take four times its memory)
+        feats = ImageRows(self.featurizer, items) \
+            if c.modality != TEXT and not self.is_classic else self.features(items)
         self.device = pick_device(device)
         torch.manual_seed(c.seed)
         if self.is_classic:
