@@ -28,11 +28,31 @@ what when where which while who whom why will with would you your yours yourself
 said says say would could may might must shall mr mrs ms inc ltd co corp reuter reuters
 """.split())
 _TOKEN = re.compile(r"[^\W\d_]{2,}")
+# Chinese and Japanese put no spaces between words, and Korean words are long runs of
+# syllables: to the pattern above a run of their characters is one token, a whole clause,
+# that no other document repeats. Such runs become overlapping character bigrams (a lone
+# character stays itself), as search engines index these scripts (e.g. Lucene's CJK
+# bigram analyzer).
+_CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+)")
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased alphabetic tokens of two or more letters, stop words removed."""
-    return [t for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+def tokenize(text: str, cjk_bigrams: bool = True) -> list[str]:
+    """Lower-cased alphabetic tokens of two or more letters, stop words removed; runs of
+    Chinese, Japanese or Korean characters as character bigrams (unless ``cjk_bigrams`` is
+    False, as for indexes built before bigrams, which keep reading text as they did)."""
+    out = []
+    for t in _TOKEN.findall(text.lower()):
+        if not (cjk_bigrams and _CJK.search(t)):
+            if t not in STOP_WORDS:
+                out.append(t)
+            continue
+        for i, part in enumerate(_CJK.split(t)):      # odd parts are the CJK runs
+            if i % 2:
+                out.extend([part] if len(part) == 1 else
+                           [part[j:j + 2] for j in range(len(part) - 1)])
+            elif len(part) >= 2 and part not in STOP_WORDS:
+                out.append(part)
+    return out
 
 
 @dataclass
@@ -81,8 +101,9 @@ class TfidfFeaturizer:
     modality = "text"
 
     def __init__(self, vocabulary: list[str] | None = None, idf: np.ndarray | None = None,
-                 max_features: int = defaults.VOCABULARY_SIZE):
+                 max_features: int = defaults.VOCABULARY_SIZE, cjk_bigrams: bool = True):
         self.max_features = max_features
+        self.cjk_bigrams = cjk_bigrams
         self.vocabulary = list(vocabulary or [])
         self.idf = np.asarray(idf if idf is not None else [], np.float32)
         self._index = {t: i for i, t in enumerate(self.vocabulary)}
@@ -95,7 +116,7 @@ class TfidfFeaturizer:
         df: Counter = Counter()
         n = 0
         for text in texts:
-            df.update(set(tokenize(text)))
+            df.update(set(tokenize(text, self.cjk_bigrams)))
             n += 1
         if not df:
             raise CorpusError("the training documents hold no words (after removing stop "
@@ -114,7 +135,7 @@ class TfidfFeaturizer:
         index = self._index
         indptr, indices, data = [0], [], []
         for text in texts:
-            c = Counter(index[t] for t in tokenize(text) if t in index)
+            c = Counter(index[t] for t in tokenize(text, self.cjk_bigrams) if t in index)
             cols = sorted(c)
             indices.extend(cols)
             data.extend(c[k] for k in cols)
@@ -136,11 +157,13 @@ class TfidfFeaturizer:
 
     def to_dict(self) -> dict:
         return {"type": "tfidf", "max_features": self.max_features,
+                "cjk_bigrams": self.cjk_bigrams,
                 "vocabulary": self.vocabulary, "idf": [float(v) for v in self.idf]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TfidfFeaturizer":
-        return cls(d["vocabulary"], np.asarray(d["idf"], np.float32), d["max_features"])
+        return cls(d["vocabulary"], np.asarray(d["idf"], np.float32), d["max_features"],
+                   bool(d.get("cjk_bigrams", False)))
 
 
 class ImageFeaturizer:

@@ -9,6 +9,12 @@
   a package plays more than what it is about. Written as ``.jsonl`` with ``id``, ``text``,
   ``label`` and ``split``: a package is a test item when the SHA-256 of its name is 0
   modulo 5 (a fixed 20%), so the split does not depend on the order of the index.
+- ``debian-translated``: the same packages' descriptions in another language, from the
+  archive's ``i18n/Translation-LL`` file (e.g. ``Translation-ja.bz2`` from
+  ``http://deb.debian.org/debian/dists/bookworm/main/i18n/``): short and long description
+  together, labelled by the package's section in the ``Packages`` index (sections with
+  fewer than 50 translated packages dropped), split as ``debian``. Japanese has no spaces
+  between words: a check of how documents in such a script are read.
 - ``digits``: the 1,797 8 x 8 handwritten digits that ship with scikit-learn
   (``sklearn.datasets.load_digits``, 16 grey levels scaled to 0-255), as an image folder
   ``train/<digit>/NNNN.png`` and ``test/<digit>/NNNN.png`` with a seeded random 450 test
@@ -23,6 +29,7 @@
 
   lz4cat /var/lib/apt/lists/*_main_binary-amd64_Packages.lz4 > Packages
   python scripts/prepare_corpora.py debian Packages data/debian.jsonl
+  python scripts/prepare_corpora.py debian-translated Packages Translation-ja.bz2 data/debian-ja.jsonl
   python scripts/prepare_corpora.py digits data/digits
   dpkg-deb -x oxygen-icon-theme_*.deb oxygen
   python scripts/prepare_corpora.py icons oxygen data/icons32 --size 32
@@ -45,11 +52,14 @@ from hashret.fileio import atomic_file
 
 MIN_SECTION = 200
 MIN_CATEGORY = 20
+MIN_TRANSLATED_SECTION = 50
 DIGITS_TEST = 450
 
 
-def read_stanzas(path: Path):
-    """The ``Key: value`` fields of each package stanza (continuation lines skipped)."""
+def read_stanzas(path: Path, continued: bool = False):
+    """The ``Key: value`` fields of each package stanza (continuation lines skipped, or
+    with ``continued`` appended to the field they continue; a line of " ." is a blank
+    line)."""
     opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}.get(path.suffix, open)
     fields = {}
     with opener(path, "rt", encoding="utf-8", errors="replace") as f:
@@ -61,6 +71,9 @@ def read_stanzas(path: Path):
             elif line[0] not in " \t":
                 key, _, value = line.partition(":")
                 fields[key] = value.strip()
+            elif continued and fields:
+                last = next(reversed(fields))
+                fields[last] += "\n" + ("" if line.strip() == "." else line.strip())
     if fields:
         yield fields
 
@@ -76,11 +89,36 @@ def debian(packages: Path, out: Path) -> None:
     rows = [r for r in rows if sizes[r[2]] >= MIN_SECTION]
     if not rows:
         sys.exit(f"{packages}: no package stanzas with a Description and a Section")
+    write_jsonl(out, rows)
+    print(f"wrote {out}: {len(rows):,} descriptions, "
+          f"{len({s for _, _, s in rows})} sections")
+
+
+def write_jsonl(out: Path, rows) -> None:
+    """``(package, text, section)`` rows as JSON lines, a fixed 20% of packages (by a hash
+    of the name) in the test split."""
     with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for name, text, section in rows:
             test = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 5 == 0
             f.write(json.dumps({"id": name, "text": text, "label": section,
                                 "split": "test" if test else "train"}) + "\n")
+
+
+def debian_translated(packages: Path, translation: Path, out: Path) -> None:
+    sections = {p["Package"]: p.get("Section", "").split("/")[-1]
+                for p in read_stanzas(packages) if "Package" in p}
+    rows = []
+    for p in read_stanzas(translation, continued=True):
+        text = next((v for k, v in p.items()
+                     if k.startswith("Description-") and k != "Description-md5"), "")
+        section = sections.get(p.get("Package", ""))
+        if text and section:
+            rows.append((p["Package"], text, section))
+    sizes = collections.Counter(s for _, _, s in rows)
+    rows = [r for r in rows if sizes[r[2]] >= MIN_TRANSLATED_SECTION]
+    if not rows:
+        sys.exit(f"{translation}: no translated descriptions of packages in {packages}")
+    write_jsonl(out, rows)
     print(f"wrote {out}: {len(rows):,} descriptions, "
           f"{len({s for _, _, s in rows})} sections")
 
@@ -130,6 +168,10 @@ def main():
     d = sub.add_parser("debian", help="package descriptions by section")
     d.add_argument("packages", type=Path, help="a Debian Packages index (plain, .gz, .xz)")
     d.add_argument("out", type=Path, help="the .jsonl file to write")
+    t = sub.add_parser("debian-translated", help="translated package descriptions by section")
+    t.add_argument("packages", type=Path, help="a Debian Packages index (plain, .gz, .xz)")
+    t.add_argument("translation", type=Path, help="an i18n Translation-LL file (plain, .bz2)")
+    t.add_argument("out", type=Path, help="the .jsonl file to write")
     g = sub.add_parser("digits", help="scikit-learn's 8 x 8 digits as an image folder")
     g.add_argument("out", type=Path, help="the folder to write")
     i = sub.add_parser("icons", help="an icon theme's icons by category")
@@ -141,6 +183,11 @@ def main():
         if not a.theme.is_dir():
             sys.exit(f"{a.theme}: no such folder; unpack the theme package with dpkg-deb -x")
         icons(a.theme, a.out, a.size)
+    elif a.corpus == "debian-translated":
+        for f in (a.packages, a.translation):
+            if not f.is_file():
+                sys.exit(f"{f}: no such file")
+        debian_translated(a.packages, a.translation, a.out)
     elif a.corpus == "debian":
         if not a.packages.is_file():
             sys.exit(f"{a.packages}: no such file; decompress apt's Packages index first")

@@ -54,3 +54,24 @@ def test_image_rows_scale_each_batch_as_the_whole_transform_does():
         np.testing.assert_array_equal(rows[pick], whole[pick])
         assert len(rows) == len(images) and rows[pick].dtype == np.float32
     assert ImageRows(f, same).raw.dtype == np.uint8            # not a float copy
+
+
+def test_text_without_spaces_is_read_as_character_bigrams():
+    """Chinese and Japanese runs become overlapping bigrams, so two sentences about the
+    same thing share terms; as whole runs they would share none."""
+    assert tokenize("東京は首都") == ["東京", "京は", "は首", "首都"]
+    assert tokenize("ipad用 the café") == ["ipad", "用", "café"]
+    docs = ["東京の天気は晴れです", "東京の天気は雨です", "株価が上昇した", "株価が下落した"]
+    f = TfidfFeaturizer().fit(docs)
+    w = f.weight(f.transform(docs)).toarray()
+    sim = w @ w.T
+    assert sim[0, 1] > 0.3 and sim[2, 3] > 0.3 and sim[0, 2] == 0
+
+
+def test_indexes_built_before_bigrams_keep_their_tokens():
+    f = TfidfFeaturizer().fit(["東京は首都", "大阪は都市"])
+    old = f.to_dict()
+    del old["cjk_bigrams"]
+    assert TfidfFeaturizer.from_dict(old).cjk_bigrams is False
+    assert TfidfFeaturizer.from_dict(f.to_dict()).cjk_bigrams is True
+    assert tokenize("東京は首都", cjk_bigrams=False) == ["東京は首都"]

@@ -329,7 +329,9 @@ class HashModel:
                             device=self.device, seed=c.seed, progress=progress,
                             after_epoch=after_epoch,
                             epoch_items=defaults.epoch_items(len(tr), c.modality,
-                                                             c.batch_size))
+                                                             c.batch_size),
+                            patience=defaults.patience_for(len(tr), c.modality,
+                                                           c.batch_size))
         self.report.train_items, self.report.validation_items = len(tr), len(val)
         self.report.prepare_seconds = round(prepare_seconds, 2)
         self.module.to("cpu").eval()

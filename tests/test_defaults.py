@@ -1,0 +1,55 @@
+"""The data-derived run length, epoch size and patience."""
+
+import math
+
+import numpy as np
+import torch
+
+from hashret import defaults
+from hashret.train import train
+
+
+def steps_of_run(n, modality):
+    per_epoch = math.ceil(defaults.epoch_items(n, modality) / defaults.BATCH_SIZE)
+    return defaults.epochs_for(n, modality) * per_epoch
+
+
+def test_a_run_takes_about_the_target_steps_at_any_corpus_size():
+    for modality in ("text", "image"):
+        target = defaults.TARGET_STEPS[modality]
+        for n in (20_000, 60_000, 300_000, 1_000_000, 10_000_000):
+            assert target * 0.8 <= steps_of_run(n, modality) <= target * 1.25, (modality, n)
+            assert defaults.epoch_items(n, modality) <= n
+
+
+def test_document_patience_covers_a_plateau_of_hundreds_of_steps_images_keep_five_epochs():
+    for n in (3_000, 4_672, 7_000, 42_000, 1_000_000):
+        per_epoch = math.ceil(defaults.epoch_items(n, "text") / defaults.BATCH_SIZE)
+        patience = defaults.patience_for(n, "text")
+        assert patience >= defaults.PATIENCE
+        assert patience * per_epoch >= defaults.PATIENCE_STEPS["text"]
+        assert defaults.patience_for(n, "image") == defaults.PATIENCE
+
+
+class _Mean(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def loss(self, batch):
+        return ((batch - self.w) ** 2).mean()
+
+
+def test_an_epoch_of_a_capped_run_visits_a_fresh_sample_of_that_many_rows():
+    seen = []
+
+    def make_batch(rows):
+        seen.append(np.asarray(rows))
+        return torch.ones(len(rows))
+
+    rows = np.arange(1_000)
+    train(_Mean(), make_batch, rows, np.zeros(0, np.int64), epochs=3, batch_size=50,
+          device=torch.device("cpu"), progress=False, epoch_items=200)
+    epochs = [np.concatenate(seen[i * 4:(i + 1) * 4]) for i in range(3)]
+    assert len(seen) == 12 and all(len(e) == len(set(e)) == 200 for e in epochs)
+    assert len(set(epochs[0]) ^ set(epochs[1])) > 0          # not the same sample again
