@@ -51,11 +51,12 @@ TEXT_NEIGHBOURS = 10              # neighbours whose words the decoder also reco
 # 0.429 at rank 64. 0 = raw TF-IDF cosine.
 TEXT_NEIGHBOUR_RANK = 64
 # The neighbours are found exactly up to EXACT_NEIGHBOUR_ITEMS training documents (faiss
-# flat inner-product search: about 30 s for 200,000 on two cores); beyond, the exact search
-# grows with the square of the corpus, so an inverted-file index finds them: about
+# flat inner-product search, which grows with the square of the corpus: 7.5 s for 100,000
+# 64-d vectors on two cores); beyond, an inverted-file index finds them: about
 # NEIGHBOUR_LISTS_PER_SQRT * sqrt(n) lists, k-means trained on NEIGHBOUR_TRAIN_PER_LIST
-# documents a list, a document's lists searched NEIGHBOUR_PROBES at a time (BENCHMARKS.md
-# "Neighbours of a large corpus": recall and validation precision against the exact search).
+# documents a list, NEIGHBOUR_PROBES lists searched for each document (BENCHMARKS.md
+# "Building large document indexes": recall and validation precision against the exact
+# search).
 EXACT_NEIGHBOUR_ITEMS = 200_000
 NEIGHBOUR_LISTS_PER_SQRT = 4
 NEIGHBOUR_TRAIN_PER_LIST = 50

@@ -85,23 +85,25 @@ def debian(packages: Path, out: Path) -> None:
         if text and section and "Package" in p and text not in seen:
             seen.add(text)
             rows.append((p["Package"], text, section))
+    write_descriptions(out, rows, MIN_SECTION,
+                       f"{packages}: no package stanzas with a Description and a Section")
+
+
+def write_descriptions(out: Path, rows, min_section: int, none_left: str) -> None:
+    """``(package, text, section)`` rows of sections with at least ``min_section`` rows as
+    JSON lines, a fixed 20% of packages (by a hash of the name) in the test split; exits
+    with ``none_left`` when no row is left."""
     sizes = collections.Counter(s for _, _, s in rows)
-    rows = [r for r in rows if sizes[r[2]] >= MIN_SECTION]
+    rows = [r for r in rows if sizes[r[2]] >= min_section]
     if not rows:
-        sys.exit(f"{packages}: no package stanzas with a Description and a Section")
-    write_jsonl(out, rows)
-    print(f"wrote {out}: {len(rows):,} descriptions, "
-          f"{len({s for _, _, s in rows})} sections")
-
-
-def write_jsonl(out: Path, rows) -> None:
-    """``(package, text, section)`` rows as JSON lines, a fixed 20% of packages (by a hash
-    of the name) in the test split."""
+        sys.exit(none_left)
     with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for name, text, section in rows:
             test = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 5 == 0
             f.write(json.dumps({"id": name, "text": text, "label": section,
                                 "split": "test" if test else "train"}) + "\n")
+    print(f"wrote {out}: {len(rows):,} descriptions, "
+          f"{len({s for _, _, s in rows})} sections")
 
 
 def debian_translated(packages: Path, translation: Path, out: Path) -> None:
@@ -114,13 +116,8 @@ def debian_translated(packages: Path, translation: Path, out: Path) -> None:
         section = sections.get(p.get("Package", ""))
         if text and section:
             rows.append((p["Package"], text, section))
-    sizes = collections.Counter(s for _, _, s in rows)
-    rows = [r for r in rows if sizes[r[2]] >= MIN_TRANSLATED_SECTION]
-    if not rows:
-        sys.exit(f"{translation}: no translated descriptions of packages in {packages}")
-    write_jsonl(out, rows)
-    print(f"wrote {out}: {len(rows):,} descriptions, "
-          f"{len({s for _, _, s in rows})} sections")
+    write_descriptions(out, rows, MIN_TRANSLATED_SECTION,
+                       f"{translation}: no translated descriptions of packages in {packages}")
 
 
 def digits(out: Path) -> None:

@@ -259,10 +259,8 @@ class HashModel:
             nbrs = tfidf_neighbours(self.featurizer, feats, n_neighbours,
                                     rank=int(c.extra.get("neighbour_rank",
                                                          defaults.TEXT_NEIGHBOUR_RANK)))
-            log.info("found the %d nearest neighbours of %d training documents in %.1f s%s",
-                     nbrs.shape[1], len(nbrs), time.perf_counter() - t,
-                     "" if len(nbrs) <= defaults.EXACT_NEIGHBOUR_ITEMS else
-                     " (approximate: inverted-file search)")
+            log.info("found the %d nearest neighbours of %d training documents in %.1f s",
+                     nbrs.shape[1], len(nbrs), time.perf_counter() - t)
             targets = NeighbourhoodCounts(feats, nbrs,
                                           float(c.extra.get("neighbour_weight", 1.0)))
             if c.code_target_weight is None:

@@ -10,6 +10,7 @@ them approximately in time that grows about as n^1.5 (:func:`cosine_neighbours`)
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 
@@ -19,6 +20,8 @@ import torch
 
 from .. import defaults
 from ..features import SparseRows, TfidfFeaturizer
+
+log = logging.getLogger("hashret")
 
 
 def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
@@ -74,6 +77,8 @@ def cosine_neighbours(e: np.ndarray, k: int,
                                                          * n_lists]
         index.train(e[np.sort(sample)])
         index.nprobe = min(n_lists, defaults.NEIGHBOUR_PROBES)
+        log.info("%d documents: neighbours approximate, by an inverted-file index of %d "
+                 "lists, %d searched for each", n, n_lists, index.nprobe)
     index.add(e)
     _, found = index.search(e, k + 1)
     return _drop_self(found, k)
