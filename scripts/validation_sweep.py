@@ -24,11 +24,13 @@ from hashret.eval import MAP_DEPTH, hamming_ranking, label_matrix, relevance, sc
 
 
 def retrieval_scores(codes_q, labels_q, codes_db, labels_db, k=100):
-    """precision@k and mAP@1000 of the queries' Hamming rankings (shared label = relevant)."""
+    """precision@k and mAP@1000 (over the whole database when it is smaller) of the
+    queries' Hamming rankings (shared label = relevant), as ``(precision, map)``."""
     db, vocab = label_matrix(labels_db)
     q, _ = label_matrix(labels_q, vocab)
-    ranked = hamming_ranking(codes_q, codes_db, MAP_DEPTH)
-    return scores(relevance(ranked, q, db), k)
+    depth = min(MAP_DEPTH, len(codes_db))
+    s = scores(relevance(hamming_ranking(codes_q, codes_db, depth), q, db), k)
+    return s[f"precision@{k}"], s[f"mAP@{depth}"]
 
 
 def validation_split(corpus):
@@ -77,8 +79,8 @@ def main():
         s = retrieval_scores(codes_q, [corpus.labels[i] for i in queries], codes_db,
                              [corpus.labels[i] for i in db])
         print(json.dumps({"settings": dict(combo), "bits": a.bits,
-                          "val_p@100": round(s["precision@100"], 4),
-                          "val_mAP@1000": round(s[f"mAP@{MAP_DEPTH}"], 4),
+                          "val_p@100": round(s[0], 4),
+                          "val_mAP@1000": round(s[1], 4),
                           "epochs": model.report.epochs_run,
                           "best_epoch": model.report.best_epoch,
                           "seconds": round(time.perf_counter() - t, 1)}), flush=True)
