@@ -225,6 +225,8 @@ class HashModel:
         c.modality = corpus.modality
         items = corpus.take(rows)
         if c.modality == TEXT:
+            log.info("reading the vocabulary and word counts of %d training documents",
+                     len(items))
             self.featurizer = TfidfFeaturizer().fit(items)
             c.n_features = self.featurizer.n_features
             c.hidden = c.hidden or defaults.text_hidden_size(c.n_features)
@@ -278,6 +280,8 @@ class HashModel:
         self.module = self._build_module()
         code_targets = None
         if c.modality != TEXT and c.code_target_weight:
+            log.info("computing the target bits of %d images from their gradient histograms",
+                     len(feats))
             code_targets = gradient_code_targets(
                 OrientationHistograms(tuple(c.shape), cells=c.gradient_cells), feats,
                 c.bits, tr, seed=c.seed)
