@@ -36,7 +36,8 @@ def gradient_code_targets(histograms: OrientationHistograms, images: np.ndarray,
             yield histograms(torch.from_numpy(np.ascontiguousarray(images[rows[s:s + chunk]])))
 
     rng = np.random.default_rng(seed)
-    sample = torch.cat(list(of(np.sort(rng.permutation(fit_rows)[:PCA_SAMPLE]))))
+    sample_rows = np.sort(rng.permutation(fit_rows)[:PCA_SAMPLE])
+    sample = torch.cat(list(of(sample_rows)))
     mean = sample.mean(0)
     sample -= mean
     q = min(bits, *sample.shape)
@@ -46,9 +47,18 @@ def gradient_code_targets(histograms: OrientationHistograms, images: np.ndarray,
         _, _, v = torch.svd_lowrank(sample, q=min(q + 10, *sample.shape), niter=4)
     proj = v[:, :q]
     rotation = itq_rotation((sample @ proj).double(), seed=seed)
+
+    def bits_of(centred):
+        return ((centred @ proj).double() @ rotation) > 0
+
+    codes = torch.empty(len(images), q)
+    # the sample's histograms are at hand: only the other images' are computed again
+    for s in range(0, len(sample_rows), chunk):
+        codes[sample_rows[s:s + chunk]] = bits_of(sample[s:s + chunk]).float()
     del sample
-    codes = torch.cat([((((h - mean) @ proj).double() @ rotation) > 0).float()
-                       for h in of(np.arange(len(images)))])
+    rest = np.setdiff1d(np.arange(len(images)), sample_rows)
+    for s, h in zip(range(0, len(rest), chunk), of(rest)):
+        codes[rest[s:s + chunk]] = bits_of(h - mean).float()
     if q < bits:        # fewer directions than bits: the rest are left to the autoencoder
         codes = torch.cat([codes, torch.full((len(codes), bits - q), 0.5)], 1)
     return codes
