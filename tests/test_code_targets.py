@@ -57,6 +57,19 @@ def test_target_bits_are_fitted_on_the_fitting_rows_only():
     assert not torch.equal(a[80:], b[80:])
 
 
+def test_an_image_gets_the_same_target_in_or_out_of_the_fitting_sample(monkeypatch):
+    """The sample's histograms are reused for its own targets and the others' computed
+    chunk by chunk: copies of an image, one drawn into the sample and one not, must still
+    get the same bits."""
+    import hashret.models.code_targets as ct
+    monkeypatch.setattr(ct, "PCA_SAMPLE", 60)
+    imgs, _ = _kinds(120)
+    imgs[100:] = imgs[:20]
+    t = gradient_code_targets(OrientationHistograms(SHAPE), imgs, 8, np.arange(120), chunk=7)
+    torch.testing.assert_close(t[100:], t[:20])
+    assert (t.mean(0) > 0).all() and (t.mean(0) < 1).all()
+
+
 def test_more_bits_than_histogram_values_leave_the_rest_undecided():
     imgs, _ = _kinds(3)
     t = gradient_code_targets(OrientationHistograms(SHAPE), imgs, 16, np.arange(3))
