@@ -439,8 +439,10 @@ def info(index_dir, as_json, verify):
     ]
     if b:
         t = b.get("train", {})
-        lines.append(f"training    {t.get('epochs_run')} epochs (best {t.get('best_epoch')}) on "
-                     f"{t.get('device')}, {b.get('fit_seconds')} s; validation loss "
+        steps = f", {t['steps']:,} steps" if t.get("steps") else ""
+        lines.append(f"training    {t.get('epochs_run')} epochs{steps} (best "
+                     f"{t.get('best_epoch')}) on {t.get('device')}, {b.get('fit_seconds')} s; "
+                     f"validation loss "
                      f"{t.get('best_val_loss')}")
         lines.append(f"encoding    {b.get('items_per_second_encode'):,} items/s")
     lines.append("versions    " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))

@@ -42,6 +42,7 @@ class TrainReport:
     final_train_loss: float | None = None
     seconds: float = 0.0
     prepare_seconds: float = 0.0     # featurizing, neighbours, targets: before the loop
+    steps: int = 0                   # optimisation steps taken
     device: str = "cpu"
     stopped_early: bool = False
     train_items: int = 0
@@ -96,6 +97,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
                 opt.step()
             total += float(loss.detach()) * len(rows)
             n += len(rows)
+            report.steps += 1
         train_loss = total / max(n, 1)
         val_loss = evaluate_loss(module, make_batch, val_rows, batch_size * 4) \
             if len(val_rows) else None

@@ -48,8 +48,10 @@ def test_an_epoch_of_a_capped_run_visits_a_fresh_sample_of_that_many_rows():
         return torch.ones(len(rows))
 
     rows = np.arange(1_000)
-    train(_Mean(), make_batch, rows, np.zeros(0, np.int64), epochs=3, batch_size=50,
-          device=torch.device("cpu"), progress=False, epoch_items=200)
+    report = train(_Mean(), make_batch, rows, np.zeros(0, np.int64), epochs=3,
+                   batch_size=50, device=torch.device("cpu"), progress=False,
+                   epoch_items=200)
+    assert report.steps == 12
     epochs = [np.concatenate(seen[i * 4:(i + 1) * 4]) for i in range(3)]
     assert len(seen) == 12 and all(len(e) == len(set(e)) == 200 for e in epochs)
     assert len(set(epochs[0]) ^ set(epochs[1])) > 0          # not the same sample again
