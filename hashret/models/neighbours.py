@@ -124,10 +124,6 @@ class NeighbourhoodCounts:
     def __len__(self) -> int:
         return len(self.counts)
 
-    @property
-    def n_cols(self) -> int:
-        return self.counts.n_cols
-
     def rows(self, rows) -> SparseRows:
         rows = np.asarray(rows, np.int64)
         k = self.nbrs.shape[1]
