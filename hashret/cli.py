@@ -363,30 +363,45 @@ def encode(ctx, index_dir, corpus, out, with_embeddings, text_column, label_colu
 @click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("-k", "--k", "k", default=100, show_default=True, type=click.IntRange(min=1),
               help="Precision is measured at this rank.")
+@click.option("--queries", type=click.Choice(["auto", "test", "train"]), default="auto",
+              show_default=True,
+              help="test: every test item queries the training items. train: up to "
+                   "--max-queries labelled training items each query all the others "
+                   "(leave-one-out), for a corpus without a test split; the model saw "
+                   "them, so this shows how well the codes group the corpus, not how they "
+                   "generalise. auto: test when there is a test split, else train.")
+@click.option("--max-queries", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Training items drawn (seeded) to query with --queries train.")
 @click.option("--no-baselines", is_flag=True,
               help="Skip the LSH, PCA+ITQ and exact float baselines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--plot", type=click.Path(path_type=Path),
               help="Draw precision@k for k up to 1,000 and the precision-recall curve of every "
                    "method into this PNG.")
-def eval_(index_dir, k, no_baselines, as_json, plot):
-    """Measure retrieval quality: test items query training items by Hamming distance;
-    relevant = shares a label. Reports precision@k and mAP@1000 for the index's codes and,
-    from the same features, random-projection LSH, PCA+ITQ and exact float search."""
+def eval_(index_dir, k, queries, max_queries, no_baselines, as_json, plot):
+    """Measure retrieval quality: test items query training items by Hamming distance
+    (or, without a test split, training items query the others); relevant = shares a
+    label. Reports precision@k and mAP@1000 for the index's codes and, from the same
+    features, random-projection LSH, PCA+ITQ and exact float search."""
     from .bundle import Bundle
     from .eval import evaluate_bundle, reopen_corpus
     bundle = Bundle.load(index_dir)
     corpus = None if no_baselines else reopen_corpus(bundle)
     res = evaluate_bundle(bundle, corpus, k=k, baselines=not no_baselines,
-                          curves=plot is not None)
+                          curves=plot is not None, queries=queries, max_queries=max_queries)
     if plot is not None:
         _eval_plot(res, plot)
         del res["curves"]
     if as_json:
         _echo_json(res)
         return
-    click.echo(f"{res['queries']:,} test queries, {res['database']:,} training items, "
-               f"{res['bits']} bits")
+    if res["leave_one_out"]:
+        click.echo(f"{res['queries']:,} training items each query the other "
+                   f"{res['database'] - 1:,} (leave-one-out; the model trained on them), "
+                   f"{res['bits']} bits")
+    else:
+        click.echo(f"{res['queries']:,} test queries, {res['database']:,} training items, "
+                   f"{res['bits']} bits")
     names = list(res["methods"])
     cols = [c for c in next(iter(res["methods"].values())) if c != "seconds"]
     width = max(len(n) for n in names) + 2

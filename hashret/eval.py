@@ -135,28 +135,76 @@ def relevant_totals(q_labels: np.ndarray, db_labels: np.ndarray, chunk: int = 10
                            for s in range(0, len(q_labels), chunk)])
 
 
-def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
-                    curves: bool = False) -> dict:
-    """Run the protocol on a bundle and the corpus it was built from; ``curves`` adds, per
-    method, mean precision and recall at every rank up to the ranking depth."""
+QUERY_SAMPLE = 1_000       # training items that query the others when there is no test split
+
+
+def query_rows(bundle, queries: str = "auto", max_queries: int = QUERY_SAMPLE,
+               seed: int = 0):
+    """``(query rows, database rows, leave_one_out)`` of a bundle's items.
+
+    ``test``: every test item queries the training items (the protocol of
+    TARGETS.md). ``train``: up to ``max_queries`` labelled training items, drawn at random,
+    each query every other training item (leave-one-out), for corpora without a test split;
+    those items trained the model, so this measures how well the codes group what the model
+    saw, not how they generalise. ``auto``: ``test`` when there is a test split, else
+    ``train``."""
     splits = np.asarray(bundle.items.column("split").to_pylist())
-    train, test = np.flatnonzero(splits == "train"), np.flatnonzero(splits == "test")
     labels = bundle.items.column("labels").to_pylist()
-    if not len(test) or not len(train):
-        raise UsageError(f"{bundle.path}: eval needs a corpus with a train and a test split "
-                         f"(this one has {len(train)} train and {len(test)} test items)")
-    if not any(labels[i] for i in test):
-        raise UsageError(f"{bundle.path}: the test items have no labels; eval needs labels")
+    train, test = np.flatnonzero(splits == "train"), np.flatnonzero(splits == "test")
+    if queries not in ("auto", "test", "train"):
+        raise UsageError(f"queries {queries!r}: use auto, test or train")
+    if queries == "auto":
+        queries = "test" if len(test) else "train"
+    if queries == "test":
+        if not len(test) or not len(train):
+            raise UsageError(f"{bundle.path}: the index has {len(train)} train and {len(test)} "
+                             "test items; test queries need both (use --queries train to "
+                             "let training items query each other)")
+        if not any(labels[i] for i in test):
+            raise UsageError(f"{bundle.path}: the test items have no labels; eval needs labels")
+        # every test item queries, as an independent check on an export computes it
+        return test, train, False
+    labelled = np.array([i for i in train if labels[i]], np.int64)
+    if not len(labelled) or len(train) < 2:
+        raise UsageError(f"{bundle.path}: eval needs labelled items; the {len(train)} "
+                         "training items have none")
+    if len(labelled) > max_queries:
+        labelled = np.sort(np.random.default_rng(seed).choice(labelled, max_queries,
+                                                              replace=False))
+    return labelled, train, True
+
+
+def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
+                    curves: bool = False, queries: str = "auto",
+                    max_queries: int = QUERY_SAMPLE) -> dict:
+    """Run the protocol on a bundle and the corpus it was built from (see
+    :func:`query_rows` for ``queries``); ``curves`` adds, per method, mean precision and
+    recall at every rank up to the ranking depth."""
+    from .models.neighbours import drop_self
+    q, db, leave_one_out = query_rows(bundle, queries, max_queries)
+    labels = bundle.items.column("labels").to_pylist()
     lab, vocab = label_matrix(labels)
-    depth = min(MAP_DEPTH, len(train))
+    depth = min(MAP_DEPTH, len(db) - leave_one_out)
+    own = np.searchsorted(db, q) if leave_one_out else None
     bits = bundle.bits
-    result = {"queries": int(len(test)), "database": int(len(train)), "bits": bits,
-              "k": k, "methods": {}}
+    result = {"queries": int(len(q)), "database": int(len(db)), "bits": bits, "k": k,
+              "query_split": "train" if leave_one_out else "test",
+              "leave_one_out": leave_one_out, "methods": {}}
 
-    totals = relevant_totals(lab[test], lab[train]) if curves else None
+    totals = None
+    if curves:
+        # a leave-one-out query is not among its own relevant items
+        totals = relevant_totals(lab[q], lab[db]) - int(leave_one_out)
 
-    def record(name, ranked, seconds=None):
-        rel = relevance(ranked, lab[test], lab[train])
+    def ranked(search):
+        """The top ``depth`` database positions of each query; ``search(depth)`` ranks the
+        whole database, so a leave-one-out query asks one more and drops itself."""
+        if not leave_one_out:
+            return search(depth)
+        return drop_self(search(depth + 1), depth, own)
+
+    def record(name, ranking, seconds=None):
+        rel = relevance(ranking, lab[q], lab[db])
         r = scores(rel, k)
         if curves:
             hits = np.cumsum(rel, 1)
@@ -168,23 +216,23 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
         result["methods"][name] = {m: (round(v, 4) if isinstance(v, float) else v)
                                    for m, v in r.items()}
 
+    def hamming(c):
+        return ranked(lambda d: hamming_ranking(c[q], c[db], d))
+
     codes = bundle.codes
-    record(f"hashret-{bundle.manifest['model']['kind']}",
-           hamming_ranking(codes[test], codes[train], depth))
+    record(f"hashret-{bundle.manifest['model']['kind']}", hamming(codes))
     if baselines:
         if corpus is None:
             raise UsageError("baselines need the corpus the index was built from")
         model = bundle.model
         x = dense_features(model, corpus, np.arange(len(corpus)))
-        xt = x[train]
+        xt = x[db]
         t = time.perf_counter()
-        c = lsh_codes(xt, x, bits)
-        record("lsh", hamming_ranking(c[test], c[train], depth), time.perf_counter() - t)
+        record("lsh", hamming(lsh_codes(xt, x, bits)), time.perf_counter() - t)
         t = time.perf_counter()
-        c = pca_itq_codes(xt, x, bits)
-        record("pca-itq", hamming_ranking(c[test], c[train], depth), time.perf_counter() - t)
+        record("pca-itq", hamming(pca_itq_codes(xt, x, bits)), time.perf_counter() - t)
         t = time.perf_counter()
         metric = "cosine" if model.modality == "text" else "l2"
-        record(f"float-{metric}", float_ranking(x[test], xt, depth, metric),
+        record(f"float-{metric}", ranked(lambda d: float_ranking(x[q], xt, d, metric)),
                time.perf_counter() - t)
     return result

@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 
 from hashret import Bundle
-from hashret.eval import evaluate_bundle, label_matrix, relevance, scores
+from hashret.errors import UsageError
+from hashret.eval import evaluate_bundle, label_matrix, query_rows, relevance, scores
 
 from conftest import hamming
 
@@ -19,6 +21,21 @@ def test_relevance_is_shared_label():
     assert rel.tolist() == [[True, True, False, False]]
 
 
+def precision_bounds(d, same, k=100):
+    """Lowest and highest mean precision@k that any ordering of ties can give, for queries
+    with Hamming distances ``d`` (m, n) to the database and relevance ``same`` (m, n):
+    precision@k is fixed by the distances alone, up to ties at the k-th distance."""
+    lo, hi = [], []
+    for di, si in zip(d, same):
+        cut = np.sort(di)[k - 1]
+        sure = si[di < cut].sum()
+        tied = di == cut
+        room = k - (di < cut).sum()
+        lo.append((sure + max(0, room - (tied & ~si).sum())) / k)
+        hi.append((sure + min(room, (tied & si).sum())) / k)
+    return np.mean(lo), np.mean(hi)
+
+
 def test_eval_matches_an_independent_computation(fashion_index, run):
     out, corpus = fashion_index
     b = Bundle.load(out)
@@ -27,19 +44,9 @@ def test_eval_matches_an_independent_computation(fashion_index, run):
     splits = np.asarray(corpus.splits)
     tr, te = np.flatnonzero(splits == "train"), np.flatnonzero(splits == "test")
     d = hamming(b.codes[te], b.codes[tr])
-    # precision@100 is fixed by the distances alone, up to ties at the 100th distance
-    lab = [corpus.labels[i][0] for i in range(len(corpus))]
-    lo, hi = [], []
-    for qi, q in enumerate(te):
-        order = np.argsort(d[qi], kind="stable")
-        cut = d[qi, order[99]]
-        same = np.array([lab[tr[j]] == lab[q] for j in range(len(tr))])
-        sure = same[d[qi] < cut].sum()
-        tied = d[qi] == cut
-        room = 100 - (d[qi] < cut).sum()
-        lo.append((sure + max(0, room - (tied & ~same).sum())) / 100)
-        hi.append((sure + min(room, (tied & same).sum())) / 100)
-    assert np.mean(lo) - 1e-9 <= m["precision@100"] <= np.mean(hi) + 1e-9
+    lab = np.array([corpus.labels[i][0] for i in range(len(corpus))])
+    lo, hi = precision_bounds(d, lab[te][:, None] == lab[tr][None, :])
+    assert lo - 1e-9 <= m["precision@100"] <= hi + 1e-9
     r = run("eval", out, "--json")
     assert r.code == 0, r.err
     got = r.json()["methods"]
@@ -47,3 +54,76 @@ def test_eval_matches_an_independent_computation(fashion_index, run):
     assert got["hashret-deep"]["precision@100"] == round(m["precision@100"], 4)
     # exact float search on pixels beats random guessing (10 classes) clearly
     assert got["float-l2"]["precision@100"] > 0.2      # chance is about 0.1
+
+
+def test_leave_one_out_eval_never_retrieves_the_query_itself(fashion_index, run):
+    out, corpus = fashion_index
+    b = Bundle.load(out)
+    res = evaluate_bundle(b, corpus, k=100, baselines=False, queries="train",
+                          max_queries=200)
+    assert res["leave_one_out"] and res["queries"] == 200
+    tr = np.flatnonzero(np.asarray(corpus.splits) == "train")
+    q = query_rows(b, "train", 200)[0]
+    assert len(q) == 200 and set(q) <= set(tr)
+    lab = np.array([corpus.labels[i][0] for i in range(len(corpus))])
+    d = hamming(b.codes[q], b.codes[tr])
+    same = lab[q][:, None] == lab[tr][None, :]
+    # the query at distance 0 from itself would count as one sure hit: take it out
+    own = np.searchsorted(tr, q)
+    d[np.arange(len(q)), own] = 10 ** 6
+    same[np.arange(len(q)), own] = False
+    lo, hi = precision_bounds(d, same)
+    assert lo - 1e-9 <= res["methods"]["hashret-deep"]["precision@100"] <= hi + 1e-9
+    r = run("eval", out, "--queries", "train", "--max-queries", "200", "--no-baselines")
+    assert r.code == 0, r.err
+    assert "leave-one-out" in r.out
+
+
+class _Items:
+    """A bundle as far as eval reads it: the items' splits and labels, and their codes."""
+
+    def __init__(self, splits, labels, codes=None):
+        self.cols = {"split": splits, "labels": labels}
+        self.path = "X"
+        self.codes = codes
+        self.bits = 0 if codes is None else codes.shape[1] * 8
+        self.manifest = {"model": {"kind": "deep"}}
+
+    @property
+    def items(self):
+        return self
+
+    def column(self, name):
+        values = self.cols[name]
+
+        class Column:
+            def to_pylist(self):
+                return list(values)
+        return Column()
+
+
+def test_queries_come_from_the_test_split_when_there_is_one_else_from_training():
+    with_test = _Items(["train", "test", "train", "test"], [["a"], ["a"], [], []])
+    q, db, loo = query_rows(with_test, "auto")
+    assert q.tolist() == [1, 3] and db.tolist() == [0, 2] and not loo
+    no_test = _Items(["train"] * 5, [["a"], [], ["b"], ["a"], []])
+    q, db, loo = query_rows(no_test, "auto")
+    assert loo and q.tolist() == [0, 2, 3] and db.tolist() == [0, 1, 2, 3, 4]
+    assert len(query_rows(no_test, "train", max_queries=2)[0]) == 2
+    with pytest.raises(UsageError, match="--queries train"):
+        query_rows(no_test, "test")
+    with pytest.raises(UsageError, match="no labels|none"):
+        query_rows(_Items(["train"] * 3, [[], [], []]), "auto")
+
+
+def test_a_leave_one_out_query_is_ranked_against_the_others_only():
+    # items 0 and 1 share a label and are each other's nearest; 2 and 3 are alone in
+    # their labels, so their only relevant item would be themselves
+    codes = np.array([[0b0000], [0b0001], [0b0111], [0b1111]], np.uint8)
+    b = _Items(["train"] * 4, [["a"], ["a"], ["b"], ["c"]], codes)
+    res = evaluate_bundle(b, None, k=1, baselines=False, curves=True)
+    assert res["leave_one_out"] and res["database"] == 4
+    m = res["methods"]["hashret-deep"]
+    assert m["precision@1"] == 0.5 and m["mAP@3"] == 0.5
+    # recall counts the other relevant items only: 0 and 1 find their one, 2 and 3 have none
+    assert res["curves"]["hashret-deep"]["recall_at"][-1] == 0.5

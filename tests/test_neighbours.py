@@ -3,7 +3,7 @@
 import numpy as np
 
 from hashret.features import SparseRows
-from hashret.models.neighbours import NeighbourhoodCounts, _drop_self, cosine_neighbours
+from hashret.models.neighbours import NeighbourhoodCounts, drop_self, cosine_neighbours
 
 
 def _random_counts(n, v, rng, empty_every=7):
@@ -72,5 +72,5 @@ def test_dropping_self_handles_duplicates_and_missing_results():
                       [2, 2, 1],       # itself twice cannot happen twice: first one dropped
                       [1, -1, -1],     # too few found: repeats its nearest
                       [-1, -1, -1]])   # none found: names itself
-    np.testing.assert_array_equal(_drop_self(found, 2),
+    np.testing.assert_array_equal(drop_self(found, 2),
                                   [[1, 2], [0, 2], [2, 1], [1, 1], [4, 4]])

@@ -81,16 +81,17 @@ def cosine_neighbours(e: np.ndarray, k: int,
                  "lists, %d searched for each", n, n_lists, index.nprobe)
     index.add(e)
     _, found = index.search(e, k + 1)
-    return _drop_self(found, k)
+    return drop_self(found, k)
 
 
-def _drop_self(found: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` neighbours of each row from ``k + 1`` found ones: the row itself is left
-    out (or, where it was not found, e.g. among identical rows, the last one); rows that
-    found fewer (faiss marks the missing with -1) repeat their nearest neighbour, or name
-    themselves when they found none."""
+def drop_self(found: np.ndarray, k: int, own: np.ndarray | None = None) -> np.ndarray:
+    """The ``k`` neighbours of each row from ``k + 1`` found ones: the row itself (row
+    ``own[i]`` of what was searched, row ``i`` when ``own`` is None) is left out (or, where
+    it was not found, e.g. among identical rows, the last one); rows that found fewer (faiss
+    marks the missing with -1) repeat their nearest neighbour, or name themselves when they
+    found none."""
     n = len(found)
-    own = np.arange(n)[:, None]
+    own = np.arange(n)[:, None] if own is None else np.asarray(own, np.int64)[:, None]
     drop = found == own
     drop[~drop.any(1), -1] = True
     drop[np.cumsum(drop, 1) > 1] = False                  # only the first match goes
