@@ -457,8 +457,7 @@ def info(index_dir, as_json, verify):
         steps = f", {t['steps']:,} steps" if t.get("steps") else ""
         lines.append(f"training    {t.get('epochs_run')} epochs{steps} (best "
                      f"{t.get('best_epoch')}) on {t.get('device')}, {b.get('fit_seconds')} s; "
-                     f"validation loss "
-                     f"{t.get('best_val_loss')}")
+                     + _describe_validation_loss(t.get('best_val_loss')))
         lines.append(f"encoding    {b.get('items_per_second_encode'):,} items/s")
     lines.append("versions    " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
     size = sum(f["size"] for f in m["files"].values())
@@ -467,6 +466,12 @@ def info(index_dir, as_json, verify):
     for name, f in m["files"].items():
         lines.append(f"  {name:<20} {f['size']:>12,} B  {f['sha256'][:16]}")
     click.echo("\n".join(lines))
+
+
+def _describe_validation_loss(loss) -> str:
+    if isinstance(loss, (int, float)):
+        return f"validation loss {loss:.4f}"
+    return "no validation loss (too few items to hold some out, or a closed-form fit)"
 
 
 def _describe_index(ix: dict) -> str:

@@ -1,5 +1,6 @@
 """Build -> query -> export -> encode -> reload, through the CLI and the library."""
 import json
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -45,6 +46,7 @@ def test_cli_build_query_export_fashion(run, tmp_path):
 
     r = run("info", out)
     assert r.code == 0 and "32 bits" in r.out and "500" in r.out
+    assert re.search(r"validation loss \d+\.\d{4}$", r.out, re.M), r.out
 
 
 def test_query_text_and_readable_table(run, reuters_index):

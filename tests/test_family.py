@@ -206,6 +206,8 @@ def test_every_kind_builds_queries_exports_and_evaluates(run, tmp_path, kind):
     assert r.code == 0, r.err
     r = run("info", out, "--json")
     assert r.json()["model"]["kind"] == kind
+    if kind in ("linear", "fa", "sparse"):
+        assert "no validation loss" in run("info", out).out
     r = run("export", out, tmp_path / "x.parquet", "--with-embeddings")
     assert r.code == 0, r.err
     t = pq.read_table(tmp_path / "x.parquet")
