@@ -97,7 +97,9 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
               help="--model semi: use only this random fraction of the training labels.")
 @click.option("--rotation", type=click.Choice(["none", "itq"]),
               help="--model linear/fa: threshold each unit at its median (none, default) or "
-                   "rotate the centred code by ITQ before taking signs.")
+                   "rotate the centred code by ITQ before taking signs (linear: the code's "
+                   "coordinates in an orthonormal basis of the principal subspace, so PCA "
+                   "+ ITQ).")
 @click.option("--epochs", type=click.IntRange(min=1),
               help="Maximum training epochs (default: about 2,000 optimisation steps for "
                    "documents, 4,000 for images; an epoch is the whole training split, or "

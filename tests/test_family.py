@@ -41,6 +41,38 @@ def test_linear_autoencoder_code_space_is_the_principal_subspace():
     assert history[-1] == pytest.approx(lam[4:].sum(), rel=1e-6)
 
 
+def test_itq_rotates_the_principal_subspace_coordinates_without_skewing_them():
+    # ITQ turns PCA scores by an orthogonal matrix, so distances between items' rotated
+    # codes are their distances within the principal subspace; the linear autoencoder's
+    # own code is in a skewed basis of that subspace and must be put right first
+    x = _spectrum_data(n=1500)
+    model = LinearAutoencoder("image", 20, 4, (1, 20, 1)).double()
+    model.fit(FeatureMatrix(torch.from_numpy(x)))
+    # a skewed basis of the same subspace (what alternating least squares may end in)
+    skew = torch.tensor([[2.0, 0.5, 0, 0], [0, 1, 0, 0], [0, 0, 0.3, 0], [0.4, 0, 0, 1]],
+                        dtype=torch.float64)
+    model.encoder.copy_(torch.linalg.solve(skew, model.encoder))
+    model.decoder_matrix.copy_(model.decoder_matrix @ skew)
+    xt = torch.from_numpy(x)
+    model.set_binarisation(model.code(xt), "itq")
+    r = model.logits(xt).numpy()
+    xc = x - x.mean(0)
+    eigvec = np.linalg.eigh(xc.T @ xc)[1][:, ::-1][:, :4]
+    scores = xc @ eigvec
+    np.testing.assert_allclose(r @ r.T, scores @ scores.T, rtol=1e-6, atol=1e-5)
+    # the rotation reduced the quantisation error below the scores' own
+    def loss(v):
+        return ((np.sign(v) - v) ** 2).sum()
+    assert loss(r) < loss(scores)
+    # and decoding inverts the rotation: encoding a decoded code (before pixels are clipped
+    # to [0, 1]) gives back each bit's level on its side of the threshold
+    model.output = lambda v: v
+    z = torch.from_numpy((r > 0).astype(np.float64))
+    levels = model.level0 + z * (model.level1 - model.level0)
+    np.testing.assert_allclose(model.logits(model.decode(z)).numpy(), levels.numpy(),
+                               atol=1e-8)
+
+
 def _npy_corpus(tmp_path, images, name="imgs"):
     np.save(tmp_path / f"{name}.npy", images)
     return read_corpus(tmp_path / f"{name}.npy")

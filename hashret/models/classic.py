@@ -124,8 +124,12 @@ class ThresholdedLinearCode(nn.Module):
         level of each bit."""
         h = h.to(self.offset.dtype)
         if rotation == "itq":
+            # ITQ rotates orthonormal coordinates of the code space (as it rotates PCA
+            # scores); a code in a skewed basis would have its distances distorted first
             self.offset.copy_(h.mean(0))
-            self.rotation.copy_(itq_rotation((h - self.offset).double(), seed=seed).float())
+            basis = self.orthonormal_basis().to(h.dtype)
+            rot = itq_rotation(((h - self.offset) @ basis).double(), seed=seed)
+            self.rotation.copy_((basis.double() @ rot).to(self.rotation.dtype))
         else:
             self.offset.copy_(h.median(0).values)
             self.rotation.copy_(torch.eye(self.bits))
@@ -136,9 +140,15 @@ class ThresholdedLinearCode(nn.Module):
         self.level1.copy_((r * on).sum(0) / cnt1)
         self.level0.copy_((r * ~on).sum(0) / cnt0)
 
+    def orthonormal_basis(self) -> torch.Tensor:
+        """``(K, K)`` matrix T such that ``h @ T`` are the code's coordinates in an
+        orthonormal basis of the space it spans (identity: h already is)."""
+        return torch.eye(self.bits, dtype=self.offset.dtype, device=self.offset.device)
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         r = self.level0 + z * (self.level1 - self.level0)
-        h = r @ self.rotation.t() + self.offset
+        # (h - offset) R = r; R is orthogonal for a median threshold, not always for ITQ
+        h = torch.linalg.solve(self.rotation.t(), r.t()).t() + self.offset
         return self.output(h @ self.decoder_matrix.t() + self.mean)
 
     def output(self, x: torch.Tensor) -> torch.Tensor:
@@ -171,6 +181,15 @@ class LinearAutoencoder(ThresholdedLinearCode):
         self.encoder.copy_(v)
         self.decoder_matrix.copy_(w)
         return history
+
+    def orthonormal_basis(self) -> torch.Tensor:
+        """The code h spans the principal subspace in the decoder's basis W (the
+        reconstruction is W h), which is not orthonormal: with W = Q R (Q orthonormal),
+        ``R h`` are the coordinates of the reconstruction in Q, so for row vectors
+        T = Rᵀ."""
+        r = torch.linalg.qr(self.decoder_matrix).R
+        # QR's signs are arbitrary; the coordinates' geometry is not
+        return r.t()
 
 
 class FactorAnalysis(ThresholdedLinearCode):
