@@ -73,6 +73,18 @@ def test_itq_rotates_the_principal_subspace_coordinates_without_skewing_them():
                                atol=1e-8)
 
 
+def test_factor_analysis_itq_keeps_the_geometry_of_the_reconstructions():
+    x = _spectrum_data(n=1500)
+    model = FactorAnalysis("image", 20, 4, (1, 20, 1)).double()
+    model.fit(FeatureMatrix(torch.from_numpy(x)))
+    xt = torch.from_numpy(x)
+    h = model.code(xt)
+    model.set_binarisation(h, "itq")
+    r = model.logits(xt).numpy()
+    signal = ((h - h.mean(0)) @ model.decoder_matrix.t()).numpy()     # W h, centred
+    np.testing.assert_allclose(r @ r.T, signal @ signal.T, rtol=1e-6, atol=1e-5)
+
+
 def _npy_corpus(tmp_path, images, name="imgs"):
     np.save(tmp_path / f"{name}.npy", images)
     return read_corpus(tmp_path / f"{name}.npy")

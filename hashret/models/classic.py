@@ -124,8 +124,8 @@ class ThresholdedLinearCode(nn.Module):
         level of each bit."""
         h = h.to(self.offset.dtype)
         if rotation == "itq":
-            # ITQ rotates orthonormal coordinates of the code space (as it rotates PCA
-            # scores); a code in a skewed basis would have its distances distorted first
+            # ITQ rotates orthonormal coordinates (as it rotates PCA scores); a code in a
+            # skewed basis would have its distances distorted first
             self.offset.copy_(h.mean(0))
             basis = self.orthonormal_basis().to(h.dtype)
             rot = itq_rotation(((h - self.offset) @ basis).double(), seed=seed)
@@ -141,9 +141,14 @@ class ThresholdedLinearCode(nn.Module):
         self.level0.copy_((r * ~on).sum(0) / cnt0)
 
     def orthonormal_basis(self) -> torch.Tensor:
-        """``(K, K)`` matrix T such that ``h @ T`` are the code's coordinates in an
-        orthonormal basis of the space it spans (identity: h already is)."""
-        return torch.eye(self.bits, dtype=self.offset.dtype, device=self.offset.device)
+        """``(K, K)`` matrix T such that ``h @ T`` are the coordinates of the code's
+        reconstruction W h in an orthonormal basis of W's columns: with W = Q R (Q
+        orthonormal), W h = Q (R h), so for row vectors T = Rᵀ. W's columns are not
+        orthonormal (the linear autoencoder's basis of the principal subspace is whatever
+        alternating least squares ends in; factor loadings are neither orthogonal nor of
+        one length), so the code itself has a skewed geometry."""
+        # QR's signs are arbitrary; the coordinates' geometry is not
+        return torch.linalg.qr(self.decoder_matrix).R.t()
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         r = self.level0 + z * (self.level1 - self.level0)
@@ -181,15 +186,6 @@ class LinearAutoencoder(ThresholdedLinearCode):
         self.encoder.copy_(v)
         self.decoder_matrix.copy_(w)
         return history
-
-    def orthonormal_basis(self) -> torch.Tensor:
-        """The code h spans the principal subspace in the decoder's basis W (the
-        reconstruction is W h), which is not orthonormal: with W = Q R (Q orthonormal),
-        ``R h`` are the coordinates of the reconstruction in Q, so for row vectors
-        T = Rᵀ."""
-        r = torch.linalg.qr(self.decoder_matrix).R
-        # QR's signs are arbitrary; the coordinates' geometry is not
-        return r.t()
 
 
 class FactorAnalysis(ThresholdedLinearCode):
