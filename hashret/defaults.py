@@ -38,6 +38,14 @@ PATIENCE_STEPS = {"text": 500, "image": 0}
 # fit the training documents' own words); the convolutional image model still gains at
 # 4,000 steps, and more steps gain little against the training time they cost.
 TARGET_STEPS = {"text": 2_000, "image": 4_000}
+# Document codes shorter than SHORT_TEXT_CODE_BITS take SHORT_TEXT_CODE_STEP_FACTOR times
+# as many steps: with few bits the validation precision is still rising at 2,000 steps
+# (BENCHMARKS.md "Choosing the run length"; Reuters validation P@100 at 16 bits, seeds
+# 0 / 1 / 2: 0.7185 / 0.7447 / 0.7281 after 2,000 steps, 0.7312 / 0.7455 / 0.7395 after
+# 4,000; at 32 bits 0.7550 / 0.7617 / 0.7590 after 2,000 and 0.7561 / 0.7611 / 0.7574
+# after 2,850, no gain).
+SHORT_TEXT_CODE_BITS = 32
+SHORT_TEXT_CODE_STEP_FACTOR = 2
 MIN_EPOCHS, MAX_EPOCHS = 5, 200
 ENCODE_BATCH_SIZE = 1_024
 TEXT_NEIGHBOURS = 10              # neighbours whose words the decoder also reconstructs
@@ -158,14 +166,24 @@ def epoch_items(n_train: int, modality: str, batch_size: int = BATCH_SIZE) -> in
     return int(min(n_train, math.ceil(TARGET_STEPS[modality] / MIN_EPOCHS) * batch_size))
 
 
-def epochs_for(n_train: int, modality: str, batch_size: int = BATCH_SIZE) -> int:
-    """Epochs so that a run takes about ``TARGET_STEPS[modality]`` steps: small corpora get
-    more passes, large ones fewer (of at most :func:`epoch_items` items each); early
-    stopping ends it sooner when validation stops improving."""
+def target_steps(modality: str, bits: int = DEFAULT_BITS) -> int:
+    """Optimisation steps a default run aims for: ``TARGET_STEPS[modality]``, more for
+    short document codes (see SHORT_TEXT_CODE_BITS)."""
+    steps = TARGET_STEPS[modality]
+    if modality == "text" and bits < SHORT_TEXT_CODE_BITS:
+        steps *= SHORT_TEXT_CODE_STEP_FACTOR
+    return steps
+
+
+def epochs_for(n_train: int, modality: str, batch_size: int = BATCH_SIZE,
+               bits: int = DEFAULT_BITS) -> int:
+    """Epochs so that a run takes about :func:`target_steps` steps: small corpora get more
+    passes, large ones fewer (of at most :func:`epoch_items` items each); early stopping
+    ends it sooner when validation stops improving."""
     n_train = epoch_items(n_train, modality, batch_size)
     steps_per_epoch = max(1, math.ceil(n_train / batch_size))
     return int(min(MAX_EPOCHS, max(MIN_EPOCHS,
-                                   round(TARGET_STEPS[modality] / steps_per_epoch))))
+                                   round(target_steps(modality, bits) / steps_per_epoch))))
 
 
 def patience_for(n_train: int, modality: str, batch_size: int = BATCH_SIZE) -> int:

@@ -22,6 +22,18 @@ def test_a_run_takes_about_the_target_steps_at_any_corpus_size():
             assert defaults.epoch_items(n, modality) <= n
 
 
+def test_short_document_codes_train_longer_images_and_long_codes_do_not():
+    for n in (3_000, 7_000, 1_000_000):
+        per_epoch = math.ceil(defaults.epoch_items(n, "text") / defaults.BATCH_SIZE)
+        for bits in (8, 16, 24):
+            steps = defaults.epochs_for(n, "text", bits=bits) * per_epoch
+            assert abs(steps - 2 * defaults.TARGET_STEPS["text"]) <= per_epoch / 2, (n, bits)
+        for bits in (32, 64, 128, 256):
+            assert defaults.epochs_for(n, "text", bits=bits) == defaults.epochs_for(n, "text")
+        for bits in (8, 16, 64):
+            assert defaults.epochs_for(n, "image", bits=bits) == defaults.epochs_for(n, "image")
+
+
 def test_document_patience_covers_a_plateau_of_hundreds_of_steps_images_keep_five_epochs():
     for n in (3_000, 4_672, 7_000, 42_000, 1_000_000):
         per_epoch = math.ceil(defaults.epoch_items(n, "text") / defaults.BATCH_SIZE)

@@ -276,7 +276,7 @@ class HashModel:
         order = rng.permutation(len(rows))
         n_val = defaults.validation_size(len(rows))
         val, tr = np.sort(order[:n_val]), np.sort(order[n_val:])
-        epochs = c.epochs or defaults.epochs_for(len(tr), c.modality, c.batch_size)
+        epochs = c.epochs or defaults.epochs_for(len(tr), c.modality, c.batch_size, c.bits)
         self.module = self._build_module()
         code_targets = None
         if c.modality != TEXT and c.code_target_weight:
