@@ -74,7 +74,8 @@ def line_plot(series: dict, title: str, xlabel: str, ylabel: str, size=(640, 420
     for t in np.linspace(x0, x1, 6):
         x, _ = px(t, y0)
         d.line([x, height - bottom, x, height - bottom + 4], fill=(0, 0, 0))
-        d.text((x - 12, height - bottom + 6), f"{t:g}" if t < 10 else f"{t:.0f}",
+        # a fractional axis (recall) gets two decimals, a rank axis whole numbers
+        d.text((x - 12, height - bottom + 6), f"{t:.2f}" if x1 - x0 <= 10 else f"{t:.0f}",
                fill=(0, 0, 0))
     d.text((width // 2 - 4 * len(title), 8), title, fill=(0, 0, 0))
     d.text((width // 2 - 3 * len(xlabel), height - 18), xlabel, fill=(0, 0, 0))
