@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from hashret import load_dataset, read_corpus
-from hashret.eval import MAP_DEPTH, label_matrix, relevance, scores
+from hashret.eval import MAP_DEPTH, float_ranking, label_matrix, relevance, scores
 from hashret.features import TfidfFeaturizer
 
 from validation_sweep import validation_split
@@ -42,11 +42,8 @@ def unit(a: np.ndarray) -> np.ndarray:
 
 def cosine_scores(eq, edb, rel_q, rel_db, k=100):
     """precision@k and mAP@1000 of ranking ``edb`` by cosine to each row of ``eq``."""
-    eq, edb = np.ascontiguousarray(unit(eq)), np.ascontiguousarray(unit(edb))
-    index = faiss.IndexFlatIP(edb.shape[1])
-    index.add(edb)
     depth = min(MAP_DEPTH, len(edb))
-    _, ranked = index.search(eq, depth)
+    ranked = float_ranking(unit(eq), unit(edb), depth, "cosine")
     s = scores(relevance(ranked, rel_q, rel_db), k)
     return s[f"precision@{k}"], s[f"mAP@{depth}"]
 

@@ -9,9 +9,9 @@ from hashret import defaults
 from hashret.train import train
 
 
-def steps_of_run(n, modality):
+def steps_of_run(n, modality, bits=defaults.DEFAULT_BITS):
     per_epoch = math.ceil(defaults.epoch_items(n, modality) / defaults.BATCH_SIZE)
-    return defaults.epochs_for(n, modality) * per_epoch
+    return defaults.epochs_for(n, modality, bits=bits) * per_epoch
 
 
 def test_a_run_takes_about_the_target_steps_at_any_corpus_size():
@@ -26,7 +26,7 @@ def test_short_document_codes_train_longer_images_and_long_codes_do_not():
     for n in (3_000, 7_000, 1_000_000):
         per_epoch = math.ceil(defaults.epoch_items(n, "text") / defaults.BATCH_SIZE)
         for bits in (8, 16, 24):
-            steps = defaults.epochs_for(n, "text", bits=bits) * per_epoch
+            steps = steps_of_run(n, "text", bits)
             assert abs(steps - 2 * defaults.TARGET_STEPS["text"]) <= per_epoch / 2, (n, bits)
         for bits in (32, 64, 128, 256):
             assert defaults.epochs_for(n, "text", bits=bits) == defaults.epochs_for(n, "text")

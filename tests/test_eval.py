@@ -1,4 +1,5 @@
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from hashret import Bundle
@@ -83,23 +84,11 @@ class _Items:
     """A bundle as far as eval reads it: the items' splits and labels, and their codes."""
 
     def __init__(self, splits, labels, codes=None):
-        self.cols = {"split": splits, "labels": labels}
+        self.items = pa.table({"split": splits, "labels": labels})
         self.path = "X"
         self.codes = codes
         self.bits = 0 if codes is None else codes.shape[1] * 8
         self.manifest = {"model": {"kind": "deep"}}
-
-    @property
-    def items(self):
-        return self
-
-    def column(self, name):
-        values = self.cols[name]
-
-        class Column:
-            def to_pylist(self):
-                return list(values)
-        return Column()
 
 
 def test_queries_come_from_the_test_split_when_there_is_one_else_from_training():
