@@ -72,34 +72,72 @@ def dense_features(model, corpus, rows, batch: int = 2048) -> np.ndarray:
             out.append(model.featurizer.weight(f).toarray())
         else:
             out.append(f.reshape(len(f), -1))
-    return np.concatenate(out).astype(np.float32)
+    return np.concatenate(out).astype(np.float32, copy=False)
 
 
-def lsh_codes(x_train, x_all, bits):
-    """Random-projection LSH: sign of a random rotation (faiss ``IndexLSH``)."""
+BASELINE_CHUNK = 8_192      # items whose features are made dense at a time for the baselines
+LSH_TRAIN_ITEMS = 10_000
+ITQ_TRAIN_ITEMS = 20_000
+
+
+def lsh_encoder(x_train, bits):
+    """Random-projection LSH: sign of a random rotation (faiss ``IndexLSH``), trained on
+    ``x_train``; returns a function from dense features to packed codes."""
     import faiss
     lsh = faiss.IndexLSH(x_train.shape[1], bits, True, False)
-    lsh.train(x_train[:min(len(x_train), 10_000)])
-    return lsh.sa_encode(np.ascontiguousarray(x_all))
+    lsh.train(np.ascontiguousarray(x_train))
+    return lambda x: lsh.sa_encode(np.ascontiguousarray(x))
 
 
-def pca_itq_codes(x_train, x_all, bits, seed=0):
+def pca_itq_encoder(sample, bits, seed=0):
     """PCA to ``bits`` dimensions, then ITQ's learned rotation (faiss ``ITQTransform``),
-    then the sign. PCA runs in torch (low-rank), which copes with 10,000-d TF-IDF."""
+    then the sign, all fitted on ``sample``; returns a function from dense features to
+    packed codes. PCA runs in torch (low-rank), which copes with 10,000-d TF-IDF."""
     import faiss
     import torch
-    rng = np.random.default_rng(seed)
-    sample = x_train[rng.permutation(len(x_train))[:20_000]]
     mean = sample.mean(0)
     torch.manual_seed(seed)
     _, _, v = torch.pca_lowrank(torch.from_numpy(sample - mean), q=min(bits + 10, *sample.shape),
                                 center=False, niter=4)
     proj = v[:, :bits].numpy()
-    z_train = np.ascontiguousarray((sample - mean) @ proj, np.float32)
     itq = faiss.ITQTransform(bits, bits, False)
-    itq.train(z_train)
-    z = np.ascontiguousarray((x_all - mean) @ proj, np.float32)
-    return np.packbits(itq.apply(z) > 0, axis=1, bitorder="little")
+    itq.train(np.ascontiguousarray((sample - mean) @ proj, np.float32))
+    shift = mean @ proj               # (x - mean) P without an (n, d) temporary
+
+    def encode(x):
+        z = np.ascontiguousarray(x @ proj - shift, np.float32)
+        return np.packbits(itq.apply(z) > 0, axis=1, bitorder="little")
+    return encode
+
+
+def encode_in_chunks(encode, model, corpus, rows, chunk: int = BASELINE_CHUNK) -> np.ndarray:
+    """``encode`` applied to the dense features of ``rows``, ``chunk`` items at a time, so
+    a large corpus never needs all its features dense at once."""
+    return np.concatenate([encode(dense_features(model, corpus, rows[s:s + chunk]))
+                           for s in range(0, len(rows), chunk)])
+
+
+def float_ranking_in_chunks(model, corpus, q_rows, db_rows, depth, metric,
+                            chunk: int = BASELINE_CHUNK) -> np.ndarray:
+    """Exact float search of ``db_rows`` for each of ``q_rows`` (positions in ``db_rows``),
+    with only ``chunk`` queries' and ``chunk`` database items' features dense at a time:
+    each database chunk's best ``depth`` are merged into the queries' running top lists."""
+    import faiss
+    depth = min(depth, len(db_rows))
+    maximise = metric == "cosine"
+    faiss_metric = faiss.METRIC_INNER_PRODUCT if maximise else faiss.METRIC_L2
+    out = np.empty((len(q_rows), depth), np.int64)
+    for qs in range(0, len(q_rows), chunk):
+        xq = np.ascontiguousarray(dense_features(model, corpus, q_rows[qs:qs + chunk]))
+        heap = faiss.ResultHeap(len(xq), depth, keep_max=maximise)
+        for ds in range(0, len(db_rows), chunk):
+            xb = np.ascontiguousarray(dense_features(model, corpus, db_rows[ds:ds + chunk]))
+            dist, ids = faiss.knn(xq, xb, min(depth, len(xb)), metric=faiss_metric)
+            heap.add_result(np.ascontiguousarray(dist, np.float32),
+                            np.ascontiguousarray(ids + ds, np.int64))
+        heap.finalize()
+        out[qs:qs + len(xq)] = heap.I
+    return out
 
 
 def float_ranking(x_q, x_db, depth, metric):
@@ -225,14 +263,19 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
         if corpus is None:
             raise UsageError("baselines need the corpus the index was built from")
         model = bundle.model
-        x = dense_features(model, corpus, np.arange(len(corpus)))
-        xt = x[db]
+        everything = np.arange(len(corpus))
         t = time.perf_counter()
-        record("lsh", hamming(lsh_codes(xt, x, bits)), time.perf_counter() - t)
+        encode = lsh_encoder(dense_features(model, corpus, db[:LSH_TRAIN_ITEMS]), bits)
+        record("lsh", hamming(encode_in_chunks(encode, model, corpus, everything)),
+               time.perf_counter() - t)
         t = time.perf_counter()
-        record("pca-itq", hamming(pca_itq_codes(xt, x, bits)), time.perf_counter() - t)
+        sample = db[np.random.default_rng(0).permutation(len(db))[:ITQ_TRAIN_ITEMS]]
+        encode = pca_itq_encoder(dense_features(model, corpus, sample), bits)
+        record("pca-itq", hamming(encode_in_chunks(encode, model, corpus, everything)),
+               time.perf_counter() - t)
         t = time.perf_counter()
         metric = "cosine" if model.modality == "text" else "l2"
-        record(f"float-{metric}", ranked(lambda d: float_ranking(x[q], xt, d, metric)),
+        record(f"float-{metric}",
+               ranked(lambda d: float_ranking_in_chunks(model, corpus, q, db, d, metric)),
                time.perf_counter() - t)
     return result

@@ -4,7 +4,9 @@ import pytest
 
 from hashret import Bundle
 from hashret.errors import UsageError
-from hashret.eval import evaluate_bundle, label_matrix, query_rows, relevance, scores
+from hashret.eval import (dense_features, encode_in_chunks, evaluate_bundle, float_ranking,
+                          float_ranking_in_chunks, label_matrix, pca_itq_encoder, query_rows,
+                          relevance, scores)
 
 from conftest import hamming
 
@@ -116,3 +118,21 @@ def test_a_leave_one_out_query_is_ranked_against_the_others_only():
     assert m["precision@1"] == 0.5 and m["mAP@3"] == 0.5
     # recall counts the other relevant items only: 0 and 1 find their one, 2 and 3 have none
     assert res["curves"]["hashret-deep"]["recall_at"][-1] == 0.5
+
+
+def test_baselines_computed_a_chunk_at_a_time_equal_the_whole_corpus_at_once(fashion_index):
+    out, corpus = fashion_index
+    model = Bundle.load(out).model
+    rows = np.arange(len(corpus))
+    x = dense_features(model, corpus, rows)
+    db, q = rows[::2], rows[1::2]
+    encode = pca_itq_encoder(x[db], 16)
+    np.testing.assert_array_equal(encode_in_chunks(encode, model, corpus, rows, chunk=97),
+                                  encode(x))
+    for metric in ("l2", "cosine"):
+        whole = float_ranking(x[q], x[db], 50, metric)
+        chunked = float_ranking_in_chunks(model, corpus, q, db, 50, metric, chunk=64)
+        # the same neighbours in the same order, up to the order of exact ties
+        assert (chunked == whole).mean() > 0.99
+        assert [set(a) == set(b) for a, b in zip(chunked[:, :10], whole[:, :10])].count(True) \
+            >= 0.98 * len(q)
