@@ -111,8 +111,8 @@ class NeighbourhoodCounts:
     the decoder reconstructs the neighbourhood as well as the document itself (NbrReg,
     Chaidaroon et al. 2018), so codes follow the documents' local similarity structure, not
     only their own words. The targets are gathered a batch at a time, never for the whole
-    corpus: with 10 neighbours they would hold about ten times the corpus' own entries
-    (1.3 GB for 200,000 documents of 57 distinct words). A batch's rows are left
+    corpus: with k neighbours they would hold about k times the corpus' own entries
+    (1.3 GB for 200,000 documents of 57 distinct words with 10). A batch's rows are left
     uncoalesced (a word the document and a neighbour share appears twice); the decoder's
     loss is a sum over entries, so that changes nothing.
     """
