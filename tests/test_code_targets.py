@@ -165,6 +165,17 @@ def test_neighbour_votes_are_each_bit_as_most_neighbours_have_it():
     assert votes[np.array([3, 0])].tolist() == [[1.0, 0.0, 0.0], [1.0, 0.0, 1.0]]
 
 
+def test_neighbour_votes_gathered_a_chunk_at_a_time_are_the_votes_of_all_at_once():
+    g = torch.Generator().manual_seed(0)
+    nbrs = torch.randint(0, 50, (50, 5), generator=g).numpy()
+    p = torch.rand(50, 16, generator=g)
+    whole = p[torch.from_numpy(nbrs)].mean(1) > 0.5
+    votes = NeighbourCodeVotes(nbrs)
+    votes.CHUNK = 7                                  # 50 documents in 8 chunks
+    votes.update(p)
+    assert torch.equal(votes[np.arange(50)], whole.float())
+
+
 def test_neighbour_votes_bring_a_documents_bits_closer_to_its_neighbours():
     from hashret.data.corpus import Corpus
     from hashret.models.neighbours import tfidf_neighbours

@@ -83,11 +83,20 @@ class NeighbourCodeVotes:
         self.neighbours = torch.from_numpy(np.asarray(neighbours, np.int64))
         self.targets: torch.Tensor | None = None
 
+    CHUNK = 32_768                 # documents whose neighbours' bits are gathered at once
+
     @torch.no_grad()
     def update(self, probabilities: torch.Tensor) -> None:
         """``probabilities``: (n, bits) bit probabilities of every document, in row order."""
         nbrs = self.neighbours.to(probabilities.device)
-        self.targets = probabilities[nbrs].mean(1) > 0.5        # bool: a byte a bit
+        n = len(nbrs)
+        targets = torch.empty(probabilities.shape, dtype=torch.bool,     # a byte a bit
+                              device=probabilities.device)
+        # a chunk at a time: the neighbours' bits of every document at once would take
+        # n x k x bits floats (4.6 GB for 900,000 documents, 20 neighbours, 64 bits)
+        for s in range(0, n, self.CHUNK):
+            targets[s:s + self.CHUNK] = probabilities[nbrs[s:s + self.CHUNK]].mean(1) > 0.5
+        self.targets = targets
 
     def __getitem__(self, rows) -> torch.Tensor | None:
         if self.targets is None:
