@@ -79,11 +79,11 @@ class NeighbourCodeVotes:
     There are no targets until :meth:`update` has been given the bits of every document.
     """
 
+    CHUNK = 32_768                 # documents whose neighbours' bits are gathered at once
+
     def __init__(self, neighbours: np.ndarray):
         self.neighbours = torch.from_numpy(np.asarray(neighbours, np.int64))
         self.targets: torch.Tensor | None = None
-
-    CHUNK = 32_768                 # documents whose neighbours' bits are gathered at once
 
     @torch.no_grad()
     def update(self, probabilities: torch.Tensor) -> None:
