@@ -43,10 +43,13 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
                                 np.float32)
 
 
-def ranked_scores(e_q, e_db, y_q, y_db) -> dict:
-    ranked = float_ranking(unit_rows(e_q), unit_rows(e_db), MAP_DEPTH, "cosine")
-    s = scores(relevance(ranked, y_q, y_db), 100)
-    return {k: round(v, 4) for k, v in s.items()}
+def ranked_scores(e_q, e_db, y_q, y_db, k: int = 100) -> dict:
+    """precision@k and mAP (to rank 1,000, or the whole database when it is smaller) of
+    ranking the rows of ``e_db`` by cosine to each row of ``e_q``."""
+    ranked = float_ranking(unit_rows(e_q), unit_rows(e_db), min(MAP_DEPTH, len(e_db)),
+                           "cosine")
+    s = scores(relevance(ranked, y_q, y_db), k)
+    return {name: round(v, 4) for name, v in s.items()}
 
 
 def top_label_accuracy(p: np.ndarray, y: np.ndarray) -> float:

@@ -30,27 +30,16 @@ import numpy as np
 import torch
 
 from hashret import load_dataset, read_corpus
-from hashret.eval import MAP_DEPTH, float_ranking, label_matrix, relevance, scores
+from hashret.eval import label_matrix
 from hashret.features import TfidfFeaturizer
 
+from label_bound import ranked_scores, unit_rows
 from validation_sweep import validation_split
-
-
-def unit(a: np.ndarray) -> np.ndarray:
-    return (a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)).astype(np.float32)
-
-
-def cosine_scores(eq, edb, rel_q, rel_db, k=100):
-    """precision@k and mAP@1000 of ranking ``edb`` by cosine to each row of ``eq``."""
-    depth = min(MAP_DEPTH, len(edb))
-    ranked = float_ranking(unit(eq), unit(edb), depth, "cosine")
-    s = scores(relevance(ranked, rel_q, rel_db), k)
-    return s[f"precision@{k}"], s[f"mAP@{depth}"]
 
 
 def diffuse(eq, edb, k: int, alpha: float, rounds: int = 10):
     """Latent vectors smoothed over the database's k-nearest-neighbour graph."""
-    eq, edb = unit(eq), unit(edb)
+    eq, edb = unit_rows(eq), unit_rows(edb)
     index = faiss.IndexFlatIP(edb.shape[1])
     index.add(np.ascontiguousarray(edb))
     _, nq = index.search(np.ascontiguousarray(eq), k)
@@ -102,8 +91,9 @@ def main():
           f"{featurizer.n_features} terms ({a.split} split)")
 
     def show(name, eq, edb):
-        p, m = cosine_scores(eq, edb, rel_q, rel_db, a.k)
-        print(f"{name:28s} P@{a.k} {p:.4f}  mAP@{min(MAP_DEPTH, len(db))} {m:.4f}", flush=True)
+        s = ranked_scores(eq, edb, rel_q, rel_db, a.k)
+        print(f"{name:28s} " + "  ".join(f"{k.replace('precision', 'P')} {v:.4f}"
+                                         for k, v in s.items()), flush=True)
 
     show("tfidf", xq, xdb)
     ranks = [r for r in a.ranks if r < min(len(db), featurizer.n_features)]
