@@ -60,6 +60,14 @@ def test_query_text_and_readable_table(run, reuters_index):
     assert len(r.out.splitlines()) == 4
 
 
+def test_query_text_without_a_vocabulary_word_warns(run, reuters_index):
+    out, _ = reuters_index
+    r = run("query", out, "--text", "zqxjv wkpfh", "-k", "2", "--json")
+    assert r.code == 0 and "share no word with the index's vocabulary" in r.err
+    r = run("query", out, "--text", "oil prices zqxjv", "-k", "2", "--json")
+    assert r.code == 0 and "vocabulary" not in r.err
+
+
 def test_query_by_file_equals_query_by_text(run, reuters_index, tmp_path):
     out, corpus = reuters_index
     doc = corpus.items[3]
