@@ -1,6 +1,6 @@
 """Target bits for models' codes: ITQ on the principal components of the images' gradient
-histograms, the votes of a document's neighbours, and the term that pulls the model's bits
-toward them."""
+histograms, the votes of a document's neighbours, the hash centres of labelled items'
+classes, and the terms that pull the model's bits toward them."""
 
 import json
 
@@ -10,7 +10,8 @@ import torch
 
 from hashret import HashModel, defaults, read_corpus
 from hashret.models.binary_autoencoder import BinaryAutoencoder, Supervision
-from hashret.models.code_targets import NeighbourCodeVotes, gradient_code_targets
+from hashret.models.code_targets import (NeighbourCodeVotes, gradient_code_targets,
+                                         hash_centres)
 from hashret.models.networks import OrientationHistograms
 
 SHAPE = (16, 16, 1)
@@ -143,11 +144,81 @@ def test_a_semi_supervised_image_model_uses_labels_and_target_bits_together(tmp_
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray((img[0] * 255).astype(np.uint8)).save(folder / f"{i}.png")
     corpus = read_corpus(tmp_path / "imgs")
-    model = HashModel(kind="semi", bits=8, epochs=60, seed=0).fit(corpus, progress=False)
+    model = HashModel(kind="semi", bits=8, epochs=150, seed=0).fit(corpus, progress=False)
     assert model.module.code_target_weight > 0 and model.has_classifier
     rows = np.arange(len(corpus))
     codes, _ = model.encode(corpus.take(rows))
     assert model.classifier_accuracy(corpus, rows, codes) > 0.9
+
+
+@pytest.mark.parametrize("bits", [8, 64, 128])
+def test_hash_centres_of_a_power_of_two_length_are_balanced_and_half_the_bits_apart(bits):
+    c = hash_centres(min(10, bits - 1), bits)
+    assert c.shape == (min(10, bits - 1), bits) and set(c.unique().tolist()) == {0.0, 1.0}
+    assert (c.sum(1) == bits / 2).all()
+    d = _hamming(c, c)
+    off = ~torch.eye(len(c), dtype=torch.bool)
+    assert (d[off] == bits / 2).all()
+
+
+def test_hash_centres_otherwise_are_fixed_random_bits():
+    for n, bits in ((114, 64), (10, 24)):          # more classes than bits; not 2^k bits
+        c = hash_centres(n, bits)
+        assert c.shape == (n, bits) and torch.equal(c, hash_centres(n, bits))
+        d = _hamming(c, c)[~torch.eye(n, dtype=torch.bool)]
+        assert d.min() > 0 and abs(float(d.mean()) - bits / 2) < bits / 8
+
+
+def test_centre_term_pulls_labelled_items_bits_toward_their_class_centre():
+    imgs, kind = _kinds(64)
+    x = torch.from_numpy(imgs)
+    y = torch.nn.functional.one_hot(torch.from_numpy(kind), 2).float()
+    mask = torch.zeros(64, dtype=torch.bool)
+    mask[::2] = True                        # half the items labelled
+    sup = Supervision(targets=y, mask=mask)
+
+    def distance_after_training(weight):
+        torch.manual_seed(0)
+        module = BinaryAutoencoder("image", 8, shape=SHAPE, hidden=64, channels=(8, 16),
+                                   n_classes=2, centre_weight=weight)
+        opt = torch.optim.Adam(module.parameters(), lr=3e-3)
+        module.train()
+        for _ in range(150):
+            assert ("centre" in module.loss_terms((x, sup))) == (weight > 0)
+            loss = module.loss((x, sup))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        module.eval()
+        with torch.no_grad():
+            bits = (module.logits(x) > 0).float()
+        centres = hash_centres(2, 8)[torch.from_numpy(kind)]
+        return float((bits != centres).sum(1).float().mean())
+    # the classifier alone can separate the kinds with any bits; it has no reason to use
+    # the centres' (about half of the 8 bits away), the term makes the codes the centres
+    assert distance_after_training(0.0) > 2.5
+    assert distance_after_training(100.0) < 0.5
+
+
+def test_semi_models_train_with_hash_centres_and_reload_without_storing_them(tmp_path):
+    imgs, kind = _kinds(60)
+    np.save(tmp_path / "imgs.npy", (imgs[:, 0] * 255).astype(np.uint8))
+    np.save(tmp_path / "imgs_labels.npy", kind)
+    corpus = read_corpus(tmp_path / "imgs.npy")
+    model = HashModel(kind="semi", bits=8, epochs=1).fit(corpus, progress=False)
+    assert model.config.extra["centre_weight"] == defaults.SEMI_CENTRE_WEIGHT > 0
+    assert torch.equal(model.module.centres, hash_centres(2, 8))
+    model.save(tmp_path / "m")
+    again = HashModel.load(tmp_path / "m")
+    assert torch.equal(again.module.centres, model.module.centres)
+    np.testing.assert_array_equal(again.encode(corpus.take(np.arange(6)))[0],
+                                  model.encode(corpus.take(np.arange(6)))[0])
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    del cfg["extra"]["centre_weight"]              # as written before the term existed
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    old = HashModel.load(tmp_path / "m")
+    np.testing.assert_array_equal(old.encode(corpus.take(np.arange(6)))[0],
+                                  model.encode(corpus.take(np.arange(6)))[0])
 
 
 def test_neighbour_votes_are_each_bit_as_most_neighbours_have_it():

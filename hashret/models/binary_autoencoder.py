@@ -8,6 +8,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from .code_targets import hash_centres
 from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, OrientationHistograms,
                        TextEncoder, WordDecoder, bernoulli_kl_to_uniform, corrupt, parse_noise)
 
@@ -56,7 +57,7 @@ class BinaryAutoencoder(nn.Module):
                  noise: str | None = None, n_classes: int = 0, multilabel: bool = False,
                  class_weight: float = 1.0, gradient_weight: float = 0.0,
                  gradient_cells=(7,), code_target_weight: float = 0.0,
-                 convs_per_scale: int = 0):
+                 convs_per_scale: int = 0, centre_weight: float = 0.0):
         super().__init__()
         self.modality = modality
         self.kl_weight = kl_weight
@@ -68,6 +69,11 @@ class BinaryAutoencoder(nn.Module):
         self.class_weight = class_weight
         self.code_target_weight = code_target_weight
         self.classifier = nn.Linear(bits, n_classes) if n_classes else None
+        # labelled items' bits are also pulled toward their classes' hash centres (not
+        # saved: a function of the number of classes and the code length)
+        self.centre_weight = centre_weight if n_classes else 0.0
+        if self.centre_weight:
+            self.register_buffer("centres", hash_centres(n_classes, bits), persistent=False)
         if modality == "text":
             self.encoder = TextEncoder(n_features, hidden, bits, word_dropout=word_dropout)
             self.decoder = WordDecoder(bits, n_features)
@@ -100,6 +106,9 @@ class BinaryAutoencoder(nn.Module):
             loss = loss + self.balance_weight * terms["balance"]
         if "classification" in terms:
             loss = loss + self.class_weight * terms["classification"]
+        if "centre" in terms:
+            # per bit and labelled item, against the classification term's per-item nats
+            loss = loss + self.class_weight * self.centre_weight * terms["centre"]
         if "code_target" in terms:
             loss = loss + self.code_target_weight * terms["code_target"]
         return loss
@@ -113,8 +122,9 @@ class BinaryAutoencoder(nn.Module):
     def loss_terms(self, batch) -> dict:
         """Each term of the loss: reconstruction of the clean input from the (possibly
         corrupted) input's code, KL of the bits to a fair coin, and, where configured,
-        bit balance, classification of the labelled items from the code and the
-        cross-entropy of the bits' probabilities against target bits."""
+        bit balance, classification of the labelled items from the code, the cross-entropy
+        of labelled items' bits against their classes' hash centres and the cross-entropy
+        of the bits' probabilities against target bits."""
         sup = None
         if isinstance(batch, tuple):
             batch, sup = batch
@@ -151,4 +161,9 @@ class BinaryAutoencoder(nn.Module):
                     out, target, reduction="sum") / len(target)
             else:
                 terms["classification"] = F.cross_entropy(out, target.argmax(1))
+            if self.centre_weight:
+                # an item with several labels: the mean of their centres, as soft bits
+                share = target / target.sum(1, keepdim=True).clamp_min(1)
+                terms["centre"] = F.binary_cross_entropy_with_logits(
+                    logits[sup.mask], share @ self.centres)
         return terms

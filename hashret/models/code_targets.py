@@ -1,5 +1,6 @@
 """Target bits for a model's code layer: for images, from the images' gradient histograms;
-for documents, from the bits their nearest neighbours have.
+for documents, from the bits their nearest neighbours have; for labelled items of a
+``semi`` model, their classes' hash centres.
 
 A binary code that retrieves pictures of one kind together can be had without learning
 anything deep: take the images' histograms of oriented gradients, keep their top ``bits``
@@ -103,3 +104,22 @@ class NeighbourCodeVotes:
             return None
         return self.targets[torch.as_tensor(np.asarray(rows),
                                             device=self.targets.device)].float()
+
+
+def hash_centres(n_classes: int, bits: int) -> torch.Tensor:
+    """``(n_classes, bits)`` target bits in {0, 1}, one code per class, far apart.
+
+    When ``bits`` is a power of two above ``n_classes`` the centres are rows of a Sylvester
+    Hadamard matrix (its constant first row left out): every centre has ``bits / 2`` ones
+    and every two differ in exactly ``bits / 2`` bits. Otherwise they are fair random bits
+    (two differ in about ``bits / 2``) from a fixed seed, so the same classes and length
+    always get the same centres (after central similarity quantization, Yuan et al. 2020).
+    """
+    if bits & (bits - 1) == 0 and n_classes < bits:
+        h = torch.ones(1, 1)
+        while len(h) < bits:
+            h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
+        return (h[1:n_classes + 1] > 0).float()
+    g = torch.Generator().manual_seed(0)
+    return torch.randint(0, 2, (n_classes, bits), generator=g).float()
+

@@ -181,7 +181,8 @@ class HashModel:
                                  gradient_weight=c.gradient_weight or 0.0,
                                  gradient_cells=tuple(c.gradient_cells or (7,)),
                                  code_target_weight=c.code_target_weight or 0.0,
-                                 convs_per_scale=c.convs_per_scale or 0)
+                                 convs_per_scale=c.convs_per_scale or 0,
+                                 centre_weight=float(c.extra.get("centre_weight", 0.0)))
 
     def bits_from(self) -> str:
         """How a bit is read off the model, for manifests and ``hashret info``."""
@@ -364,6 +365,7 @@ class HashModel:
             mask = np.zeros_like(mask)
             mask[keep] = True
         c.extra["classes"] = classes
+        c.extra.setdefault("centre_weight", defaults.SEMI_CENTRE_WEIGHT)
         c.extra["multilabel"] = bool((y.sum(1) > 1).any())
         c.extra["labelled_items"] = int(mask.sum())
         return y, mask
