@@ -122,4 +122,3 @@ def hash_centres(n_classes: int, bits: int) -> torch.Tensor:
         return (h[1:n_classes + 1] > 0).float()
     g = torch.Generator().manual_seed(0)
     return torch.randint(0, 2, (n_classes, bits), generator=g).float()
-
