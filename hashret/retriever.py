@@ -85,19 +85,15 @@ class Retriever:
         elif not all(isinstance(e, str) for e in examples):
             raise UsageError("this index holds documents; query it with --text, --file or "
                              "--id")
-        else:
-            self._warn_unknown_words(examples)
         codes, _ = self.model.encode(examples)
-        return codes
-
-    def _warn_unknown_words(self, texts) -> None:
-        # A text with no vocabulary word is coded like an empty document: its "neighbours"
-        # say nothing about it, so say so rather than return them silently.
-        empty = np.diff(self.model.featurizer.transform(texts).indptr) == 0
-        if empty.any():
+        if self.model.empty_items:
+            # a text with no vocabulary word is coded like an empty document: its
+            # "neighbours" say nothing about it, so say so rather than return them silently
             log.warning("%d of %d query text(s) share no word with the index's vocabulary "
                         "of %s terms; their neighbours are those of an empty document",
-                        int(empty.sum()), len(texts), f"{self.model.featurizer.n_features:,}")
+                        self.model.empty_items, len(examples),
+                        f"{self.model.featurizer.n_features:,}")
+        return codes
 
     # --- searching ---------------------------------------------------------------------
     def _hits(self, dist, rows) -> list[Hit]:

@@ -450,9 +450,21 @@ class HashModel:
                    for p, i in zip(pred, labelled))
         return hits / len(labelled)
 
+    def _embed_counting_empty(self, items) -> np.ndarray:
+        """:meth:`embed`, adding the documents with no vocabulary word (coded from biases
+        alone) to ``empty_items``."""
+        feats = self.features(items)
+        if isinstance(feats, SparseRows):
+            self.empty_items += int((np.diff(feats.indptr) == 0).sum())
+        return self.embed_features(feats)
+
     def encode(self, items, batch_size: int = defaults.ENCODE_BATCH_SIZE):
-        """``(codes, embeddings)``: packed uint8 codes (n, K/8) and float32 (n, K)."""
-        embs = [self.embed(items[s:s + batch_size]) for s in range(0, len(items), batch_size)]
+        """``(codes, embeddings)``: packed uint8 codes (n, K/8) and float32 (n, K).
+
+        Counts ``empty_items``: documents with no vocabulary word."""
+        self.empty_items = 0
+        embs = [self._embed_counting_empty(items[s:s + batch_size])
+                for s in range(0, len(items), batch_size)]
         emb = np.concatenate(embs) if embs else np.zeros((0, self.config.bits), np.float32)
         return pack_bits(emb > 0), emb
 
@@ -469,10 +481,7 @@ class HashModel:
         with tqdm(total=len(corpus), desc="encoding", unit="item", disable=not progress,
                   leave=False) as bar:
             for rows, items in corpus.batches(batch_size):
-                feats = self.features(items)
-                if isinstance(feats, SparseRows):
-                    self.empty_items += int((np.diff(feats.indptr) == 0).sum())
-                emb = self.embed_features(feats)
+                emb = self._embed_counting_empty(items)
                 yield rows, pack_bits(emb > 0), emb
                 bar.update(len(rows))
 
