@@ -200,6 +200,49 @@ def test_centre_term_pulls_labelled_items_bits_toward_their_class_centre():
     assert distance_after_training(100.0) < 0.5
 
 
+def test_label_smoothing_keeps_the_softmax_head_from_certainty():
+    """With smoothed targets the classification term is lowest where the true class gets
+    probability 1 - e + e / C (0.95 for two classes and e = 0.1), not 1: a head trained to
+    convergence on items whose codes tell the classes apart stops there, while an
+    unsmoothed one goes on toward 1."""
+    kind = torch.arange(64) % 2
+    y = torch.nn.functional.one_hot(kind, 2).float()
+    sup = Supervision(targets=y, mask=torch.ones(64, dtype=torch.bool))
+    x = torch.zeros(64, *SHAPE[::-1])
+    # codes fixed by hand (bit 0 = the class, the others random), so only the head learns
+    logits = torch.randn(64, 8, generator=torch.Generator().manual_seed(0))
+    logits[:, 0] = 4.0 * (2 * kind - 1)
+
+    def true_class_probability(smoothing):
+        torch.manual_seed(0)
+        module = BinaryAutoencoder("image", 8, shape=SHAPE, hidden=64, channels=(8, 16),
+                                   n_classes=2, label_smoothing=smoothing).eval()
+        module.logits = lambda _: logits
+        opt = torch.optim.Adam(module.classifier.parameters(), lr=0.05)
+        for _ in range(1000):
+            loss = module.loss_terms((x, sup))["classification"]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            p = torch.softmax(module.class_logits(module.code(logits)), 1)
+        return p[torch.arange(64), kind]
+    assert torch.allclose(true_class_probability(0.1), torch.tensor(0.95), atol=0.005)
+    assert (true_class_probability(0.0) > 0.99).all()
+
+
+def test_semi_models_smooth_single_labels_only(tmp_path):
+    imgs, kind = _kinds(40)
+    np.save(tmp_path / "imgs.npy", (imgs[:, 0] * 255).astype(np.uint8))
+    np.save(tmp_path / "imgs_labels.npy", kind)
+    model = HashModel(kind="semi", bits=8, epochs=1).fit(read_corpus(tmp_path / "imgs.npy"),
+                                                         progress=False)
+    assert model.module.label_smoothing == defaults.SEMI_LABEL_SMOOTHING > 0
+    assert model.config.extra["label_smoothing"] == defaults.SEMI_LABEL_SMOOTHING
+    model.save(tmp_path / "m")
+    assert HashModel.load(tmp_path / "m").module.label_smoothing == model.module.label_smoothing
+
+
 def test_semi_models_train_with_hash_centres_and_reload_without_storing_them(tmp_path):
     imgs, kind = _kinds(60)
     np.save(tmp_path / "imgs.npy", (imgs[:, 0] * 255).astype(np.uint8))

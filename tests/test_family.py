@@ -234,6 +234,7 @@ def test_semi_supervised_multilabel_head_predicts_label_sets():
     corpus = limit_rows(load_dataset("reuters"), 800, 0)
     semi = HashModel(kind="semi", bits=16, epochs=2).fit(corpus, progress=False)
     assert semi.config.extra["multilabel"] is True
+    assert semi.module.label_smoothing == 0          # smoothing is for the softmax head
     codes, _ = semi.encode(corpus.take(np.arange(20)))
     pred = semi.predict_labels(codes)
     assert all(len(p) >= 1 and set(p) <= set(semi.config.extra["classes"]) for p in pred)

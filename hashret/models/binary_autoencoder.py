@@ -57,7 +57,8 @@ class BinaryAutoencoder(nn.Module):
                  noise: str | None = None, n_classes: int = 0, multilabel: bool = False,
                  class_weight: float = 1.0, gradient_weight: float = 0.0,
                  gradient_cells=(7,), code_target_weight: float = 0.0,
-                 convs_per_scale: int = 0, centre_weight: float = 0.0):
+                 convs_per_scale: int = 0, centre_weight: float = 0.0,
+                 label_smoothing: float = 0.0):
         super().__init__()
         self.modality = modality
         self.kl_weight = kl_weight
@@ -67,6 +68,7 @@ class BinaryAutoencoder(nn.Module):
             word_dropout = self.noise[1]
         self.multilabel = multilabel
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing      # softmax head only
         self.code_target_weight = code_target_weight
         self.classifier = nn.Linear(bits, n_classes) if n_classes else None
         # labelled items' bits are also pulled toward their classes' hash centres (not
@@ -160,7 +162,8 @@ class BinaryAutoencoder(nn.Module):
                 terms["classification"] = F.binary_cross_entropy_with_logits(
                     out, target, reduction="sum") / len(target)
             else:
-                terms["classification"] = F.cross_entropy(out, target.argmax(1))
+                terms["classification"] = F.cross_entropy(
+                    out, target.argmax(1), label_smoothing=self.label_smoothing)
             if self.centre_weight:
                 # an item with several labels: the mean of their centres, as soft bits
                 share = target / target.sum(1, keepdim=True).clamp_min(1)

@@ -182,7 +182,8 @@ class HashModel:
                                  gradient_cells=tuple(c.gradient_cells or (7,)),
                                  code_target_weight=c.code_target_weight or 0.0,
                                  convs_per_scale=c.convs_per_scale or 0,
-                                 centre_weight=float(c.extra.get("centre_weight", 0.0)))
+                                 centre_weight=float(c.extra.get("centre_weight", 0.0)),
+                                 label_smoothing=float(c.extra.get("label_smoothing", 0.0)))
 
     def bits_from(self) -> str:
         """How a bit is read off the model, for manifests and ``hashret info``."""
@@ -367,6 +368,8 @@ class HashModel:
         c.extra["classes"] = classes
         c.extra.setdefault("centre_weight", defaults.SEMI_CENTRE_WEIGHT)
         c.extra["multilabel"] = bool((y.sum(1) > 1).any())
+        if not c.extra["multilabel"]:
+            c.extra.setdefault("label_smoothing", defaults.SEMI_LABEL_SMOOTHING)
         c.extra["labelled_items"] = int(mask.sum())
         return y, mask
 
