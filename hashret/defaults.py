@@ -87,8 +87,9 @@ SEMI_CENTRE_WEIGHT = 1.0
 # pushing the labelled items' logits, and with them their codes, ever further once they
 # are right. Validation (BENCHMARKS.md "Label smoothing for semi"), 64 bits, 10% of the
 # labels, mAP@1000 at e = 0 / 0.1 / 0.2: Fashion-MNIST seed 0 0.8696 / 0.8733 / 0.8730,
-# seeds 1 / 2 0.8635 / 0.8535 -> 0.8689 / 0.8686; 8 x 8 digits (seeds 0-2, mean) 0.767 / 0.811 / 0.785; English
-# and Japanese Debian descriptions within 0.002. A multi-label (sigmoid) head is unchanged.
+# seeds 1 / 2 0.8635 / 0.8535 at 0 and 0.8689 / 0.8686 at 0.1; 8 x 8 digits (seeds 0-2,
+# mean) 0.767 / 0.811 / 0.785; English and Japanese Debian descriptions within 0.002.
+# A multi-label (sigmoid) head is unchanged.
 SEMI_LABEL_SMOOTHING = 0.1
 IMAGE_NOISE = "gaussian:0.3"      # denoising corruption of pixels in [0, 1]
 TEXT_NOISE = "mask:0.3"           # denoising corruption of documents: drop 30% of the words
