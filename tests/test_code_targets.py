@@ -231,19 +231,9 @@ def test_label_smoothing_keeps_the_softmax_head_from_certainty():
     assert (true_class_probability(0.0) > 0.99).all()
 
 
-def test_semi_models_smooth_single_labels_only(tmp_path):
-    imgs, kind = _kinds(40)
-    np.save(tmp_path / "imgs.npy", (imgs[:, 0] * 255).astype(np.uint8))
-    np.save(tmp_path / "imgs_labels.npy", kind)
-    model = HashModel(kind="semi", bits=8, epochs=1).fit(read_corpus(tmp_path / "imgs.npy"),
-                                                         progress=False)
-    assert model.module.label_smoothing == defaults.SEMI_LABEL_SMOOTHING > 0
-    assert model.config.extra["label_smoothing"] == defaults.SEMI_LABEL_SMOOTHING
-    model.save(tmp_path / "m")
-    assert HashModel.load(tmp_path / "m").module.label_smoothing == model.module.label_smoothing
-
-
-def test_semi_models_train_with_hash_centres_and_reload_without_storing_them(tmp_path):
+def test_semi_models_train_with_hash_centres_and_smoothed_labels_and_reload(tmp_path):
+    """The centres are not stored (a function of the classes and code length); the
+    label smoothing of the single-label head is, in the config."""
     imgs, kind = _kinds(60)
     np.save(tmp_path / "imgs.npy", (imgs[:, 0] * 255).astype(np.uint8))
     np.save(tmp_path / "imgs_labels.npy", kind)
@@ -254,6 +244,9 @@ def test_semi_models_train_with_hash_centres_and_reload_without_storing_them(tmp
     model.save(tmp_path / "m")
     again = HashModel.load(tmp_path / "m")
     assert torch.equal(again.module.centres, model.module.centres)
+    assert model.module.label_smoothing == defaults.SEMI_LABEL_SMOOTHING > 0
+    assert model.config.extra["label_smoothing"] == defaults.SEMI_LABEL_SMOOTHING
+    assert again.module.label_smoothing == model.module.label_smoothing
     np.testing.assert_array_equal(again.encode(corpus.take(np.arange(6)))[0],
                                   model.encode(corpus.take(np.arange(6)))[0])
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
