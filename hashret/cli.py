@@ -166,6 +166,14 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, r
         click.echo(f"classifier accuracy {b['classifier_accuracy']:.3f} on the "
                    f"{b['classifier_accuracy_on']} ({b['labelled_training_items']:,} labelled "
                    "training items used)")
+    teacher = b["train"].get("teacher")
+    if teacher:
+        acc = teacher.get("validation_accuracy")
+        click.echo(f"the targets of the unlabelled items came from a teacher trained first on "
+                   f"{teacher['labelled_items']:,} labelled items ({teacher['epochs']} epochs, "
+                   f"{teacher['seconds']:.0f} s"
+                   + ("" if acc is None else f", accuracy {acc:.3f} on held-out labelled items")
+                   + ")")
 
 
 def _index_params(pairs) -> dict:

@@ -48,6 +48,7 @@ class TrainReport:
     train_items: int = 0
     validation_items: int = 0
     history: list = field(default_factory=list)
+    teacher: dict | None = None      # semi: the teacher trained on the labelled items
     objective: list = field(default_factory=list)    # per-iteration fit objective (EM, ALS)
 
     def to_dict(self) -> dict:
@@ -63,7 +64,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
           lr: float = defaults.LEARNING_RATE, device: torch.device, seed: int = 0,
           patience: int = defaults.PATIENCE, progress: bool = True,
           after_epoch: Callable[[], None] | None = None,
-          epoch_items: int | None = None) -> TrainReport:
+          epoch_items: int | None = None, desc: str = "training") -> TrainReport:
     """Fit ``module`` (which has ``loss(batch)``) with Adam; return what happened.
 
     ``make_batch(rows)`` builds a batch on ``device`` from row numbers. ``after_epoch``,
@@ -81,7 +82,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
     report = TrainReport(device=str(device))
     best_state, best = None, float("inf")
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress,
+    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress,
                leave=False)
     for epoch in bar:
         module.train()

@@ -158,8 +158,10 @@ def test_eval_plot_and_curves_agree_with_the_figures(run, tmp_path, fashion_inde
 
 def test_semi_supervised_export_carries_predicted_labels(run, tmp_path):
     out = tmp_path / "semi"
-    assert run("--quiet", "build", "--dataset", "fashion-mnist", "--limit", "300", "--bits",
-               "16", "--epochs", "1", "--model", "semi", "--out", out).code == 0
+    r = run("--quiet", "build", "--dataset", "fashion-mnist", "--limit", "300", "--bits",
+            "16", "--epochs", "1", "--model", "semi", "--labels-fraction", "0.5", "--out", out)
+    assert r.code == 0, r.err
+    assert "from a teacher trained first on" in r.out       # half the items unlabelled
     assert run("export", out, tmp_path / "e.parquet").code == 0
     t = pq.read_table(tmp_path / "e.parquet")
     b = Bundle.load(out)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from hashret import HashModel, defaults, read_corpus
+from hashret import HashModel, defaults, load_dataset, read_corpus
+from hashret.data import limit_rows
 from hashret.models.binary_autoencoder import BinaryAutoencoder, Supervision
 from hashret.models.code_targets import (NeighbourCodeVotes, gradient_code_targets,
                                          hash_centres)
@@ -307,3 +308,91 @@ def test_neighbour_votes_bring_a_documents_bits_closer_to_its_neighbours():
     near_with, all_with = distances(None)                     # the default weight
     assert near_with < near_without - 0.15
     assert all_with > 0.95 * all_without                      # the codes did not collapse
+
+
+def test_items_without_labels_learn_the_teachers_probabilities():
+    """With a teacher, every item has a classification target: a labelled item its label,
+    the others the teacher's class probabilities. A head trained to convergence on codes
+    that set the unlabelled items apart predicts the teacher's 0.7 / 0.3 for them; without
+    the teacher's targets they do not count, and the head has no reason to."""
+    labelled = torch.arange(64) < 32
+    kind = torch.arange(64) % 2
+    y = torch.nn.functional.one_hot(kind, 2).float()
+    taught = torch.tensor([0.7, 0.3]).repeat(64, 1)
+    x = torch.zeros(64, *SHAPE[::-1])
+    # bit 0 = the class of a labelled item, bit 1 = unlabelled; the other bits off
+    logits = torch.full((64, 8), -4.0)
+    logits[:32, 0] = 4.0 * (2 * kind[:32] - 1)
+    logits[32:, 1] = 4.0
+
+    def unlabelled_probability(teacher):
+        torch.manual_seed(0)
+        module = BinaryAutoencoder("image", 8, shape=SHAPE, hidden=64, channels=(8, 16),
+                                   n_classes=2).eval()
+        module.logits = lambda _: logits
+        sup = Supervision(targets=y, mask=labelled, taught=taught if teacher else None)
+        opt = torch.optim.Adam(module.classifier.parameters(), lr=0.05)
+        for _ in range(1000):
+            loss = module.loss_terms((x, sup))["classification"]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            p = torch.softmax(module.class_logits(module.code(logits)), 1)
+        assert (p[torch.arange(32), kind[:32]] > 0.95).all()    # labelled: their labels
+        return p[32:, 0]
+    assert torch.allclose(unlabelled_probability(True), torch.tensor(0.7), atol=0.01)
+    assert not torch.allclose(unlabelled_probability(False), torch.tensor(0.7), atol=0.05)
+
+
+def test_a_semi_model_with_unlabelled_items_learns_a_teachers_targets_for_them(
+        tmp_path, monkeypatch):
+    imgs, kind = _kinds(80)
+    np.save(tmp_path / "imgs.npy", (imgs[:, 0] * 255).astype(np.uint8))
+    np.save(tmp_path / "imgs_labels.npy", kind)
+    corpus = read_corpus(tmp_path / "imgs.npy")
+    seen = []
+    label_terms = BinaryAutoencoder._label_terms
+    monkeypatch.setattr(BinaryAutoencoder, "_label_terms", lambda self, logits, z, sup: (
+        seen.append(None if sup.taught is None else sup.taught.detach().clone()),
+        label_terms(self, logits, z, sup))[1])
+    model = HashModel(kind="semi", bits=8, epochs=1,
+                      extra={"labels_fraction": 0.5}).fit(corpus, progress=False)
+    teacher = model.report.teacher
+    assert teacher == model.config.extra["teacher"]
+    assert 0 < teacher["labelled_items"] < model.config.extra["labelled_items"]  # less held out
+    assert teacher["epochs"] <= defaults.teacher_epochs(teacher["labelled_items"])
+    assert 0 <= teacher["validation_accuracy"] <= 1
+    # the teacher's own steps have no taught targets; the model's all do: probabilities
+    taught = [t for t in seen if t is not None]
+    assert taught and len(taught) < len(seen)
+    assert all(torch.allclose(t.sum(1), torch.ones(len(t))) for t in taught)
+    # every training item labelled: nothing to teach
+    seen.clear()
+    model = HashModel(kind="semi", bits=8, epochs=1).fit(corpus, progress=False)
+    assert model.report.teacher is None and "teacher" not in model.config.extra
+    assert seen and all(t is None for t in seen)
+
+
+def test_document_models_train_without_a_teacher_unless_asked():
+    corpus = limit_rows(load_dataset("reuters"), 400, 0)
+    plain = HashModel(kind="semi", bits=8, epochs=1,
+                      extra={"labels_fraction": 0.5}).fit(corpus, progress=False)
+    assert plain.config.extra["distil"] is defaults.SEMI_TEACHER["text"] is False
+    assert plain.report.teacher is None and plain.options()["teacher"] is False
+    taught = HashModel(kind="semi", bits=8, epochs=1,
+                       extra={"labels_fraction": 0.5, "distil": True}).fit(corpus,
+                                                                          progress=False)
+    assert taught.options()["teacher"] is True
+    assert taught.report.teacher["labelled_items"] > 0
+    assert 0 <= taught.report.teacher["validation_accuracy"] <= 1
+
+
+def test_the_teacher_takes_more_passes_over_fewer_labelled_items():
+    assert defaults.teacher_epochs(100) == defaults.SEMI_TEACHER_EPOCHS
+    assert defaults.teacher_epochs(1_000_000) == defaults.MIN_EPOCHS
+    n = 20_000       # the steps cap binds between the two
+    epochs = defaults.teacher_epochs(n)
+    assert defaults.MIN_EPOCHS < epochs < defaults.SEMI_TEACHER_EPOCHS
+    assert abs(epochs * n / defaults.SEMI_TEACHER_BATCH_SIZE - defaults.SEMI_TEACHER_STEPS) \
+        <= n / defaults.SEMI_TEACHER_BATCH_SIZE

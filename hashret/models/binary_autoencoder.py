@@ -33,6 +33,9 @@ class Supervision:
     targets: torch.Tensor | None = None     # (n, C) float
     mask: torch.Tensor | None = None        # (n,) bool
     code: torch.Tensor | None = None        # (n, bits) float in {0, 1}
+    # a teacher's predicted class probabilities, the classification targets of the items
+    # without labels (see HashModel._teach)
+    taught: torch.Tensor | None = None      # (n, C) float
 
 
 class BinaryAutoencoder(nn.Module):
@@ -154,19 +157,48 @@ class BinaryAutoencoder(nn.Module):
         if sup is not None and sup.code is not None:
             terms["code_target"] = F.binary_cross_entropy_with_logits(
                 logits, sup.code, reduction="sum") / len(logits)
-        if self.classifier is not None and sup is not None and sup.mask is not None \
-                and bool(sup.mask.any()):
-            out = self.class_logits(z[sup.mask])
-            target = sup.targets[sup.mask]
+        if self.classifier is not None and sup is not None and sup.mask is not None:
+            terms.update(self._label_terms(logits, z, sup))
+        return terms
+
+    def _label_terms(self, logits, z, sup: Supervision) -> dict:
+        """Classification of the items with a target (labelled ones against their labels;
+        with a teacher, the others against its probabilities) and, for labelled items, the
+        pull of their bits toward their classes' hash centres."""
+        terms = {}
+        if sup.taught is not None:
+            rows = torch.ones_like(sup.mask)
+            target = torch.where(sup.mask[:, None], sup.targets, sup.taught)
+        else:
+            rows, target = sup.mask, sup.targets[sup.mask]
+        if bool(rows.any()):
+            out = self.class_logits(z[rows])
             if self.multilabel:
                 terms["classification"] = F.binary_cross_entropy_with_logits(
                     out, target, reduction="sum") / len(target)
+            elif sup.taught is not None:
+                # class probabilities as targets: a labelled item's one-hot row is its class
+                terms["classification"] = F.cross_entropy(
+                    out, target, label_smoothing=self.label_smoothing)
             else:
                 terms["classification"] = F.cross_entropy(
                     out, target.argmax(1), label_smoothing=self.label_smoothing)
-            if self.centre_weight:
-                # an item with several labels: the mean of their centres, as soft bits
-                share = target / target.sum(1, keepdim=True).clamp_min(1)
-                terms["centre"] = F.binary_cross_entropy_with_logits(
-                    logits[sup.mask], share @ self.centres)
+        if self.centre_weight and bool(sup.mask.any()):
+            # an item with several labels: the mean of their centres, as soft bits
+            target = sup.targets[sup.mask]
+            share = target / target.sum(1, keepdim=True).clamp_min(1)
+            terms["centre"] = F.binary_cross_entropy_with_logits(
+                logits[sup.mask], share @ self.centres)
         return terms
+
+    def label_loss(self, batch) -> torch.Tensor:
+        """The label terms alone, encoder and classifier only (no decoder): what a
+        teacher trained on the labelled items minimises."""
+        x, sup = batch
+        x = x.x if isinstance(x, TextBatch) else x
+        logits = self.logits(x)
+        terms = self._label_terms(logits, self.code(logits), sup)
+        loss = terms.get("classification", logits.sum() * 0)
+        if "centre" in terms:
+            loss = loss + self.centre_weight * terms["centre"]
+        return loss

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -205,6 +206,7 @@ class HashModel:
             out["labels_fraction"] = c.extra.get("labels_fraction", 1.0)
             out["classes"] = len(c.extra.get("classes") or [])
             out["multilabel"] = bool(c.extra.get("multilabel"))
+            out["teacher"] = bool(c.extra.get("teacher"))
         if c.kind in ("linear", "fa"):
             out["rotation"] = c.extra.get("rotation", "none")
         return out
@@ -271,7 +273,7 @@ class HashModel:
                 c.code_target_weight = defaults.neighbour_code_weight(targets.mean_words())
             if c.code_target_weight:
                 votes = NeighbourCodeVotes(nbrs)
-        supervision = None
+        supervision, taught = None, None
         if c.kind == "semi":
             supervision = self._label_targets(corpus, rows)
         rng = np.random.default_rng(c.seed)
@@ -319,6 +321,8 @@ class HashModel:
                 y, mask = supervision
                 sup.targets = torch.from_numpy(y[r]).to(self.device)
                 sup.mask = torch.from_numpy(mask[r]).to(self.device)
+                if taught is not None:
+                    sup.taught = torch.from_numpy(taught[r]).to(self.device)
             # the votes move every epoch: they stay out of the validation loss, or early
             # stopping would compare losses against different targets
             if code_targets is not None and (votes is None or self.module.training):
@@ -327,6 +331,9 @@ class HashModel:
             return batch, sup
         if supervision is not None:
             self._balance_classifier(make_batch, tr)
+            c.extra.setdefault("distil", defaults.SEMI_TEACHER[c.modality])
+            if c.extra["distil"] and not supervision[1].all() and supervision[1][tr].any():
+                taught = self._teach(make_batch, tr, val, supervision, progress)
         prepare_seconds = time.perf_counter() - started
         self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
@@ -337,6 +344,7 @@ class HashModel:
                             patience=defaults.patience_for(len(tr), c.modality,
                                                            c.batch_size))
         self.report.train_items, self.report.validation_items = len(tr), len(val)
+        self.report.teacher = self.config.extra.get("teacher")
         self.report.prepare_seconds = round(prepare_seconds, 2)
         self.module.to("cpu").eval()
         self.device = torch.device("cpu")
@@ -372,6 +380,44 @@ class HashModel:
             c.extra.setdefault("label_smoothing", defaults.SEMI_LABEL_SMOOTHING)
         c.extra["labelled_items"] = int(mask.sum())
         return y, mask
+
+    def _teach(self, make_batch, tr, val, supervision, progress: bool) -> np.ndarray:
+        """Train a teacher on the labelled items alone and return its class probabilities
+        for every training item: the classification targets of the items without labels
+        (see defaults.SEMI_TEACHER_EPOCHS). The teacher is a copy of the untrained network
+        fitting only the label terms; early stopping watches the held-out labelled items."""
+        c = self.config
+        y, mask = supervision
+        labelled_tr, labelled_val = tr[mask[tr]], val[mask[val]]
+        teacher = copy.deepcopy(self.module)
+        log.info("training a teacher on the %d labelled training items", len(labelled_tr))
+        report = train(_LabelTerms(teacher), make_batch, labelled_tr, labelled_val,
+                       epochs=defaults.teacher_epochs(len(labelled_tr)),
+                       batch_size=defaults.SEMI_TEACHER_BATCH_SIZE, lr=c.lr,
+                       device=self.device, seed=c.seed, progress=progress,
+                       desc="training the teacher")
+        probs = []
+        with torch.no_grad():
+            for s in range(0, len(y), defaults.ENCODE_BATCH_SIZE):
+                batch, _ = make_batch(np.arange(s, min(s + defaults.ENCODE_BATCH_SIZE, len(y))))
+                x = batch.x if isinstance(batch, TextBatch) else batch
+                out = teacher.class_logits((teacher.logits(x) > 0).float())
+                probs.append((torch.sigmoid(out) if teacher.multilabel
+                              else torch.softmax(out, 1)).cpu().numpy())
+        probs = np.concatenate(probs)
+        info = {"labelled_items": int(len(labelled_tr)), "epochs": report.epochs_run,
+                "best_epoch": report.best_epoch, "seconds": round(report.seconds, 2)}
+        if len(labelled_val):
+            # as predict_labels: the most likely class, or (multi-label) every class above
+            # 1/2; right when a predicted class is a true one
+            p = probs[labelled_val]
+            top = p.max(1, keepdims=True)
+            pred = p >= (np.minimum(top, 0.5) if teacher.multilabel else top)
+            info["validation_accuracy"] = round(float(
+                (pred & (y[labelled_val] > 0)).any(1).mean()), 4)
+        c.extra["teacher"] = info
+        log.info("teacher: %s", info)
+        return probs.astype(np.float32)
 
     @torch.no_grad()
     def _balance_classifier(self, make_batch, rows):
@@ -578,6 +624,18 @@ class HashModel:
                               f"configuration ({str(e)[:100]}); rebuild the index") from None
         model.module.eval()
         return model
+
+
+class _LabelTerms(torch.nn.Module):
+    """A network seen through its label terms only (what :func:`train` minimises for a
+    teacher)."""
+
+    def __init__(self, net: BinaryAutoencoder):
+        super().__init__()
+        self.net = net
+
+    def loss(self, batch) -> torch.Tensor:
+        return self.net.label_loss(batch)
 
 
 def _check_sizes(c: ModelConfig) -> None:
