@@ -43,6 +43,8 @@ def validation_split(corpus):
 
 
 def parse_value(v: str):
+    if v.lower() in ("true", "false"):
+        return v.lower() == "true"
     for cast in (int, float):
         try:
             return cast(v)
