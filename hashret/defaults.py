@@ -102,11 +102,12 @@ SEMI_LABEL_SMOOTHING = 0.1
 # better than its teacher. Validation (BENCHMARKS.md "A teacher for semi"), 64 bits, 10% of
 # the labels, mAP@1000 without / with: Fashion-MNIST seeds 0 / 1 / 2 0.8733 / 0.8689 /
 # 0.8686 -> 0.8810 / 0.8761 / 0.8751; 8 x 8 digits 0.8814 / 0.7997 / 0.7519 -> 0.8825 /
-# 0.8669 / 0.8703. Document models lost with it on every corpus measured (Reuters 0.7699 ->
-# 0.7570, English / Japanese Debian descriptions 0.5188 / 0.4293 -> 0.4956 / 0.4192): their
-# codes retrieve by the words and neighbours they reconstruct, which every unlabelled
-# document pulled toward a weaker teacher's classes (55-80% right) then outweighs. So
-# documents train without one (``extra["distil"]`` overrides either way).
+# 0.8669 / 0.8703. Document models lost with it (P@100: Reuters 0.7879 -> 0.7737, English /
+# Japanese Debian descriptions 0.5168 / 0.4421 -> 0.5133 / 0.4351; mAP@1000 down on Reuters
+# and Japanese, up on English): their codes retrieve by the words and neighbours they
+# reconstruct, which every unlabelled document pulled toward a weaker teacher's classes
+# (55-80% right) then outweighs. So documents train without one (``extra["distil"]``
+# overrides either way).
 SEMI_TEACHER = {"image": True, "text": False}
 SEMI_TEACHER_EPOCHS = 30
 SEMI_TEACHER_BATCH_SIZE = 64
