@@ -201,6 +201,24 @@ def test_centre_term_pulls_labelled_items_bits_toward_their_class_centre():
     assert distance_after_training(100.0) < 0.5
 
 
+def _head_fitted_on_fixed_codes(logits, sup, **options):
+    """Class probabilities of a two-class head trained to convergence on its
+    classification term, the code logits fixed by hand so that only the head learns."""
+    torch.manual_seed(0)
+    module = BinaryAutoencoder("image", 8, shape=SHAPE, hidden=64, channels=(8, 16),
+                               n_classes=2, **options).eval()
+    module.logits = lambda _: logits
+    x = torch.zeros(len(logits), *SHAPE[::-1])
+    opt = torch.optim.Adam(module.classifier.parameters(), lr=0.05)
+    for _ in range(1000):
+        loss = module.loss_terms((x, sup))["classification"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return torch.softmax(module.class_logits(module.code(logits)), 1)
+
+
 def test_label_smoothing_keeps_the_softmax_head_from_certainty():
     """With smoothed targets the classification term is lowest where the true class gets
     probability 1 - e + e / C (0.95 for two classes and e = 0.1), not 1: a head trained to
@@ -209,24 +227,12 @@ def test_label_smoothing_keeps_the_softmax_head_from_certainty():
     kind = torch.arange(64) % 2
     y = torch.nn.functional.one_hot(kind, 2).float()
     sup = Supervision(targets=y, mask=torch.ones(64, dtype=torch.bool))
-    x = torch.zeros(64, *SHAPE[::-1])
     # codes fixed by hand (bit 0 = the class, the others random), so only the head learns
     logits = torch.randn(64, 8, generator=torch.Generator().manual_seed(0))
     logits[:, 0] = 4.0 * (2 * kind - 1)
 
     def true_class_probability(smoothing):
-        torch.manual_seed(0)
-        module = BinaryAutoencoder("image", 8, shape=SHAPE, hidden=64, channels=(8, 16),
-                                   n_classes=2, label_smoothing=smoothing).eval()
-        module.logits = lambda _: logits
-        opt = torch.optim.Adam(module.classifier.parameters(), lr=0.05)
-        for _ in range(1000):
-            loss = module.loss_terms((x, sup))["classification"]
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            p = torch.softmax(module.class_logits(module.code(logits)), 1)
+        p = _head_fitted_on_fixed_codes(logits, sup, label_smoothing=smoothing)
         return p[torch.arange(64), kind]
     assert torch.allclose(true_class_probability(0.1), torch.tensor(0.95), atol=0.005)
     assert (true_class_probability(0.0) > 0.99).all()
@@ -319,26 +325,14 @@ def test_items_without_labels_learn_the_teachers_probabilities():
     kind = torch.arange(64) % 2
     y = torch.nn.functional.one_hot(kind, 2).float()
     taught = torch.tensor([0.7, 0.3]).repeat(64, 1)
-    x = torch.zeros(64, *SHAPE[::-1])
     # bit 0 = the class of a labelled item, bit 1 = unlabelled; the other bits off
     logits = torch.full((64, 8), -4.0)
     logits[:32, 0] = 4.0 * (2 * kind[:32] - 1)
     logits[32:, 1] = 4.0
 
     def unlabelled_probability(teacher):
-        torch.manual_seed(0)
-        module = BinaryAutoencoder("image", 8, shape=SHAPE, hidden=64, channels=(8, 16),
-                                   n_classes=2).eval()
-        module.logits = lambda _: logits
         sup = Supervision(targets=y, mask=labelled, taught=taught if teacher else None)
-        opt = torch.optim.Adam(module.classifier.parameters(), lr=0.05)
-        for _ in range(1000):
-            loss = module.loss_terms((x, sup))["classification"]
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            p = torch.softmax(module.class_logits(module.code(logits)), 1)
+        p = _head_fitted_on_fixed_codes(logits, sup)
         assert (p[torch.arange(32), kind[:32]] > 0.95).all()    # labelled: their labels
         return p[32:, 0]
     assert torch.allclose(unlabelled_probability(True), torch.tensor(0.7), atol=0.01)
