@@ -193,12 +193,12 @@ class BinaryAutoencoder(nn.Module):
 
     def label_loss(self, batch) -> torch.Tensor:
         """The label terms alone, encoder and classifier only (no decoder): what a
-        teacher trained on the labelled items minimises."""
+        teacher trained on batches of labelled items minimises."""
         x, sup = batch
         x = x.x if isinstance(x, TextBatch) else x
         logits = self.logits(x)
         terms = self._label_terms(logits, self.code(logits), sup)
-        loss = terms.get("classification", logits.sum() * 0)
+        loss = terms["classification"]
         if "centre" in terms:
             loss = loss + self.centre_weight * terms["centre"]
         return loss
