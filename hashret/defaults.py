@@ -94,20 +94,20 @@ SEMI_LABEL_SMOOTHING = 0.1
 # An image `semi` model whose training items are not all labelled first trains a teacher: a
 # copy of its untrained network fitting only the label terms on the labelled items (no
 # decoder), SEMI_TEACHER_EPOCHS passes of batches of SEMI_TEACHER_BATCH_SIZE, about
-# SEMI_TEACHER_STEPS steps at most for large labelled sets, without early stopping. Its
-# class probabilities then become the classification targets of the items without labels
-# (knowledge distillation, Hinton et al. 2015): a fixed teacher does
-# not feed the model's own mistakes back, as self-training did (BENCHMARKS.md "A deeper
-# image encoder for semi"), and the model, seeing every item with a target, classifies
-# better than its teacher. Validation (BENCHMARKS.md "A teacher for semi"), 64 bits, 10% of
-# the labels, mAP@1000 without / with: Fashion-MNIST seeds 0 / 1 / 2 0.8733 / 0.8689 /
-# 0.8686 -> 0.8810 / 0.8761 / 0.8751; 8 x 8 digits 0.8814 / 0.7997 / 0.7519 -> 0.8825 /
-# 0.8669 / 0.8703. Document models lost with it (P@100: Reuters 0.7879 -> 0.7737, English /
-# Japanese Debian descriptions 0.5168 / 0.4421 -> 0.5133 / 0.4351; mAP@1000 down on Reuters
-# and Japanese, up on English): their codes retrieve by the words and neighbours they
-# reconstruct, which every unlabelled document pulled toward a weaker teacher's classes
-# (55-80% right) then outweighs. So documents train without one (``extra["distil"]``
-# overrides either way).
+# SEMI_TEACHER_STEPS steps at most for large labelled sets, no early stopping on held-out
+# items (it ends sooner only once its training loss stops falling). Its class probabilities
+# then become the classification targets of the items without labels (knowledge
+# distillation, Hinton et al. 2015): a fixed teacher does not feed the model's own mistakes
+# back, as self-training did (BENCHMARKS.md "A deeper image encoder for semi"), and the
+# model, seeing every item with a target, classifies better than its teacher. Validation
+# (BENCHMARKS.md "A teacher for semi"), 64 bits, 10% of the labels, mAP@1000 without /
+# with: Fashion-MNIST seeds 0 / 1 / 2 0.8733 / 0.8689 / 0.8686 -> 0.8810 / 0.8761 / 0.8751;
+# 8 x 8 digits 0.8814 / 0.7997 / 0.7519 -> 0.8825 / 0.8669 / 0.8703. Document models lost
+# with it (P@100: Reuters 0.7879 -> 0.7737, English / Japanese Debian descriptions 0.5168 /
+# 0.4421 -> 0.5133 / 0.4351; mAP@1000 down on Reuters and Japanese, up on English): their
+# codes retrieve by the words and neighbours they reconstruct, which every unlabelled
+# document pulled toward a weaker teacher's classes (55-80% right) then outweighs. So
+# documents train without one (``extra["distil"]`` overrides either way).
 SEMI_TEACHER = {"image": True, "text": False}
 SEMI_TEACHER_EPOCHS = 30
 SEMI_TEACHER_BATCH_SIZE = 64

@@ -391,9 +391,9 @@ class HashModel:
         labelled_tr, labelled_val = tr[mask[tr]], val[mask[val]]
         teacher = copy.deepcopy(self.module)
         log.info("training a teacher on the %d labelled training items", len(labelled_tr))
-        # no early stopping: the held-out items' cross-entropy turns up after a few passes
-        # while their accuracy still climbs (BENCHMARKS.md "A teacher for semi"); they
-        # only measure the teacher
+        # no early stopping on held-out items (only once the training loss stops falling):
+        # their cross-entropy turns up after a few passes while their accuracy still
+        # climbs (BENCHMARKS.md "A teacher for semi"); they only measure the teacher
         report = train(_LabelTerms(teacher), make_batch, labelled_tr, labelled_val[:0],
                        epochs=defaults.teacher_epochs(len(labelled_tr)),
                        batch_size=defaults.SEMI_TEACHER_BATCH_SIZE, lr=c.lr,
