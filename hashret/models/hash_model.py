@@ -399,28 +399,24 @@ class HashModel:
                        batch_size=defaults.SEMI_TEACHER_BATCH_SIZE, lr=c.lr,
                        device=self.device, seed=c.seed, progress=progress,
                        desc="training the teacher")
-        probs = []
+        out = []
         with torch.no_grad():
             for s in range(0, len(y), defaults.ENCODE_BATCH_SIZE):
                 batch, _ = make_batch(np.arange(s, min(s + defaults.ENCODE_BATCH_SIZE, len(y))))
                 x = batch.x if isinstance(batch, TextBatch) else batch
-                out = teacher.class_logits((teacher.logits(x) > 0).float())
-                probs.append((torch.sigmoid(out) if teacher.multilabel
-                              else torch.softmax(out, 1)).cpu().numpy())
-        probs = np.concatenate(probs)
+                out.append(teacher.class_logits((teacher.logits(x) > 0).float()).cpu())
+        out = torch.cat(out)
         info = {"labelled_items": int(len(labelled_tr)), "epochs": report.epochs_run,
                 "best_epoch": report.best_epoch, "seconds": round(report.seconds, 2)}
         if len(labelled_val):
-            # as predict_labels: the most likely class, or (multi-label) every class above
-            # 1/2; right when a predicted class is a true one
-            p = probs[labelled_val]
-            top = p.max(1, keepdims=True)
-            pred = p >= (np.minimum(top, 0.5) if teacher.multilabel else top)
+            # right when a predicted class is a true one
+            pred = predicted_classes(out[labelled_val], teacher.multilabel)
             info["validation_accuracy"] = round(float(
                 (pred & (y[labelled_val] > 0)).any(1).mean()), 4)
         c.extra["teacher"] = info
         log.info("teacher: %s", info)
-        return probs.astype(np.float32)
+        probs = torch.sigmoid(out) if teacher.multilabel else torch.softmax(out, 1)
+        return probs.numpy().astype(np.float32)
 
     @torch.no_grad()
     def _balance_classifier(self, make_batch, rows):
@@ -568,13 +564,10 @@ class HashModel:
         if not self.has_classifier:
             raise UsageError("this model has no classifier; build it with --model semi")
         z = torch.from_numpy(unpack_bits(codes).astype(np.float32))
-        out = self.module.class_logits(z)
+        on = predicted_classes(self.module.class_logits(z),
+                               bool(self.config.extra.get("multilabel")))
         classes = self.config.extra["classes"]
-        if self.config.extra.get("multilabel"):
-            on = torch.sigmoid(out) > 0.5
-            on[torch.arange(len(out)), out.argmax(1)] = True
-            return [[classes[j] for j in np.flatnonzero(row)] for row in on.numpy()]
-        return [[classes[j]] for j in out.argmax(1).numpy()]
+        return [[classes[j] for j in np.flatnonzero(row)] for row in on]
 
     # --- persistence ---------------------------------------------------------------------
     def save(self, path) -> None:
@@ -627,6 +620,16 @@ class HashModel:
                               f"configuration ({str(e)[:100]}); rebuild the index") from None
         model.module.eval()
         return model
+
+
+def predicted_classes(class_logits: torch.Tensor, multilabel: bool) -> np.ndarray:
+    """(n, C) booleans: each item's most likely class and, when multi-label, every class
+    above probability 1/2 as well."""
+    on = torch.zeros_like(class_logits, dtype=torch.bool)
+    on[torch.arange(len(class_logits)), class_logits.argmax(1)] = True
+    if multilabel:
+        on |= torch.sigmoid(class_logits) > 0.5
+    return on.cpu().numpy()
 
 
 class _LabelTerms(torch.nn.Module):
