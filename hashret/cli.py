@@ -174,6 +174,9 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, r
                    f"{teacher['seconds']:.0f} s"
                    + ("" if acc is None else f", accuracy {acc:.3f} on held-out labelled items")
                    + ")")
+        if teacher.get("mirror"):
+            click.echo(f"then the model trained with {teacher['mirror']:.0%} of each batch's "
+                       "images mirrored left to right")
 
 
 def _index_params(pairs) -> dict:

@@ -162,6 +162,7 @@ def test_semi_supervised_export_carries_predicted_labels(run, tmp_path):
             "16", "--epochs", "1", "--model", "semi", "--labels-fraction", "0.5", "--out", out)
     assert r.code == 0, r.err
     assert "from a teacher trained first on" in r.out       # half the items unlabelled
+    assert "50% of each batch's images mirrored" in r.out
     assert run("export", out, tmp_path / "e.parquet").code == 0
     t = pq.read_table(tmp_path / "e.parquet")
     b = Bundle.load(out)

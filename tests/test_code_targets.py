@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from hashret import HashModel, defaults, load_dataset, read_corpus
+from hashret.errors import UsageError
 from hashret.data import limit_rows
 from hashret.models.binary_autoencoder import BinaryAutoencoder, Supervision
 from hashret.models.code_targets import (NeighbourCodeVotes, gradient_code_targets,
@@ -390,3 +391,45 @@ def test_the_teacher_takes_more_passes_over_fewer_labelled_items():
     assert defaults.MIN_EPOCHS < epochs < defaults.SEMI_TEACHER_EPOCHS
     assert abs(epochs * n / defaults.SEMI_TEACHER_BATCH_SIZE - defaults.SEMI_TEACHER_STEPS) \
         <= n / defaults.SEMI_TEACHER_BATCH_SIZE
+
+
+def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher(
+        tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    # noise images: no image is the mirror image of another, or of itself
+    np.save(tmp_path / "imgs.npy", rng.integers(0, 256, (60, 8, 8), dtype=np.uint8))
+    np.save(tmp_path / "imgs_labels.npy", rng.integers(0, 2, 60))
+    corpus = read_corpus(tmp_path / "imgs.npy")
+    seen = []                   # (network, training?, its input batch) for every forward pass
+    logits = BinaryAutoencoder.logits
+    monkeypatch.setattr(BinaryAutoencoder, "logits", lambda self, x: (
+        seen.append((self, self.training, x.detach().numpy().copy())), logits(self, x))[1])
+
+    model = None
+
+    def mirrored_share(share):
+        nonlocal model
+        seen.clear()
+        model = HashModel(kind="semi", bits=8, epochs=2,
+                          extra={"labels_fraction": 0.5, "mirror": share}).fit(corpus,
+                                                                                progress=False)
+        items = corpus.take(np.arange(len(corpus)))
+        model.encode(items)
+        images = model.features(items)
+        plain = {im.tobytes() for im in images}
+        flipped = {np.ascontiguousarray(im[..., ::-1]).tobytes() for im in images}
+        first_teacher = next(i for i, (net, _, _) in enumerate(seen) if net is not model.module)
+        student, other = [], []
+        for i, (net, training, x) in enumerate(seen):
+            assert all(im.tobytes() in plain | flipped for im in x)
+            is_mirrored = [im.tobytes() in flipped for im in x]
+            (student if net is model.module and training and i > first_teacher
+             else other).extend(is_mirrored)
+        assert student and other and not any(other)   # teacher, validation, encoding: never
+        return np.mean(student)
+
+    assert 0.3 < mirrored_share(0.5) < 0.7
+    assert model.options()["mirror"] == model.report.teacher["mirror"] == 0.5
+    assert mirrored_share(0.0) == 0
+    with pytest.raises(UsageError, match="mirror must be a share"):
+        mirrored_share(1.5)

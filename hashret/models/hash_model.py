@@ -207,6 +207,7 @@ class HashModel:
             out["classes"] = len(c.extra.get("classes") or [])
             out["multilabel"] = bool(c.extra.get("multilabel"))
             out["teacher"] = bool(c.extra.get("teacher"))
+            out["mirror"] = float((c.extra.get("teacher") or {}).get("mirror", 0.0))
         if c.kind in ("linear", "fa"):
             out["rotation"] = c.extra.get("rotation", "none")
         return out
@@ -311,9 +312,13 @@ class HashModel:
                 self.module.train(was_training)
                 votes.update(torch.sigmoid(torch.from_numpy(logits)).to(self.device))
 
+        mirror = {"share": 0.0}           # set once the teacher is trained
+
         def make_batch(r):
             batch = self._batch(self._rows(feats, r), self.device,
                                 None if targets is None else targets.rows(r))
+            if mirror["share"] and self.module.training:
+                batch = mirrored(batch, mirror["share"], mirror["rng"])
             if supervision is None and code_targets is None:
                 return batch
             sup = Supervision()
@@ -333,7 +338,15 @@ class HashModel:
             self._balance_classifier(make_batch, tr)
             c.extra.setdefault("distil", defaults.SEMI_TEACHER[c.modality])
             if c.extra["distil"] and not supervision[1].all() and supervision[1][tr].any():
+                share = 0.0
+                if c.modality != TEXT:
+                    share = float(c.extra.setdefault("mirror", defaults.SEMI_MIRROR))
+                    if not 0.0 <= share <= 1.0:
+                        raise UsageError(f"mirror must be a share of the batch between 0 "
+                                         f"and 1, not {share}")
                 taught = self._teach(make_batch, tr, val, supervision, progress)
+                mirror.update(share=share, rng=torch.Generator().manual_seed(c.seed))
+                c.extra["teacher"]["mirror"] = share
         prepare_seconds = time.perf_counter() - started
         self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
@@ -620,6 +633,13 @@ class HashModel:
                               f"configuration ({str(e)[:100]}); rebuild the index") from None
         model.module.eval()
         return model
+
+
+def mirrored(images: torch.Tensor, share: float, rng: torch.Generator) -> torch.Tensor:
+    """A copy of a (n, c, h, w) batch with a random ``share`` of its images mirrored left
+    to right (see defaults.SEMI_MIRROR)."""
+    flip = (torch.rand(len(images), generator=rng) < share).to(images.device)
+    return torch.where(flip[:, None, None, None], images.flip(-1), images)
 
 
 def predicted_classes(class_logits: torch.Tensor, multilabel: bool) -> np.ndarray:
