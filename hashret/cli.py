@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from . import defaults
 from .errors import HashretError, UsageError
 from .index import INDEX_KINDS, check_index_kind
 
@@ -95,6 +96,10 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
                    "for documents.")
 @click.option("--labels-fraction", type=click.FloatRange(0, 1, min_open=True),
               help="--model semi: use only this random fraction of the training labels.")
+@click.option("--mirror", type=click.FloatRange(0, 1),
+              help="--model semi on images, some unlabelled: after the teacher, mirror this "
+                   f"share of each training batch left to right (default {defaults.SEMI_MIRROR}"
+                   "; 0 for images whose mirror image means something else, such as text).")
 @click.option("--rotation", type=click.Choice(["none", "itq"]),
               help="--model linear/fa: threshold each unit at its median (none, default) or "
                    "rotate the centred code by ITQ before taking signs (linear: the code's "
@@ -122,7 +127,8 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @corpus_options
 @click.pass_context
-def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, rotation, epochs,
+def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, mirror, rotation,
+          epochs,
           device, seed, limit, index_kind, index_params, as_json, text_column, label_column,
           id_column):
     """Train a model on CORPUS and index every item.
@@ -140,7 +146,7 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, r
     from .models import HashModel
     check_bits(bits)
     options = {k: v for k, v in (("noise", noise), ("labels_fraction", labels_fraction),
-                                 ("rotation", rotation)) if v is not None}
+                                 ("mirror", mirror), ("rotation", rotation)) if v is not None}
     HashModel(kind=model_kind, bits=bits, extra=dict(options))   # refuse bad options now
     params = _index_params(index_params)
     check_index_kind(index_kind, params)

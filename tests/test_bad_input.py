@@ -47,6 +47,10 @@ def test_usage_mistakes(run, fashion_index):
     _one_line_error(r, 2)
     assert "not in the index" in r.err
     _one_line_error(run("query", out, "--text", "a shoe"), 2)               # text to images
+    for bad in (("--mirror", "1.5"), ("--mirror", "0.5")):      # out of range; not semi
+        r = run("build", "--dataset", "fashion-mnist", "--out", out.parent / "m", *bad)
+        _one_line_error(r, 2)
+        assert "--mirror" in r.err and not (out.parent / "m").exists()
 
 
 def test_out_is_a_foreign_folder(run, tmp_path):

@@ -431,5 +431,5 @@ def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher(
     assert 0.3 < mirrored_share(0.5) < 0.7
     assert model.options()["mirror"] == model.report.teacher["mirror"] == 0.5
     assert mirrored_share(0.0) == 0
-    with pytest.raises(UsageError, match="mirror must be a share"):
+    with pytest.raises(UsageError, match=r"share in \[0, 1\]"):
         mirrored_share(1.5)

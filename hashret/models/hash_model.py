@@ -122,6 +122,11 @@ class HashModel:
         if frac is not None and (c.kind != "semi" or not 0 < float(frac) <= 1):
             raise UsageError("--labels-fraction is a fraction in (0, 1] of the training labels "
                              "a semi-supervised model sees; use it with --model semi")
+        mirror = c.extra.get("mirror")
+        if mirror is not None and (c.kind != "semi" or not 0 <= float(mirror) <= 1):
+            raise UsageError(f"--mirror {mirror}: the share in [0, 1] of each training batch "
+                             "of a semi image model mirrored left to right; use it with "
+                             "--model semi")
         rotation = c.extra.get("rotation", "none")
         if rotation not in ROTATIONS or (rotation != "none" and c.kind not in ("linear", "fa")):
             raise UsageError(f"--rotation {rotation!r}: choose none or itq, for the linear and "
@@ -338,12 +343,8 @@ class HashModel:
             self._balance_classifier(make_batch, tr)
             c.extra.setdefault("distil", defaults.SEMI_TEACHER[c.modality])
             if c.extra["distil"] and not supervision[1].all() and supervision[1][tr].any():
-                share = 0.0
-                if c.modality != TEXT:
-                    share = float(c.extra.setdefault("mirror", defaults.SEMI_MIRROR))
-                    if not 0.0 <= share <= 1.0:
-                        raise UsageError(f"mirror must be a share of the batch between 0 "
-                                         f"and 1, not {share}")
+                share = 0.0 if c.modality == TEXT else \
+                    float(c.extra.setdefault("mirror", defaults.SEMI_MIRROR))
                 taught = self._teach(make_batch, tr, val, supervision, progress)
                 mirror.update(share=share, rng=torch.Generator().manual_seed(c.seed))
                 c.extra["teacher"]["mirror"] = share
