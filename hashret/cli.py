@@ -98,8 +98,10 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
               help="--model semi: use only this random fraction of the training labels.")
 @click.option("--mirror", type=click.FloatRange(0, 1),
               help="--model semi on images, some unlabelled: after the teacher, mirror this "
-                   f"share of each training batch left to right (default {defaults.SEMI_MIRROR}"
-                   "; 0 for images whose mirror image means something else, such as text).")
+                   "share of each training batch left to right, and code each image from "
+                   "its own and its mirror image's logits together (default "
+                   f"{defaults.SEMI_MIRROR}; 0 for images whose mirror image means something "
+                   "else, such as text).")
 @click.option("--rotation", type=click.Choice(["none", "itq"]),
               help="--model linear/fa: threshold each unit at its median (none, default) or "
                    "rotate the centred code by ITQ before taking signs (linear: the code's "

@@ -393,7 +393,7 @@ def test_the_teacher_takes_more_passes_over_fewer_labelled_items():
         <= n / defaults.SEMI_TEACHER_BATCH_SIZE
 
 
-def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher(
+def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher_and_it_codes_both_views(
         tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     # noise images: no image is the mirror image of another, or of itself
@@ -413,9 +413,7 @@ def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher(
         model = HashModel(kind="semi", bits=8, epochs=2,
                           extra={"labels_fraction": 0.5, "mirror": share}).fit(corpus,
                                                                                 progress=False)
-        items = corpus.take(np.arange(len(corpus)))
-        model.encode(items)
-        images = model.features(items)
+        images = model.features(corpus.take(np.arange(len(corpus))))
         plain = {im.tobytes() for im in images}
         flipped = {np.ascontiguousarray(im[..., ::-1]).tobytes() for im in images}
         first_teacher = next(i for i, (net, _, _) in enumerate(seen) if net is not model.module)
@@ -425,11 +423,25 @@ def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher(
             is_mirrored = [im.tobytes() in flipped for im in x]
             (student if net is model.module and training and i > first_teacher
              else other).extend(is_mirrored)
-        assert student and other and not any(other)   # teacher, validation, encoding: never
+        assert student and other and not any(other)   # teacher, validation: never
         return np.mean(student)
+
+    def embeddings_of_both_views():
+        images = model.features(corpus.take(np.arange(len(corpus))))
+        return model.embed_features(images), model.embed_features(images[..., ::-1].copy())
 
     assert 0.3 < mirrored_share(0.5) < 0.7
     assert model.options()["mirror"] == model.report.teacher["mirror"] == 0.5
+    # such a model codes the mean of an image's logits and its mirror image's: one code
+    # for both views
+    one, other = embeddings_of_both_views()
+    np.testing.assert_allclose(one, other, atol=1e-5)
+    x = torch.from_numpy(model.features(corpus.take(np.arange(len(corpus)))))
+    with torch.no_grad():
+        mean = (logits(model.module, x) + logits(model.module, x.flip(-1))) / 2
+    np.testing.assert_allclose(one, mean.numpy(), atol=1e-5)
     assert mirrored_share(0.0) == 0
+    one, other = embeddings_of_both_views()
+    assert not np.allclose(one, other, atol=1e-3)
     with pytest.raises(UsageError, match=r"share in \[0, 1\]"):
         mirrored_share(1.5)

@@ -212,7 +212,7 @@ class HashModel:
             out["classes"] = len(c.extra.get("classes") or [])
             out["multilabel"] = bool(c.extra.get("multilabel"))
             out["teacher"] = bool(c.extra.get("teacher"))
-            out["mirror"] = float((c.extra.get("teacher") or {}).get("mirror", 0.0))
+            out["mirror"] = self.mirror_share
         if c.kind in ("linear", "fa"):
             out["rotation"] = c.extra.get("rotation", "none")
         return out
@@ -496,7 +496,18 @@ class HashModel:
         self.module.eval()
         batch = self._batch(feats, self.device)
         x = batch.x if isinstance(batch, TextBatch) else batch
-        return self.module.logits(x).float().cpu().numpy()
+        logits = self.module.logits(x)
+        if self.mirror_share:
+            # a model trained on mirrored images too codes the mean of an image's logits and
+            # its mirror image's (see defaults.SEMI_MIRROR): an image and its mirror image
+            # get one code, and the two views' errors partly cancel
+            logits = (logits + self.module.logits(x.flip(-1))) / 2
+        return logits.float().cpu().numpy()
+
+    @property
+    def mirror_share(self) -> float:
+        """Share of each training batch that was mirrored (0: none)."""
+        return float((self.config.extra.get("teacher") or {}).get("mirror", 0.0))
 
     def classifier_accuracy(self, corpus: Corpus, rows, codes: np.ndarray) -> float | None:
         """Share of labelled ``rows`` whose predicted labels include a true one (single-label:
