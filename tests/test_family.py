@@ -183,8 +183,9 @@ def _precision(model, corpus, k=50):
 
 def test_semi_supervised_model_with_ten_percent_of_labels_beats_unsupervised():
     corpus = limit_rows(load_dataset("fashion-mnist"), 2000, 0)
-    deep = HashModel(kind="deep", bits=32, epochs=5).fit(corpus, progress=False)
-    semi = HashModel(kind="semi", bits=32, epochs=5,
+    # enough passes for the classifier on the codes to learn from the teacher's targets
+    deep = HashModel(kind="deep", bits=32, epochs=10).fit(corpus, progress=False)
+    semi = HashModel(kind="semi", bits=32, epochs=10,
                      extra={"labels_fraction": 0.1}).fit(corpus, progress=False)
     p_deep, _ = _precision(deep, corpus)
     p_semi, codes = _precision(semi, corpus)
