@@ -130,9 +130,8 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
 @corpus_options
 @click.pass_context
 def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, mirror, rotation,
-          epochs,
-          device, seed, limit, index_kind, index_params, as_json, text_column, label_column,
-          id_column):
+          epochs, device, seed, limit, index_kind, index_params, as_json, text_column,
+          label_column, id_column):
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label; IDX train-*/t10k-*

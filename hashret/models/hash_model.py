@@ -280,6 +280,7 @@ class HashModel:
             if c.code_target_weight:
                 votes = NeighbourCodeVotes(nbrs)
         supervision, taught = None, None
+        c.extra.pop("teacher", None)      # a teacher of an earlier fit() does not apply
         if c.kind == "semi":
             supervision = self._label_targets(corpus, rows)
         rng = np.random.default_rng(c.seed)
@@ -317,13 +318,14 @@ class HashModel:
                 self.module.train(was_training)
                 votes.update(torch.sigmoid(torch.from_numpy(logits)).to(self.device))
 
-        mirror = {"share": 0.0}           # set once the teacher is trained
+        mirror_rng = torch.Generator().manual_seed(c.seed)
 
         def make_batch(r):
             batch = self._batch(self._rows(feats, r), self.device,
                                 None if targets is None else targets.rows(r))
-            if mirror["share"] and self.module.training:
-                batch = mirrored(batch, mirror["share"], mirror["rng"])
+            # mirror_share is 0 until the teacher is trained
+            if self.mirror_share and self.module.training:
+                batch = mirrored(batch, self.mirror_share, mirror_rng)
             if supervision is None and code_targets is None:
                 return batch
             sup = Supervision()
@@ -343,11 +345,9 @@ class HashModel:
             self._balance_classifier(make_batch, tr)
             c.extra.setdefault("distil", defaults.SEMI_TEACHER[c.modality])
             if c.extra["distil"] and not supervision[1].all() and supervision[1][tr].any():
-                share = 0.0 if c.modality == TEXT else \
-                    float(c.extra.setdefault("mirror", defaults.SEMI_MIRROR))
                 taught = self._teach(make_batch, tr, val, supervision, progress)
-                mirror.update(share=share, rng=torch.Generator().manual_seed(c.seed))
-                c.extra["teacher"]["mirror"] = share
+                c.extra["teacher"]["mirror"] = 0.0 if c.modality == TEXT else \
+                    float(c.extra.setdefault("mirror", defaults.SEMI_MIRROR))
         prepare_seconds = time.perf_counter() - started
         self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
