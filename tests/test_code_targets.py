@@ -434,6 +434,7 @@ def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher_and
 
     assert 0.3 < mirrored_share(0.5) < 0.7
     assert model.options()["mirror"] == model.report.teacher["mirror"] == 0.5
+    assert "mirror image" in model.bits_from()
     # such a model codes the mean of an image's logits and its mirror image's: one code
     # for both views
     one, other = embeddings_of_both_views()
@@ -443,6 +444,7 @@ def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher_and
         mean = (logits(model.module, x) + logits(model.module, x.flip(-1))) / 2
     np.testing.assert_allclose(one, mean.numpy(), atol=1e-5)
     assert mirrored_share(0.0) == 0
+    assert model.bits_from() == "logit > 0"
     one, other = embeddings_of_both_views()
     assert not np.allclose(one, other, atol=1e-3)
     with pytest.raises(UsageError, match=r"share in \[0, 1\]"):

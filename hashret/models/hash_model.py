@@ -199,6 +199,8 @@ class HashModel:
                     else "unit > its training median")
         if c.kind == "sparse":
             return "atom active (lasso coefficient != 0)"
+        if self.mirror_share:
+            return "mean logit of the image and its mirror image > 0"
         return "logit > 0"
 
     def options(self) -> dict:
