@@ -135,8 +135,10 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label; IDX train-*/t10k-*
-    files; Reuters reut2-*.sgm files), a .jsonl/.csv/.parquet table, a Reuters .sgm or
-    .tar.gz, a .npy image array or an IDX file. Without CORPUS, --dataset (default reuters)
+    files; Reuters reut2-*.sgm files; CIFAR-10/100 binary files; .jsonl/.csv/.parquet tables
+    split by file name, as train.csv and test.csv), a .jsonl/.csv/.parquet table, a Reuters
+    .sgm or .tar.gz, a CIFAR binary .tar.gz, a .npy or .npz image array (x_train, y_train,
+    x_test, y_test) or an IDX file. Without CORPUS, --dataset (default reuters)
     picks an embedded corpus. The model trains on the training split when the corpus has
     one; the index holds all items.
     """

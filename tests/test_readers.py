@@ -149,3 +149,99 @@ def test_limit_keeps_both_splits(reuters_corpus):
     n_test = sum(s == "test" for s in c.splits)
     assert 20 <= n_test <= 35     # 3,019 / 10,794 of 100 = 28
     assert c.items[0] == reuters_corpus.items[reuters_corpus.ids.index(c.ids[0])]
+
+
+def test_folder_of_tables_takes_each_files_split_from_its_name(tmp_path):
+    """A dataset hub's layout: train/validation/test tables (and a README and LICENSE that
+    are not documents); rows of test files are the test split, the others training."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    (tmp_path / "data").mkdir()
+    for name, texts, labels in (("train-00000-of-00001", ["oil price", "wheat crop"], [0, 1]),
+                                ("validation-00000-of-00001", ["oil rig"], [0]),
+                                ("test-00000-of-00001", ["crude oil", "grain"], [0, 1])):
+        pq.write_table(pa.table({"text": texts, "label": labels}),
+                       tmp_path / "data" / f"{name}.parquet")
+    (tmp_path / "README.md").write_text("# a dataset card")
+    (tmp_path / "LICENSE").write_text("terms")
+    c = read_corpus(tmp_path)
+    assert c.modality == TEXT and c.ids == [0, 1, 2, 3, 4]
+    assert c.splits == ["train"] * 3 + ["test"] * 2
+    assert c.items[3:] == ["crude oil", "grain"] and c.labels[4] == ["1"]
+    assert sorted(c.items[:3]) == ["oil price", "oil rig", "wheat crop"]
+    # train.csv / test.csv, and a name that merely starts with "test" stays training data
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "train.csv").write_text("text,label\nalpha,a\n")
+    (flat / "testimonies.csv").write_text("text,label\nbeta,b\n")
+    (flat / "test.csv").write_text("text,label\ngamma,a\n")
+    c = read_corpus(flat)
+    assert dict(zip(c.items, c.splits)) == {"alpha": "train", "beta": "train", "gamma": "test"}
+    (flat / "test.csv").write_text("body,label\ngamma,a\n")
+    with pytest.raises(CorpusError, match="test.csv: columns .* differ"):
+        read_corpus(flat)
+
+
+def test_npz_in_the_keras_layout_and_with_one_image_array(tmp_path):
+    rng = np.random.default_rng(2)
+    x_tr, x_te = rng.integers(0, 255, (5, 6, 7), np.uint8), rng.integers(0, 255, (3, 6, 7),
+                                                                        np.uint8)
+    np.savez(tmp_path / "k.npz", x_test=x_te, y_test=np.array([7, 8, 9]), x_train=x_tr,
+             y_train=np.arange(5))
+    c = read_corpus(tmp_path / "k.npz")
+    assert c.modality == IMAGE and c.splits == ["train"] * 5 + ["test"] * 3
+    assert c.labels[4] == ["4"] and c.labels[5] == ["7"]
+    np.testing.assert_array_equal(c.take(range(3, 7))[..., 0], np.concatenate([x_tr, x_te])[3:7])
+    np.savez_compressed(tmp_path / "one.npz", images=rng.random((4, 5, 5, 3)),
+                        labels=np.array(["a", "b", "a", "c"]))
+    c = read_corpus(tmp_path / "one.npz")
+    assert c.splits == ["train"] * 4 and c.labels[3] == ["c"] and c.take([0]).shape == (1, 5, 5, 3)
+    np.savez(tmp_path / "flat.npz", x=np.zeros((3, 4)))
+    with pytest.raises(CorpusError, match="no image array"):
+        read_corpus(tmp_path / "flat.npz")
+    np.savez(tmp_path / "two.npz", x_train=np.zeros((2, 4, 4)), x_test=np.zeros((2, 5, 5)))
+    with pytest.raises(CorpusError, match="differ in shape"):
+        read_corpus(tmp_path / "two.npz")
+
+
+def _cifar_records(images, labels, label_bytes):
+    """CIFAR binary records: label byte(s), then the image channel by channel."""
+    out = b""
+    for img, lab in zip(images, labels):
+        out += bytes([lab % 20] * (label_bytes - 1) + [lab]) + img.transpose(2, 0, 1).tobytes()
+    return out
+
+
+def test_cifar_binary_folder_archive_and_single_file(tmp_path):
+    import tarfile
+    rng = np.random.default_rng(3)
+    imgs = rng.integers(0, 255, (7, 32, 32, 3), np.uint8)
+    root = tmp_path / "cifar-10-batches-bin"
+    root.mkdir()
+    (root / "data_batch_1.bin").write_bytes(_cifar_records(imgs[:3], [0, 1, 2], 1))
+    (root / "data_batch_2.bin").write_bytes(_cifar_records(imgs[3:5], [2, 1], 1))
+    (root / "test_batch.bin").write_bytes(_cifar_records(imgs[5:], [1, 0], 1))
+    (root / "batches.meta.txt").write_text("airplane\nautomobile\nbird\n\n")
+    with tarfile.open(tmp_path / "cifar-10-binary.tar.gz", "w:gz") as tar:
+        tar.add(root, arcname=root.name)
+    for source in (tmp_path, tmp_path / "cifar-10-binary.tar.gz"):
+        c = read_corpus(source)
+        assert c.modality == IMAGE and len(c) == 7 and c.meta["shape"] == (32, 32, 3)
+        assert c.splits == ["train"] * 5 + ["test"] * 2
+        assert [l[0] for l in c.labels] == ["airplane", "automobile", "bird", "bird",
+                                             "automobile", "automobile", "airplane"]
+        np.testing.assert_array_equal(c.take(range(7)), imgs)
+    c = read_corpus(root / "test_batch.bin")
+    assert len(c) == 2 and c.splits == ["test"] * 2 and c.labels[0] == ["automobile"]
+    # CIFAR-100: coarse and fine label bytes, the fine one named
+    c100 = tmp_path / "cifar-100-binary"
+    c100.mkdir()
+    (c100 / "train.bin").write_bytes(_cifar_records(imgs[:4], [3, 0, 1, 3], 2))
+    (c100 / "test.bin").write_bytes(_cifar_records(imgs[4:], [2, 2, 0], 2))
+    (c100 / "fine_label_names.txt").write_text("apple\nbee\ncan\ndog\n")
+    c = read_corpus(c100)
+    assert [l[0] for l in c.labels] == ["dog", "apple", "bee", "dog", "can", "can", "apple"]
+    np.testing.assert_array_equal(c.take([4])[0], imgs[4])
+    (root / "data_batch_2.bin").write_bytes(_cifar_records(imgs[3:5], [2, 1], 1)[:-5])
+    with pytest.raises(CorpusError, match="data_batch_2.bin.*truncated"):
+        read_corpus(root)

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, TEXT, Corpus, limit_rows
-from .images import IMAGE_SUFFIXES, read_idx_corpus, read_image_folder, read_npy
-from .text import read_reuters, read_table, read_text_folder
+from .images import (IMAGE_SUFFIXES, is_cifar, read_cifar, read_idx_corpus, read_image_folder,
+                     read_npy, read_npz)
+from .text import (TABLE_SUFFIXES, is_text_file, read_reuters, read_table, read_table_folder,
+                   read_text_folder)
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DATASETS = {
@@ -47,15 +49,28 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
     """Read the corpus at ``path``, choosing the reader from what it holds.
 
     - a file: ``.jsonl``/``.csv``/``.parquet`` (text table), ``.sgm`` or ``.tar.gz``
-      (Reuters-21578), ``.npy`` (image array), an IDX file, a single ``.txt``;
-    - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, image files or
-      text files (one sub-folder per label).
+      (Reuters-21578), ``.npy`` / ``.npz`` (image arrays), CIFAR ``.bin`` files or their
+      ``.tar.gz``, an IDX file;
+    - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, CIFAR binary
+      files, image files, text
+      files (one sub-folder per label) or tables (``train.csv`` and ``test.csv``, the split
+      from each file's name).
     """
     corpus = _read_corpus(Path(path), text_column, label_column, id_column)
     corpus.meta["reader"] = {k: v for k, v in (("text_column", text_column),
                                                ("label_column", label_column),
                                                ("id_column", id_column)) if v}
     return corpus
+
+
+def _archive_is_cifar(p: Path) -> bool:
+    """Whether a tar archive holds CIFAR binary files (else it is taken as Reuters-21578)."""
+    import tarfile
+    try:
+        with tarfile.open(p) as tar:
+            return is_cifar(tar.getnames())
+    except (tarfile.TarError, EOFError, OSError, ValueError):
+        return False        # read_reuters reports what is wrong with the archive
 
 
 def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
@@ -66,17 +81,23 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         name = p.name.lower()
         if p.suffix.lower() in (".jsonl", ".csv", ".parquet"):
             return read_table(p, **table_opts)
-        if name.endswith((".sgm", ".tar.gz", ".tgz", ".tar")):
+        if name.endswith((".tar.gz", ".tgz", ".tar")):
+            return read_cifar(p) if _archive_is_cifar(p) else read_reuters(p)
+        if name.endswith(".sgm"):
             return read_reuters(p)
         if p.suffix.lower() == ".npy":
             return read_npy(p)
+        if p.suffix.lower() == ".npz":
+            return read_npz(p)
+        if p.suffix.lower() == ".bin" and is_cifar([f.name for f in p.parent.iterdir()]):
+            return read_cifar(p)
         if _looks_like_idx(p):
             return read_idx_corpus(p)
         if p.suffix.lower() in IMAGE_SUFFIXES:
             raise CorpusError(f"{p} is a single image; put the images in a folder (one "
                               "sub-folder per label) and pass the folder")
         raise CorpusError(f"{p}: unknown corpus type; use a folder, .jsonl, .csv, .parquet, "
-                          ".sgm, .tar.gz, .npy or an IDX file")
+                          ".sgm, .tar.gz, .npy, .npz, a CIFAR .bin or an IDX file")
     if not p.is_dir():
         raise CorpusError(f"{p} is neither a file nor a folder")
     files = [f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")]
@@ -87,7 +108,14 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         return read_idx_corpus(p)
     if any(f.name.lower().endswith(".sgm") for f in top):
         return read_reuters(p)
+    if is_cifar([f.name for f in files]):
+        return read_cifar(p)
     n_images = sum(f.suffix.lower() in IMAGE_SUFFIXES for f in files)
     if n_images > len(files) / 2:
         return read_image_folder(p)
+    # A dataset hub's folder: a few tables (train.csv, test.csv), perhaps beside a README
+    # and a LICENSE, rather than one file per document.
+    n_tables = sum(f.suffix.lower() in TABLE_SUFFIXES for f in files)
+    if n_tables and n_tables >= sum(map(is_text_file, files)):
+        return read_table_folder(p, **table_opts)
     return read_text_folder(p)

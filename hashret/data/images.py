@@ -1,4 +1,5 @@
-"""Image corpus readers: IDX files (MNIST layout), folders of PNG/JPEG, ``.npy`` arrays.
+"""Image corpus readers: IDX files (MNIST layout), folders of PNG/JPEG, ``.npy`` / ``.npz``
+arrays, CIFAR-10/100 binary files.
 
 Every reader gives items as an array-like of shape ``(n, h, w, c)``; pixel scaling and
 resizing are the featurizer's job (:class:`hashret.features.ImageFeaturizer`).
@@ -7,6 +8,8 @@ resizing are the featurizer's job (:class:`hashret.features.ImageFeaturizer`).
 from __future__ import annotations
 
 import gzip
+import re
+import tarfile
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -274,3 +277,153 @@ def read_image_folder(root: Path) -> Corpus:
     items = _LazyImages(paths, mode, size)
     return Corpus(IMAGE, ids, items, labels, splits, list(ids), str(root),
                   {"shape": items.shape[1:]})
+
+
+# --- .npz --------------------------------------------------------------------------------
+
+_TEST_KEY = re.compile(r"test", re.I)
+
+
+def _npz_label_key(key: str, keys: list[str], n_images: int) -> list[str]:
+    """Names a label array of image array ``key`` may have: ``y_train`` beside ``x_train``,
+    ``train_labels`` beside ``train_images``; ``y``/``labels`` when there is one image array."""
+    cands = []
+    if key[:1] in "xX":
+        cands += ["y" + key[1:], "Y" + key[1:]]
+    for a, b in (("images", "labels"), ("image", "label"), ("imgs", "labels"),
+                 ("data", "labels"), ("data", "targets"), ("features", "labels")):
+        if a in key:
+            cands.append(key.replace(a, b))
+    if n_images == 1:
+        cands += ["y", "Y", "labels", "label", "targets", "target"]
+    return [c for c in cands if c in keys and c != key]
+
+
+def read_npz(path: Path) -> Corpus:
+    """Arrays saved with ``numpy.savez``: image arrays of shape (n, h, w) or (n, h, w, c) and
+    their label arrays, as Keras ships its datasets (``x_train``, ``y_train``, ``x_test``,
+    ``y_test``) or as ``images`` / ``labels``. An image array whose name holds ``test`` is the
+    test split; the others are training images. The arrays are read into memory (a ``.npz``
+    is a zip archive: save a large corpus as ``.npy`` to have it memory-mapped)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:  # noqa: BLE001 - zip and numpy header errors come in many kinds
+        raise CorpusError(f"{path}: not a readable .npz archive ({str(e)[:100]}); save it "
+                          "with numpy.savez") from None
+    keys = list(arrays)
+    images = [k for k in keys if arrays[k].ndim in (3, 4) and arrays[k].dtype.kind in "uif"]
+    if not images:
+        raise CorpusError(f"{path}: no image array of shape (n, h, w) or (n, h, w, c) among "
+                          f"{[(k, arrays[k].shape) for k in keys]}")
+    images.sort(key=lambda k: (bool(_TEST_KEY.search(k)), keys.index(k)))
+    parts, labels, splits, titles = [], [], [], []
+    for k in images:
+        arr = arrays[k]
+        if arr.ndim == 4 and arr.shape[3] not in (1, 3, 4):
+            raise CorpusError(f"{path}: {k!r} has {arr.shape[3]} channels on its last axis; "
+                              "expected (n, h, w, c) with 1, 3 or 4 channels")
+        arr = arr if arr.ndim == 4 else arr[..., None]
+        n = arr.shape[0]
+        lab = next((arrays[c] for c in _npz_label_key(k, keys, len(images))
+                    if len(arrays[c]) == n), None)
+        if lab is None:
+            labels += [[] for _ in range(n)]
+        else:
+            labels += [[str(v.item())] for v in np.asarray(lab).reshape(n, -1)[:, 0]]
+        splits += ["test" if _TEST_KEY.search(k) else "train"] * n
+        titles += [f"{k}[{i}]" for i in range(n)]
+        parts.append(arr)
+    if len({a.shape[1:] for a in parts}) > 1:
+        raise CorpusError(f"{path}: the image arrays differ in shape "
+                          f"({ {k: a.shape[1:] for k, a in zip(images, parts)} }); give "
+                          "every split images of one shape")
+    items = parts[0] if len(parts) == 1 else _Concat(parts)
+    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
+                  {"shape": tuple(parts[0].shape[1:])})
+
+
+# --- CIFAR-10 / CIFAR-100 binary version ---------------------------------------------------
+
+_CIFAR_PIXELS = 3 * 32 * 32
+_CIFAR10_FILE = re.compile(r"(data_batch_\d+|test_batch)\.bin$")
+_CIFAR100_FILE = re.compile(r"(train|test)\.bin$")
+
+
+def _cifar_files(names: list[str]) -> tuple[list[str], int, str] | None:
+    """(the data files, label bytes per record, the class-names file) of a CIFAR binary
+    layout among ``names``, or None. CIFAR-10: ``data_batch_1..5.bin`` and
+    ``test_batch.bin``, one label byte; CIFAR-100: ``train.bin`` and ``test.bin`` beside
+    ``fine_label_names.txt``, a coarse and a fine label byte (the fine one is used)."""
+    base = {Path(n).name: n for n in names}
+    ten = sorted(n for b, n in base.items() if _CIFAR10_FILE.fullmatch(b))
+    if ten:
+        return ten, 1, base.get("batches.meta.txt", "")
+    if "fine_label_names.txt" in base:
+        hundred = sorted(n for b, n in base.items() if _CIFAR100_FILE.fullmatch(b))
+        if hundred:
+            return hundred, 2, base["fine_label_names.txt"]
+    return None
+
+
+def is_cifar(names: list[str]) -> bool:
+    return _cifar_files(names) is not None
+
+
+def read_cifar(path: Path) -> Corpus:
+    """CIFAR-10 or CIFAR-100 in its binary version: the folder, one of its ``.bin`` files,
+    or the distribution ``.tar.gz``. Records are a label byte (CIFAR-100: coarse then fine)
+    and a 32x32 RGB image stored channel by channel; labels are class names when the
+    folder has them (``batches.meta.txt`` / ``fine_label_names.txt``). Training files come
+    first, then the test file; ids are row numbers."""
+    path = Path(path)
+    blobs: dict[str, object] = {}
+    try:
+        if path.is_dir():
+            names = [str(f) for f in sorted(path.rglob("*")) if f.is_file()]
+        elif path.suffix.lower() == ".bin":       # one file, with the class names beside it
+            names = [str(path)] + [str(f) for f in path.parent.glob("*.txt")]
+        else:
+            with tarfile.open(path) as tar:
+                members = [m for m in tar.getmembers() if m.isfile()]
+                found = _cifar_files([m.name for m in members])
+                wanted = set(found[0]) | {found[2]} if found else set()
+                for m in members:
+                    if m.name in wanted:
+                        blobs[m.name] = tar.extractfile(m).read()
+                names = [m.name for m in members]
+    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as e:
+        raise CorpusError(f"{path}: not a readable CIFAR archive ({e}); re-download the "
+                          "binary version") from None
+    found = _cifar_files(names)
+    if found is None:
+        raise CorpusError(f"{path}: no CIFAR data_batch_*.bin / test_batch.bin files; use "
+                          "the binary version of CIFAR-10 or CIFAR-100")
+    files, label_bytes, names_file = found
+    class_names = []
+    if names_file:
+        raw = blobs[names_file] if names_file in blobs else Path(names_file).read_bytes()
+        class_names = [w.strip() for w in raw.decode("utf-8", "replace").splitlines()
+                       if w.strip()]
+    record = np.dtype([("label", np.uint8, (label_bytes,)), ("image", np.uint8,
+                                                             (3, 32, 32))])
+    files.sort(key=lambda f: (Path(f).name.startswith("test"), f))
+    parts, labels, splits, titles = [], [], [], []
+    for f in files:
+        size = len(blobs[f]) if f in blobs else Path(f).stat().st_size
+        if size == 0 or size % record.itemsize:
+            raise CorpusError(f"{f}: {size} bytes is not a whole number of "
+                              f"{record.itemsize}-byte CIFAR records; the file is truncated "
+                              "or damaged")
+        recs = np.frombuffer(blobs[f], record) if f in blobs else \
+            np.memmap(f, record, mode="r")
+        parts.append(recs["image"].transpose(0, 2, 3, 1))       # -> (n, h, w, c)
+        for v in np.asarray(recs["label"][:, -1]):
+            labels.append([class_names[v] if v < len(class_names) else str(int(v))])
+        n = len(recs)
+        splits += ["test" if Path(f).name.startswith("test") else "train"] * n
+        titles += [f"{Path(f).name}[{i}]" for i in range(n)]
+    items = parts[0] if len(parts) == 1 else _Concat(parts)
+    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
+                  {"shape": (32, 32, 3)})

@@ -50,7 +50,7 @@ class _LazyFiles(Sequence):
         return read_text_file(self.paths[i])
 
 
-def _is_text_file(p: Path) -> bool:
+def is_text_file(p: Path) -> bool:
     return p.suffix.lower() in TEXT_SUFFIXES or p.suffix[1:].isdigit()
 
 
@@ -59,7 +59,7 @@ def read_text_folder(root: Path) -> Corpus:
 
     ``train``/``test`` sub-folders define the split (see :func:`walk_labelled_folder`).
     """
-    paths, ids, labels, splits = walk_labelled_folder(root, _is_text_file)
+    paths, ids, labels, splits = walk_labelled_folder(root, is_text_file)
     if not paths:
         raise CorpusError(f"no text files in {root}: expected .txt or extension-less files, "
                           "one sub-folder per label")
@@ -75,7 +75,7 @@ def _label_list(value) -> list[str]:
 
 
 def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
-                    id_column) -> Corpus:
+                    id_column, file_splits: list[str] | None = None) -> Corpus:
     if not rows:
         raise CorpusError(f"{source} holds no rows: give a table with at least one document")
     columns = list(rows[0].keys())
@@ -98,7 +98,7 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
         texts.append("" if text is None else str(text))
         ids.append(row.get(id_column) if id_column else i)
         labels.append(_label_list(row.get(label_column)) if label_column else [])
-        split = str(row.get("split") or "train").lower()
+        split = str(row.get("split") or (file_splits[i] if file_splits else "train")).lower()
         splits.append(split if split in SPLITS else "train")
         title = row.get("title")
         titles.append(str(title) if title else texts[-1][:80].replace("\n", " "))
@@ -109,14 +109,12 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
     return Corpus(TEXT, ids, texts, labels, splits, titles, source)
 
 
-def read_table(path: Path, text_column=None, label_column=None, id_column=None) -> Corpus:
-    """A ``.jsonl``, ``.csv`` or ``.parquet`` table with one document per row.
+TABLE_SUFFIXES = (".jsonl", ".csv", ".parquet")
+_TEST_NAME = re.compile(r"test(?![a-z])", re.I)     # test.csv, test-0000…, not testimony.csv
 
-    Columns default to ``text``, ``label``/``labels`` and the row number as id; a ``split``
-    column with ``train``/``test`` values is honoured; a list-valued label column is
-    multi-label.
-    """
-    path = Path(path)
+
+def _read_rows(path: Path) -> list[dict]:
+    """The rows of one ``.jsonl``, ``.csv`` or ``.parquet`` table, as dicts."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".jsonl":
@@ -134,26 +132,73 @@ def read_table(path: Path, text_column=None, label_column=None, id_column=None) 
                         raise CorpusError(f"{path}:{n}: a JSON {type(row).__name__}, not an "
                                           "object; each line must be one JSON object")
                     rows.append(row)
-        elif suffix == ".csv":
+            return rows
+        if suffix == ".csv":
             csv.field_size_limit(sys.maxsize)
             text = decode_text(path.read_bytes())
             try:
-                rows = list(csv.DictReader(io.StringIO(text, newline="")))
+                return list(csv.DictReader(io.StringIO(text, newline="")))
             except csv.Error as e:
                 raise CorpusError(f"{path}: not a valid CSV file ({e}); check the quoting")
-        elif suffix == ".parquet":
+        if suffix == ".parquet":
             import pyarrow.parquet as pq
             try:
-                rows = pq.read_table(path).to_pylist()
+                return pq.read_table(path).to_pylist()
             except Exception as e:  # noqa: BLE001 - Arrow raises many kinds on bad bytes
                 raise CorpusError(f"{path}: not a readable Parquet file ({str(e)[:120]})") \
                     from None
-        else:
-            raise CorpusError(f"{path}: unknown table type {suffix!r}; use .jsonl, .csv or "
-                              ".parquet")
     except OSError as e:
         raise CorpusError(f"cannot read {path}: {e.strerror}") from None
-    return _rows_to_corpus(rows, str(path), text_column, label_column, id_column)
+    raise CorpusError(f"{path}: unknown table type {suffix!r}; use .jsonl, .csv or .parquet")
+
+
+def read_table(path: Path, text_column=None, label_column=None, id_column=None) -> Corpus:
+    """A ``.jsonl``, ``.csv`` or ``.parquet`` table with one document per row.
+
+    Columns default to ``text``, ``label``/``labels`` and the row number as id; a ``split``
+    column with ``train``/``test`` values is honoured; a list-valued label column is
+    multi-label.
+    """
+    path = Path(path)
+    return _rows_to_corpus(_read_rows(path), str(path), text_column, label_column, id_column)
+
+
+def table_file_split(path: Path, root: Path) -> str:
+    """``test`` for a table whose file name (or a folder between it and ``root``) starts with
+    ``test`` (``test.csv``, ``test-00000-of-00001.parquet``, ``test/part-0.jsonl``), else
+    ``train``: training and validation files alike, since a validation part for early
+    stopping is carved from the training split anyway."""
+    parts = path.relative_to(root).parts
+    return "test" if any(_TEST_NAME.match(q) for q in parts) else "train"
+
+
+def read_table_folder(root: Path, text_column=None, label_column=None,
+                      id_column=None) -> Corpus:
+    """A folder of ``.jsonl`` / ``.csv`` / ``.parquet`` tables of the same columns, as a
+    dataset hub lays out its splits (``train.csv`` and ``test.csv``, or
+    ``data/train-00000-of-00001.parquet``): the split comes from each file's name (see
+    :func:`table_file_split`) unless its rows have a ``split`` column. Without
+    ``--id-column`` ids are row numbers, training files first."""
+    root = Path(root)
+    files = sorted((f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".")
+                    and f.suffix.lower() in TABLE_SUFFIXES),
+                   key=lambda f: (table_file_split(f, root) != "train", str(f)))
+    if not files:
+        raise CorpusError(f"no .jsonl, .csv or .parquet tables in {root}")
+    rows: list[dict] = []
+    file_splits: list[str] = []
+    columns = None
+    for f in files:
+        part = _read_rows(f)
+        if part and columns is None:
+            columns = (f, list(part[0].keys()))
+        elif part and set(part[0].keys()) != set(columns[1]):
+            raise CorpusError(f"{f}: columns {list(part[0].keys())} differ from "
+                              f"{columns[0].name}'s {columns[1]}; the folder's tables must "
+                              "share their columns")
+        rows += part
+        file_splits += [table_file_split(f, root)] * len(part)
+    return _rows_to_corpus(rows, str(root), text_column, label_column, id_column, file_splits)
 
 
 # --- Reuters-21578 --------------------------------------------------------------------
