@@ -113,6 +113,29 @@ def _targz() -> bytes:
     return buf.getvalue()
 
 
+def _npz() -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, x_train=np.arange(2 * 4 * 4, dtype=np.uint8).reshape(2, 4, 4),
+                        y_train=np.array([1, 2]), x_test=np.zeros((1, 4, 4), np.uint8),
+                        y_test=np.array([3]))
+    return buf.getvalue()
+
+
+def _cifar_bin() -> bytes:
+    return b"".join(bytes([k]) + bytes(range(256)) * 12 for k in range(2))
+
+
+def _cifar_targz() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (("data_batch_1.bin", _cifar_bin()), ("test_batch.bin", _cifar_bin()),
+                           ("batches.meta.txt", b"cat\ndog\n")):
+            info = tarfile.TarInfo("cifar-10-batches-bin/" + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 SEEDS = {
     "c.jsonl": lambda: b'{"text": "alpha beta", "label": ["x"]}\n{"text": "gamma", "id": 3}\n',
     "c.csv": lambda: b'text,label,split\n"alpha, beta",x,train\ngamma,y,test\n',
@@ -120,6 +143,9 @@ SEEDS = {
     "reut2-000.sgm": lambda: SGML,
     "reuters21578.tar.gz": _targz,
     "x.npy": _npy,
+    "k.npz": _npz,
+    "data_batch_1.bin": _cifar_bin,
+    "cifar-10-binary.tar.gz": _cifar_targz,
     "train-images-idx3-ubyte": lambda: _idx(np.arange(2 * 5 * 5).reshape(2, 5, 5)),
     "train-images-idx3-ubyte.gz": lambda: gzip.compress(_idx(np.zeros((2, 5, 5)))),
 }
