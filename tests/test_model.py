@@ -150,3 +150,19 @@ def test_training_calls_after_epoch_once_per_epoch_until_it_stops():
                    epochs=7, batch_size=8, device=torch.device("cpu"), progress=False,
                    after_epoch=lambda: calls.append(lin.training))
     assert len(calls) == report.epochs_run == 7
+
+
+def test_images_encoded_in_small_chunks_get_the_codes_of_one_pass(fashion_index, monkeypatch):
+    """Encoding runs an image model over a few images at a time on a CPU (for speed); every
+    image must get the embedding one pass over the whole batch gives it, in its place."""
+    from hashret import Bundle
+    from hashret import defaults
+    model = Bundle.load(fashion_index[0]).model
+    images = fashion_index[1].take(range(150))
+    monkeypatch.setattr(defaults, "IMAGE_FORWARD_CHUNK", 10_000)
+    whole = model.embed(images)
+    monkeypatch.setattr(defaults, "IMAGE_FORWARD_CHUNK", 7)       # 150 = 21 x 7 + 3
+    chunked = model.embed(images)
+    assert chunked.shape == whole.shape == (150, 32)
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+    assert np.array_equal(chunked > 0, whole > 0)

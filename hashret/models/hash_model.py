@@ -498,13 +498,22 @@ class HashModel:
         self.module.eval()
         batch = self._batch(feats, self.device)
         x = batch.x if isinstance(batch, TextBatch) else batch
-        logits = self.module.logits(x)
+        logits = self._encoding_logits(x)
         if self.mirror_share:
             # a model trained on mirrored images too codes the mean of an image's logits and
             # its mirror image's (see defaults.SEMI_MIRROR): an image and its mirror image
             # get one code, and the two views' errors partly cancel
-            logits = (logits + self.module.logits(x.flip(-1))) / 2
+            logits = (logits + self._encoding_logits(x.flip(-1))) / 2
         return logits.float().cpu().numpy()
+
+    def _encoding_logits(self, x) -> torch.Tensor:
+        """The module's code logits of ``x``; images on a CPU a small chunk at a time (see
+        defaults.IMAGE_FORWARD_CHUNK)."""
+        step = defaults.IMAGE_FORWARD_CHUNK
+        if isinstance(x, torch.Tensor) and x.dim() == 4 and x.device.type == "cpu" \
+                and len(x) > step:
+            return torch.cat([self.module.logits(x[s:s + step]) for s in range(0, len(x), step)])
+        return self.module.logits(x)
 
     @property
     def mirror_share(self) -> float:
