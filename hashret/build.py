@@ -1,4 +1,5 @@
-"""Building an index: fit a model on a corpus, encode every item, write the bundle."""
+"""Building an index: fit a model on a corpus, encode every item, write the bundle; and
+adding the items of another corpus to a built index."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import time
 
 import numpy as np
 
-from .bundle import Bundle
+from .bundle import Bundle, ItemColumns, corpus_record, id_type
 from .data.corpus import Corpus
+from .errors import CorpusError, UsageError
 from .index import BinaryCodeIndex, check_index_kind
 from .models import HashModel, check_bits
 
@@ -32,9 +34,7 @@ def build_index(corpus: Corpus, out, bits: int = 64, model: str = "deep", epochs
     t = time.perf_counter()
     codes, emb = hm.encode_corpus(corpus, progress=progress)
     encode_seconds = time.perf_counter() - t
-    if hm.empty_items:
-        log.warning("%d document(s) hold no word of the vocabulary (empty or only stop "
-                    "words); they all get the same code", hm.empty_items)
+    _warn_empty(hm)
     t = time.perf_counter()
     index = BinaryCodeIndex.build(codes, kind=index_kind, **(index_params or {}))
     index_seconds = time.perf_counter() - t
@@ -49,5 +49,70 @@ def build_index(corpus: Corpus, out, bits: int = 64, model: str = "deep", epochs
         build["classifier_accuracy"] = None if acc is None else round(acc, 4)
         build["classifier_accuracy_on"] = "test split" if len(test) else "training split"
         build["labelled_training_items"] = hm.config.extra.get("labelled_items")
-    Bundle.write(out, hm, codes, emb, corpus, index, extra={"build": build})
+    Bundle.write(out, hm, codes, emb, ItemColumns.of(corpus), index, corpus_record(corpus),
+                 extra={"build": build})
     return Bundle.load(out)
+
+
+def _warn_empty(model: HashModel) -> None:
+    if model.empty_items:
+        log.warning("%d document(s) hold no word of the vocabulary (empty or only stop "
+                    "words); they all get the same code", model.empty_items)
+
+
+def add_to_index(path, corpus: Corpus, progress: bool = True) -> Bundle:
+    """Encode ``corpus`` with the model of the index at ``path`` and add its items to the
+    index. The model is not trained again, so the items already indexed keep their codes;
+    a corpus unlike the one the model learnt from is coded less well (rebuild then).
+
+    Ids must be new to the index. Items a reader numbered by row (a table without
+    ``--id-column``, an array, IDX or CIFAR file) are numbered on from the index's largest
+    integer id. Nothing at ``path`` changes unless the whole update succeeds."""
+    bundle = Bundle.load(path, verify=True)
+    model = bundle.model
+    model.check_modality(corpus.modality)
+    ids, first_id = new_item_ids(bundle, corpus)
+    t = time.perf_counter()
+    codes, emb = model.encode_corpus(corpus, progress=progress)
+    encode_seconds = time.perf_counter() - t
+    _warn_empty(model)
+    index = bundle.index
+    index.requested_kind = bundle.manifest["index"].get("requested", index.kind)
+    index.add(codes)                        # faiss ids are row numbers: they continue
+    items = ItemColumns.of_table(bundle.items) + ItemColumns(
+        ids, list(corpus.labels), list(corpus.splits), list(corpus.titles))
+    record = dict(bundle.manifest["corpus"])
+    record["added"] = list(record.get("added", [])) + [
+        {**corpus_record(corpus), "items": len(corpus), "first_id": first_id,
+         "encode_seconds": round(encode_seconds, 2)}]
+    Bundle.write(path, model, np.concatenate([bundle.codes, codes]),
+                 np.concatenate([bundle.embeddings(), emb]), items, index, record,
+                 extra={k: bundle.manifest[k] for k in ("build",) if k in bundle.manifest})
+    return Bundle.load(path)
+
+
+def new_item_ids(bundle: Bundle, corpus: Corpus) -> tuple[list, int | None]:
+    """The ids ``corpus``'s items take in the index at ``bundle`` and, when they were
+    renumbered after its largest integer id, the first of them (else None)."""
+    old = bundle.items.column("id").to_pylist()
+    ids = list(corpus.ids)
+    first_id = None
+    if bundle.manifest["id_type"] == "int64":
+        numbered_by_row = not corpus.meta.get("reader", {}).get("id_column") and \
+            ids == list(range(len(ids)))
+        if numbered_by_row:
+            first_id = max(old, default=-1) + 1
+            ids = list(range(first_id, first_id + len(ids)))
+        elif id_type(ids) != "int64":
+            raise UsageError(f"the index {bundle.path} has integer ids but {corpus.source} "
+                             f"has text ids ({ids[0]!r}, ...); give integer ids with "
+                             "--id-column, or rebuild the index from both corpora")
+    else:
+        ids = [str(i) for i in ids]
+    taken = set(map(str, old)).intersection(map(str, ids))
+    if taken:
+        shown = ", ".join(sorted(taken)[:5]) + (" ..." if len(taken) > 5 else "")
+        raise CorpusError(f"{len(taken)} id(s) of {corpus.source} are already in the index "
+                          f"{bundle.path} ({shown}); give the new items other ids "
+                          "(--id-column), or leave out the ones already indexed")
+    return ids, first_id

@@ -18,6 +18,7 @@ import datetime as _dt
 import json
 import platform
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,40 @@ def items_table(ids, codes: np.ndarray, labels, splits, titles, embeddings=None,
     meta = {"n_bits": str(width * 8), "bit_order": BIT_ORDER}
     meta.update({k: str(v) for k, v in (metadata or {}).items()})
     return table.replace_schema_metadata({k.encode(): v.encode() for k, v in meta.items()})
+
+
+@dataclass
+class ItemColumns:
+    """What ``items.parquet`` holds for each item beside its code."""
+    ids: list
+    labels: list
+    splits: list
+    titles: list
+
+    @classmethod
+    def of(cls, corpus) -> "ItemColumns":
+        return cls(list(corpus.ids), list(corpus.labels), list(corpus.splits),
+                   list(corpus.titles))
+
+    @classmethod
+    def of_table(cls, items) -> "ItemColumns":
+        """The columns of a bundle's item table."""
+        return cls(items.column("id").to_pylist(), items.column("labels").to_pylist(),
+                   items.column("split").to_pylist(), items.column("title").to_pylist())
+
+    def __add__(self, other: "ItemColumns") -> "ItemColumns":
+        return ItemColumns(self.ids + other.ids, self.labels + other.labels,
+                           self.splits + other.splits, self.titles + other.titles)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def corpus_record(corpus) -> dict:
+    """How to read ``corpus`` again (``hashret eval`` and ``check`` do), for the manifest."""
+    return {"source": corpus.source, "dataset": corpus.meta.get("dataset"),
+            "reader": corpus.meta.get("reader", {}), "limit": corpus.meta.get("limit"),
+            "limit_seed": corpus.meta.get("limit_seed")}
 
 
 def manifest_checksum(manifest: dict) -> str:
@@ -265,9 +300,11 @@ class Bundle:
         return out
 
     @classmethod
-    def write(cls, out, model: HashModel, codes: np.ndarray, embeddings: np.ndarray, corpus,
-              index: BinaryCodeIndex, extra: dict | None = None) -> Path:
-        """Write a complete bundle for ``corpus`` to ``out`` (atomically replacing it)."""
+    def write(cls, out, model: HashModel, codes: np.ndarray, embeddings: np.ndarray,
+              items: ItemColumns, index: BinaryCodeIndex, corpus: dict,
+              extra: dict | None = None) -> Path:
+        """Write a complete bundle of ``items`` to ``out`` (atomically replacing it);
+        ``corpus`` says where they were read (:func:`corpus_record`)."""
         import pyarrow.parquet as pq
         out = cls.check_destination(out)
         tmp = temp_sibling(out)
@@ -276,12 +313,12 @@ class Bundle:
             model.save(tmp)
             index.save(tmp / INDEX_FILE)
             model_hash = file_sha256(tmp / WEIGHTS_FILE)
-            table = items_table(corpus.ids, codes, corpus.labels, corpus.splits, corpus.titles,
+            table = items_table(items.ids, codes, items.labels, items.splits, items.titles,
                                 metadata={"model_hash": model_hash,
                                           "format_version": FORMAT_VERSION})
             pq.write_table(table, tmp / ITEMS_FILE)
             np.save(tmp / EMBEDDINGS_FILE, np.ascontiguousarray(embeddings, np.float32))
-            splits = np.asarray(corpus.splits)
+            splits = np.asarray(items.splits)
             manifest = {
                 "format": FORMAT, "format_version": FORMAT_VERSION,
                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -292,15 +329,12 @@ class Bundle:
                 "index": {**index.describe(), "file": INDEX_FILE,
                           "requested": getattr(index, "requested_kind", index.kind),
                           "bytes_per_item": round(
-                              (tmp / INDEX_FILE).stat().st_size / max(len(corpus), 1), 2)},
-                "counts": {"items": len(corpus), "train": int((splits == "train").sum()),
+                              (tmp / INDEX_FILE).stat().st_size / max(len(items), 1), 2)},
+                "counts": {"items": len(items), "train": int((splits == "train").sum()),
                            "test": int((splits == "test").sum()),
-                           "labelled": int(sum(1 for ls in corpus.labels if ls))},
-                "id_type": id_type(corpus.ids),
-                "corpus": {"source": corpus.source, "dataset": corpus.meta.get("dataset"),
-                           "reader": corpus.meta.get("reader", {}),
-                           "limit": corpus.meta.get("limit"),
-                           "limit_seed": corpus.meta.get("limit_seed")},
+                           "labelled": int(sum(1 for ls in items.labels if ls))},
+                "id_type": id_type(items.ids),
+                "corpus": corpus,
                 "versions": library_versions(),
             }
             manifest.update(extra or {})

@@ -56,7 +56,7 @@ def cli(ctx, quiet):
 
 
 def corpus_options(f):
-    """Reader options shared by ``build`` and ``encode``."""
+    """Reader options shared by ``build``, ``add`` and ``encode``."""
     f = click.option("--id-column", help="Table corpora: the column holding item ids "
                      "(default: row numbers).")(f)
     f = click.option("--label-column", help="Table corpora: the column holding labels "
@@ -381,6 +381,35 @@ def encode(ctx, index_dir, corpus, out, with_embeddings, text_column, label_colu
     click.echo(f"wrote {len(c):,} rows to {out}")
 
 
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("corpus", type=click.Path(path_type=Path))
+@corpus_options
+@click.option("--json", "as_json", is_flag=True, help="Print the updated manifest as JSON.")
+@click.pass_context
+def add(ctx, index_dir, corpus, text_column, label_column, id_column, as_json):
+    """Add the items of CORPUS (any layout build reads) to the index at DIR.
+
+    The items are encoded by the index's model, which is not trained again: items already
+    indexed keep their codes. Their ids must be new to the index; items a reader numbers
+    by row (a table without --id-column, an array, IDX or CIFAR file) are numbered on from
+    the index's largest id. eval and check read the added corpora again with the first
+    one. The index is replaced only when the whole update succeeds."""
+    from .build import add_to_index
+    from .bundle import Bundle
+    from .data import read_corpus
+    Bundle.read_manifest(index_dir)          # a wrong DIR is said before CORPUS is read
+    c = read_corpus(corpus, text_column, label_column, id_column)
+    bundle = add_to_index(index_dir, c, progress=not ctx.obj["quiet"])
+    if as_json:
+        _echo_json(bundle.manifest)
+        return
+    added = bundle.manifest["corpus"]["added"][-1]
+    ids = bundle.items.column("id").to_pylist()[-len(c):]
+    click.echo(f"added {len(c):,} items to {index_dir} (now {len(bundle.items):,}; ids "
+               f"{ids[0]} to {ids[-1]}); encoded in {added['encode_seconds']:.1f} s")
+
+
 @cli.command(name="eval")
 @click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("-k", "--k", "k", default=100, show_default=True, type=click.IntRange(min=1),
@@ -472,7 +501,9 @@ def info(index_dir, as_json, verify):
         f"index kind  {_describe_index(m['index'])}",
         f"items       {c['items']:,} (train {c['train']:,}, test {c['test']:,}, "
         f"labelled {c['labelled']:,}), ids {m['id_type']}",
-        f"corpus      {m['corpus'].get('dataset') or m['corpus']['source']}",
+        f"corpus      {m['corpus'].get('dataset') or m['corpus']['source']}"
+        + "".join(f"; added {a['source']} ({a['items']:,} items)"
+                  for a in m["corpus"].get("added", [])),
     ]
     if b:
         t = b.get("train", {})

@@ -148,16 +148,26 @@ def float_ranking(x_q, x_db, depth, metric):
     return index.search(np.ascontiguousarray(x_q), min(depth, len(x_db)))[1]
 
 
-def reopen_corpus(bundle):
-    """The corpus a bundle was built from, read again the way the build read it."""
+def _read_recorded(info: dict):
+    """A corpus read again the way a build (or an addition) read it."""
     from .data import limit_rows, load_dataset, read_corpus
-    info = bundle.manifest.get("corpus", {})
     if info.get("dataset"):
         corpus = load_dataset(info["dataset"])
     else:
         corpus = read_corpus(info["source"], **info.get("reader", {}))
     if info.get("limit"):
         corpus = limit_rows(corpus, info["limit"], info.get("limit_seed", 0))
+    if info.get("first_id") is not None:        # numbered on after the index's ids
+        corpus.ids = list(range(info["first_id"], info["first_id"] + len(corpus)))
+    return corpus
+
+
+def reopen_corpus(bundle):
+    """The corpus a bundle was built from, read again the way the build read it, followed
+    by any corpora added to the index since (``hashret add``)."""
+    from .data.corpus import concat_corpora
+    info = bundle.manifest.get("corpus", {})
+    corpus = concat_corpora([_read_recorded(i) for i in [info] + info.get("added", [])])
     ids = bundle.items.column("id").to_pylist()
     if [str(i) for i in corpus.ids] != [str(i) for i in ids]:
         raise UsageError(f"the corpus {info.get('source')} no longer matches the index "

@@ -114,6 +114,59 @@ class _Subset(Sequence):
         return self.base[self.rows[i]]
 
 
+class ConcatItems(Sequence):
+    """The items of several sequences as one, without copying them together: image arrays
+    (a slice is one array) or lists of texts (a slice is one list)."""
+
+    def __init__(self, parts):
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [len(a) for a in parts])
+        self.arrays = all(hasattr(a, "shape") for a in parts)
+        if self.arrays:
+            self.shape = (int(self.offsets[-1]),) + tuple(parts[0].shape[1:])
+            self.dtype = parts[0].dtype
+
+    def __len__(self):
+        return int(self.offsets[-1])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, _ = i.indices(len(self))
+            out = []
+            for a, off in zip(self.parts, self.offsets):
+                lo, hi = max(start - off, 0), min(stop - off, len(a))
+                if lo < hi:
+                    out.append(np.asarray(a[lo:hi]) if self.arrays else list(a[lo:hi]))
+            if not self.arrays:
+                return [t for part in out for t in part]
+            return np.concatenate(out) if out else np.zeros((0,) + self.shape[1:], self.dtype)
+        i = int(i) + (len(self) if i < 0 else 0)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        return self.parts[k][i - self.offsets[k]]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self[:], dtype=dtype)
+
+
+def concat_corpora(corpora: list[Corpus]) -> Corpus:
+    """One corpus holding the items of several of the same modality, in order (an index
+    with items added to it, read again)."""
+    first = corpora[0]
+    if len(corpora) == 1:
+        return first
+    if len({c.modality for c in corpora}) > 1:
+        raise CorpusError("the corpora hold different modalities (text and images)")
+    if first.modality == IMAGE and len({tuple(c.meta.get("shape", ())) for c in corpora}) > 1:
+        raise CorpusError("the corpora hold images of different sizes, which cannot be read "
+                          "as one array")
+    cat = lambda name: [x for c in corpora for x in getattr(c, name)]   # noqa: E731
+    return Corpus(first.modality, cat("ids"), ConcatItems([c.items for c in corpora]),
+                  cat("labels"), cat("splits"), cat("titles"),
+                  " + ".join(c.source for c in corpora), dict(first.meta))
+
+
 def limit_rows(corpus: Corpus, limit: int, seed: int = 0) -> Corpus:
     """Keep ``limit`` items, drawn at random but in each split's proportion, in corpus order."""
     if limit is None or limit >= len(corpus):

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import CorpusError
-from .corpus import IMAGE, Corpus, walk_labelled_folder
+from .corpus import IMAGE, ConcatItems, Corpus, walk_labelled_folder
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
@@ -121,38 +121,9 @@ def read_idx_corpus(path: Path) -> Corpus:
     if len({a.shape[1:] for a in arrays}) > 1:
         raise CorpusError(f"{path}: train and test images differ in shape "
                           f"({[a.shape[1:] for a in arrays]})")
-    items = arrays[0] if len(arrays) == 1 else _Concat(arrays)
+    items = arrays[0] if len(arrays) == 1 else ConcatItems(arrays)
     return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
                   {"shape": tuple(arrays[0].shape[1:])})
-
-
-class _Concat(Sequence):
-    """Rows of several arrays as one sequence, without copying them together."""
-
-    def __init__(self, arrays):
-        self.arrays = arrays
-        self.offsets = np.cumsum([0] + [len(a) for a in arrays])
-        self.shape = (int(self.offsets[-1]),) + arrays[0].shape[1:]
-        self.dtype = arrays[0].dtype
-
-    def __len__(self):
-        return self.shape[0]
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            start, stop, _ = i.indices(len(self))
-            out = []
-            for a, off in zip(self.arrays, self.offsets):
-                lo, hi = max(start - off, 0), min(stop - off, len(a))
-                if lo < hi:
-                    out.append(np.asarray(a[lo:hi]))
-            return np.concatenate(out) if out else np.zeros((0,) + self.shape[1:], self.dtype)
-        i = int(i) + (len(self) if i < 0 else 0)
-        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
-        return self.arrays[k][i - self.offsets[k]]
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self[:], dtype=dtype)
 
 
 # --- .npy --------------------------------------------------------------------------------
@@ -339,7 +310,7 @@ def read_npz(path: Path) -> Corpus:
         raise CorpusError(f"{path}: the image arrays differ in shape "
                           f"({ {k: a.shape[1:] for k, a in zip(images, parts)} }); give "
                           "every split images of one shape")
-    items = parts[0] if len(parts) == 1 else _Concat(parts)
+    items = parts[0] if len(parts) == 1 else ConcatItems(parts)
     return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
                   {"shape": tuple(parts[0].shape[1:])})
 
@@ -424,6 +395,6 @@ def read_cifar(path: Path) -> Corpus:
         n = len(recs)
         splits += ["test" if Path(f).name.startswith("test") else "train"] * n
         titles += [f"{Path(f).name}[{i}]" for i in range(n)]
-    items = parts[0] if len(parts) == 1 else _Concat(parts)
+    items = parts[0] if len(parts) == 1 else ConcatItems(parts)
     return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
                   {"shape": (32, 32, 3)})

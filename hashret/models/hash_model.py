@@ -560,7 +560,7 @@ class HashModel:
         Counts ``empty_items``: documents with no vocabulary word (coded from biases
         alone)."""
         from tqdm.auto import tqdm
-        self._check_modality(corpus.modality)
+        self.check_modality(corpus.modality)
         self.empty_items = 0
         with tqdm(total=len(corpus), desc="encoding", unit="item", disable=not progress,
                   leave=False) as bar:
@@ -578,7 +578,9 @@ class HashModel:
             codes[rows], emb[rows] = c, e
         return codes, emb
 
-    def _check_modality(self, modality: str):
+    def check_modality(self, modality: str):
+        """Refuse input of the other modality (text for an image model, or images for a
+        document model)."""
         if modality != self.modality:
             raise UsageError(f"this model encodes {self.modality} but the input is "
                              f"{modality}; give {self.modality} input or build another index")

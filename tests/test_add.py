@@ -1,0 +1,123 @@
+"""Adding the items of another corpus to a built index (``hashret add``)."""
+import hashlib
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from hashret import Bundle
+from hashret.build import add_to_index
+from hashret.check import check_bundle
+from hashret.data import read_corpus
+from hashret.eval import reopen_corpus
+from hashret.index import BinaryCodeIndex
+
+NEW = [{"text": "OPEC ministers agree to cut crude oil output to support prices",
+        "labels": ["crude"]},
+       {"text": "Wheat and corn exports rise as grain prices fall", "labels": ["grain"]},
+       {"text": "The central bank raised its discount rate by half a point",
+        "labels": ["interest", "money-fx"]}]
+
+
+def _write_jsonl(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def _files(path):
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in path.iterdir()}
+
+
+@pytest.fixture
+def index_copy(reuters_index, tmp_path):
+    out = tmp_path / "idx"
+    shutil.copytree(reuters_index[0], out)
+    return out
+
+
+def test_added_items_get_the_models_codes_and_the_indexed_ones_keep_theirs(index_copy,
+                                                                          tmp_path):
+    before = Bundle.load(index_copy)
+    old_ids = before.items.column("id").to_pylist()
+    old_embeddings = np.array(before.embeddings())
+    new = read_corpus(_write_jsonl(tmp_path / "new.jsonl", NEW))
+    after = add_to_index(index_copy, new, progress=False)
+    n = len(old_ids)
+    assert len(after.items) == after.index.ntotal == after.manifest["counts"]["items"] == n + 3
+    # the rows numbered 0, 1, 2 by the reader are numbered on after the largest id
+    ids = after.items.column("id").to_pylist()
+    assert ids[:n] == old_ids and ids[n:] == [max(old_ids) + 1 + i for i in range(3)]
+    assert np.array_equal(after.codes[:n], before.codes)
+    expected, _ = before.model.encode([r["text"] for r in NEW])
+    assert np.array_equal(after.codes[n:], expected)
+    assert np.array_equal(after.index.reconstruct(np.arange(n + 3)), after.codes)
+    assert after.items.column("labels").to_pylist()[n:] == [["crude"], ["grain"],
+                                                          ["interest", "money-fx"]]
+    assert np.array_equal(after.embeddings()[:n], old_embeddings)
+    # each added item is found by its own code, among the items at distance 0
+    dist, rows = after.index.search(after.codes[n:], n + 3)
+    for i in range(3):
+        assert n + i in rows[i][dist[i] == 0]
+    # eval and check read the added corpus again after the first one
+    again = reopen_corpus(after)
+    assert [str(i) for i in again.ids] == [str(i) for i in ids]
+    assert again.items[n + 1] == NEW[1]["text"]
+    problems, notes = check_bundle(index_copy)
+    assert not problems and any("reproduces" in x for x in notes)
+    # a second addition numbers on from the first
+    twice = add_to_index(index_copy, new, progress=False)
+    assert twice.items.column("id").to_pylist()[-3:] == [max(old_ids) + 4 + i for i in range(3)]
+    assert len(twice.manifest["corpus"]["added"]) == 2
+
+
+def test_adding_to_an_approximate_index_keeps_it_searchable(reuters_index, tmp_path):
+    from hashret import build_index
+    from hashret.data import limit_rows
+    corpus = limit_rows(reuters_index[1], 300)
+    out = tmp_path / "mih"
+    build_index(corpus, out, bits=16, epochs=1, index_kind="mih", progress=False)
+    after = add_to_index(out, read_corpus(_write_jsonl(tmp_path / "n.jsonl", NEW)),
+                         progress=False)
+    assert after.index.kind == "mih" and after.manifest["index"]["requested"] == "mih"
+    flat = BinaryCodeIndex.build(after.codes)
+    d1, _ = after.index.search(after.codes[-3:], 10)
+    d2, _ = flat.search(after.codes[-3:], 10)
+    assert np.array_equal(d1, d2)
+
+
+def test_bad_additions_are_refused_and_leave_the_index_as_it_was(run, index_copy, tmp_path,
+                                                                fashion_index):
+    files = _files(index_copy)
+    _write_jsonl(tmp_path / "dup.jsonl", [{"text": "oil", "id": 7}])
+    first_id = Bundle.load(index_copy).items.column("id").to_pylist()[0]
+    _write_jsonl(tmp_path / "dup.jsonl", [{"text": "oil", "id": first_id}])
+    _write_jsonl(tmp_path / "text_ids.jsonl", [{"text": "oil", "id": "doc-a"}])
+    (tmp_path / "bad.jsonl").write_text("{not json\n")
+    np.save(tmp_path / "images.npy", np.zeros((2, 8, 8), np.uint8))
+    for args, code, message in (
+            (["dup.jsonl", "--id-column", "id"], 1, f"already in the index .*\\({first_id}\\)"),
+            (["text_ids.jsonl", "--id-column", "id"], 2, "has integer ids but .*text ids"),
+            (["bad.jsonl"], 1, "not valid JSON"),
+            (["images.npy"], 2, "encodes text but the input is image"),
+            (["missing.jsonl"], 1, "does not exist")):
+        r = run("add", index_copy, tmp_path / args[0], *args[1:])
+        assert r.code == code, (args, r.err)
+        assert len(r.err.strip().splitlines()) == 1
+        assert re.search(message, r.err), (message, r.err)
+        assert _files(index_copy) == files
+    r = run("add", tmp_path / "nowhere", tmp_path / "bad.jsonl")
+    assert r.code == 1 and "no index at" in r.err
+
+
+def test_cli_add_reports_the_new_ids(run, index_copy, tmp_path):
+    _write_jsonl(tmp_path / "new.jsonl", NEW)
+    n = Bundle.load(index_copy).manifest["counts"]["items"]
+    r = run("--quiet", "add", index_copy, tmp_path / "new.jsonl")
+    assert r.code == 0, r.err
+    assert f"added 3 items to {index_copy} (now {n + 3:,}" in r.out
+    info = run("info", index_copy)
+    assert "added " + str(tmp_path / "new.jsonl") + " (3 items)" in info.out
+    q = run("query", index_copy, "--text", NEW[0]["text"], "--radius", "0", "--json")
+    assert NEW[0]["text"] in [h["title"] for h in q.json() if h["distance"] == 0]
