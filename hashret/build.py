@@ -81,14 +81,51 @@ def add_to_index(path, corpus: Corpus, progress: bool = True) -> Bundle:
     index.add(codes)                        # faiss ids are row numbers: they continue
     items = ItemColumns.of_table(bundle.items) + ItemColumns(
         ids, list(corpus.labels), list(corpus.splits), list(corpus.titles))
-    record = dict(bundle.manifest["corpus"])
-    record["added"] = list(record.get("added", [])) + [
-        {**corpus_record(corpus), "items": len(corpus), "first_id": first_id,
-         "encode_seconds": round(encode_seconds, 2)}]
-    Bundle.write(path, model, np.concatenate([bundle.codes, codes]),
-                 np.concatenate([bundle.embeddings(), emb]), items, index, record,
-                 extra={k: bundle.manifest[k] for k in ("build",) if k in bundle.manifest})
+    change = {"add": {**corpus_record(corpus), "items": len(corpus), "first_id": first_id,
+                      "encode_seconds": round(encode_seconds, 2)}}
+    _rewrite(bundle, np.concatenate([bundle.codes, codes]),
+             np.concatenate([bundle.embeddings(), emb]), items, index, change)
     return Bundle.load(path)
+
+
+def remove_from_index(path, ids) -> Bundle:
+    """Remove the items with the given ids from the index at ``path``; the model and the
+    other items' codes do not change. Every id must be in the index: if one is not,
+    nothing is removed."""
+    bundle = Bundle.load(path, verify=True)
+    wanted = list(dict.fromkeys(str(i) for i in ids))
+    if not wanted:
+        raise UsageError("give the id of at least one item to remove")
+    by_id = {str(v): r for r, v in enumerate(bundle.items.column("id").to_pylist())}
+    missing = [i for i in wanted if i not in by_id]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise UsageError(f"{len(missing)} id(s) are not in the index {bundle.path} ({shown}); "
+                         "nothing was removed")
+    keep = np.setdiff1d(np.arange(len(bundle.items)), [by_id[i] for i in wanted])
+    if not len(keep):
+        raise UsageError(f"that would remove every item of {bundle.path}; build a new index "
+                         "instead")
+    cols = ItemColumns.of_table(bundle.items)
+    items = ItemColumns(*([getattr(cols, f)[r] for r in keep]
+                          for f in ("ids", "labels", "splits", "titles")))
+    codes = bundle.codes[keep]
+    # faiss ids are row numbers, so the index is built again over the rows that remain
+    index = BinaryCodeIndex.build(codes, kind=bundle.index.kind, **bundle.index.params)
+    index.requested_kind = bundle.manifest["index"].get("requested", index.kind)
+    _rewrite(bundle, codes, np.asarray(bundle.embeddings())[keep], items, index,
+             {"remove": wanted})
+    return Bundle.load(path)
+
+
+def _rewrite(bundle: Bundle, codes, embeddings, items: ItemColumns,
+             index: BinaryCodeIndex, change: dict) -> None:
+    """Write ``bundle`` again with other items, recording the change in the manifest so
+    ``eval`` and ``check`` can read its items again (see ``eval.reopen_corpus``)."""
+    record = dict(bundle.manifest["corpus"])
+    record["changes"] = list(record.get("changes", [])) + [change]
+    Bundle.write(bundle.path, bundle.model, codes, embeddings, items, index, record,
+                 extra={k: bundle.manifest[k] for k in ("build",) if k in bundle.manifest})
 
 
 def new_item_ids(bundle: Bundle, corpus: Corpus) -> tuple[list, int | None]:

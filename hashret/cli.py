@@ -404,10 +404,30 @@ def add(ctx, index_dir, corpus, text_column, label_column, id_column, as_json):
     if as_json:
         _echo_json(bundle.manifest)
         return
-    added = bundle.manifest["corpus"]["added"][-1]
+    added = bundle.manifest["corpus"]["changes"][-1]["add"]
     ids = bundle.items.column("id").to_pylist()[-len(c):]
     click.echo(f"added {len(c):,} items to {index_dir} (now {len(bundle.items):,}; ids "
                f"{ids[0]} to {ids[-1]}); encoded in {added['encode_seconds']:.1f} s")
+
+
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("ids", nargs=-1)
+@click.option("--ids-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="A text file of ids to remove, one per line.")
+def remove(index_dir, ids, ids_file):
+    """Remove the items with the given IDS from the index at DIR.
+
+    The model and the other items' codes do not change. Every id must be in the index; if
+    one is not, nothing is removed. The index is replaced only when the whole update
+    succeeds."""
+    from .build import remove_from_index
+    ids = list(ids)
+    if ids_file:
+        ids += [line.strip() for line in ids_file.read_text().splitlines() if line.strip()]
+    bundle = remove_from_index(index_dir, ids)
+    click.echo(f"removed {len(set(ids)):,} items from {index_dir} (now "
+               f"{len(bundle.items):,})")
 
 
 @cli.command(name="eval")
@@ -502,8 +522,9 @@ def info(index_dir, as_json, verify):
         f"items       {c['items']:,} (train {c['train']:,}, test {c['test']:,}, "
         f"labelled {c['labelled']:,}), ids {m['id_type']}",
         f"corpus      {m['corpus'].get('dataset') or m['corpus']['source']}"
-        + "".join(f"; added {a['source']} ({a['items']:,} items)"
-                  for a in m["corpus"].get("added", [])),
+        + "".join(f"; added {c['add']['source']} ({c['add']['items']:,} items)"
+                  if "add" in c else f"; removed {len(c['remove']):,} items"
+                  for c in m["corpus"].get("changes", [])),
     ]
     if b:
         t = b.get("train", {})

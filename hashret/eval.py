@@ -163,11 +163,18 @@ def _read_recorded(info: dict):
 
 
 def reopen_corpus(bundle):
-    """The corpus a bundle was built from, read again the way the build read it, followed
-    by any corpora added to the index since (``hashret add``)."""
+    """The corpus a bundle was built from, read again the way the build read it, with the
+    corpora added to the index since and the items removed from it (``hashret add`` and
+    ``remove``), in the order they were."""
     from .data.corpus import concat_corpora
     info = bundle.manifest.get("corpus", {})
-    corpus = concat_corpora([_read_recorded(i) for i in [info] + info.get("added", [])])
+    corpus = _read_recorded(info)
+    for change in info.get("changes", []):
+        if "add" in change:
+            corpus = concat_corpora([corpus, _read_recorded(change["add"])])
+        else:
+            gone = set(change["remove"])
+            corpus = corpus.subset([r for r, i in enumerate(corpus.ids) if str(i) not in gone])
     ids = bundle.items.column("id").to_pylist()
     if [str(i) for i in corpus.ids] != [str(i) for i in ids]:
         raise UsageError(f"the corpus {info.get('source')} no longer matches the index "

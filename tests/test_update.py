@@ -1,4 +1,5 @@
-"""Adding the items of another corpus to a built index (``hashret add``)."""
+"""Adding the items of another corpus to a built index, and removing items from it
+(``hashret add`` and ``hashret remove``)."""
 import hashlib
 import json
 import re
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from hashret import Bundle
-from hashret.build import add_to_index
+from hashret.build import add_to_index, remove_from_index
 from hashret.check import check_bundle
 from hashret.data import read_corpus
 from hashret.eval import reopen_corpus
@@ -69,7 +70,7 @@ def test_added_items_get_the_models_codes_and_the_indexed_ones_keep_theirs(index
     # a second addition numbers on from the first
     twice = add_to_index(index_copy, new, progress=False)
     assert twice.items.column("id").to_pylist()[-3:] == [max(old_ids) + 4 + i for i in range(3)]
-    assert len(twice.manifest["corpus"]["added"]) == 2
+    assert [list(c) for c in twice.manifest["corpus"]["changes"]] == [["add"], ["add"]]
 
 
 def test_adding_to_an_approximate_index_keeps_it_searchable(reuters_index, tmp_path):
@@ -121,3 +122,51 @@ def test_cli_add_reports_the_new_ids(run, index_copy, tmp_path):
     assert "added " + str(tmp_path / "new.jsonl") + " (3 items)" in info.out
     q = run("query", index_copy, "--text", NEW[0]["text"], "--radius", "0", "--json")
     assert NEW[0]["text"] in [h["title"] for h in q.json() if h["distance"] == 0]
+
+
+def test_removed_items_leave_the_index_and_the_others_keep_their_rows_codes_and_ids(
+        index_copy, tmp_path):
+    add_to_index(index_copy, read_corpus(_write_jsonl(tmp_path / "new.jsonl", NEW)),
+                 progress=False)
+    before = Bundle.load(index_copy)
+    ids = before.items.column("id").to_pylist()
+    old_embeddings = np.array(before.embeddings())
+    gone = [ids[0], ids[5], ids[-1]]              # one of the first corpus, one added
+    after = remove_from_index(index_copy, [str(i) for i in gone])
+    keep = [r for r, i in enumerate(ids) if i not in gone]
+    assert after.items.column("id").to_pylist() == [ids[r] for r in keep]
+    assert np.array_equal(after.codes, before.codes[keep])
+    assert np.array_equal(after.index.reconstruct(np.arange(len(keep))), after.codes)
+    assert np.array_equal(after.embeddings(), old_embeddings[keep])
+    assert after.manifest["counts"]["items"] == after.index.ntotal == len(ids) - 3
+    # the items that remain are found by their codes at their new rows
+    dist, rows = after.index.search(after.codes[:5], len(keep))
+    for i in range(5):
+        assert i in rows[i][dist[i] == 0]
+    # eval and check read the corpora again without the removed items; an id removed
+    # and added again is indexed once more
+    again = reopen_corpus(after)
+    assert [str(i) for i in again.ids] == [str(i) for i in after.items.column("id").to_pylist()]
+    problems, _ = check_bundle(index_copy)
+    assert not problems
+    _write_jsonl(tmp_path / "back.jsonl", [{"text": "Cocoa exports rise", "id": gone[0]}])
+    back = add_to_index(index_copy, read_corpus(tmp_path / "back.jsonl", id_column="id"),
+                        progress=False)
+    assert back.items.column("id").to_pylist()[-1] == gone[0]
+    assert [str(i) for i in reopen_corpus(back).ids][-1] == str(gone[0])
+
+
+def test_cli_remove_refuses_unknown_ids_and_changes_nothing(run, index_copy, tmp_path):
+    files = _files(index_copy)
+    ids = Bundle.load(index_copy).items.column("id").to_pylist()
+    for args, message in (([str(ids[0]), "no-such-id"],
+                           "1 id\\(s\\) are not in the index .*no-such-id.*nothing was removed"),
+                          ([], "at least one item"),
+                          ([str(i) for i in ids], "remove every item")):
+        r = run("remove", index_copy, *args)
+        assert r.code == 2 and re.search(message, r.err), r.err
+        assert _files(index_copy) == files
+    (tmp_path / "ids.txt").write_text(f"{ids[1]}\n\n{ids[2]}\n")
+    r = run("remove", index_copy, str(ids[3]), "--ids-file", tmp_path / "ids.txt")
+    assert r.code == 0 and f"removed 3 items from {index_copy} (now {len(ids) - 3:,})" in r.out
+    assert "removed 3 items" in run("info", index_copy).out
