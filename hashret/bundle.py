@@ -109,8 +109,12 @@ class ItemColumns:
 
 
 def corpus_record(corpus) -> dict:
-    """How to read ``corpus`` again (``hashret eval`` and ``check`` do), for the manifest."""
-    return {"source": corpus.source, "dataset": corpus.meta.get("dataset"),
+    """How to read ``corpus`` again (``hashret eval`` and ``check`` do), for the manifest:
+    a path as an absolute one, so it is found from any working folder."""
+    source = corpus.source
+    if source and Path(source).exists():
+        source = str(Path(source).resolve())
+    return {"source": source, "dataset": corpus.meta.get("dataset"),
             "reader": corpus.meta.get("reader", {}), "limit": corpus.meta.get("limit"),
             "limit_seed": corpus.meta.get("limit_seed")}
 

@@ -112,10 +112,11 @@ def test_bad_additions_are_refused_and_leave_the_index_as_it_was(run, index_copy
     assert r.code == 1 and "no index at" in r.err
 
 
-def test_cli_add_reports_the_new_ids(run, index_copy, tmp_path):
+def test_cli_add_reports_the_new_ids(run, index_copy, tmp_path, monkeypatch):
     _write_jsonl(tmp_path / "new.jsonl", NEW)
     n = Bundle.load(index_copy).manifest["counts"]["items"]
-    r = run("--quiet", "add", index_copy, tmp_path / "new.jsonl")
+    monkeypatch.chdir(tmp_path)          # a relative path is recorded as an absolute one
+    r = run("--quiet", "add", index_copy, "new.jsonl")
     assert r.code == 0, r.err
     assert f"added 3 items to {index_copy} (now {n + 3:,}" in r.out
     info = run("info", index_copy)
