@@ -430,6 +430,33 @@ def remove(index_dir, ids, ids_file):
                f"{len(bundle.items):,})")
 
 
+@cli.command()
+@click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--corpus", "corpus_path", type=click.Path(path_type=Path),
+              help="Query with every item of this corpus (any layout build reads), encoded "
+                   "by the index's model. Default: every indexed item queries the others.")
+@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Neighbours per query.")
+@corpus_options
+@click.pass_context
+def neighbours(ctx, index_dir, out, corpus_path, k, text_column, label_column, id_column):
+    """Write the k nearest neighbours of many queries to OUT (Parquet).
+
+    One row per query: query_id, neighbour_ids (nearest first, ties in index order) and
+    distances (Hamming). Without --corpus every indexed item queries the others (itself
+    left out): a k-nearest-neighbour graph of the index, e.g. to find near-duplicates."""
+    from .bundle import Bundle
+    from .data import read_corpus
+    from .export import neighbours_to_parquet
+    bundle = Bundle.load(index_dir)
+    c = read_corpus(corpus_path, text_column, label_column, id_column) if corpus_path \
+        else None
+    neighbours_to_parquet(bundle, out, k, c, progress=not ctx.obj["quiet"])
+    n = len(c) if c is not None else len(bundle.items)
+    click.echo(f"wrote the neighbours of {n:,} queries to {out}")
+
+
 @cli.command(name="eval")
 @click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("-k", "--k", "k", default=100, show_default=True, type=click.IntRange(min=1),

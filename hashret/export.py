@@ -104,3 +104,66 @@ def encode_corpus_to_parquet(bundle: Bundle, corpus, out, with_embeddings: bool 
             if writer is not None:
                 writer.close()
     return out
+
+
+SEARCH_BATCH = 4_096     # queries searched at once when writing neighbour lists
+
+
+def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
+                          progress: bool = True) -> Path:
+    """The ``k`` nearest indexed items of every item of ``corpus`` (encoded by the bundle's
+    model), or, without a corpus, of every indexed item among the others (itself left out):
+    one Parquet row per query with ``query_id``, ``neighbour_ids`` (list, nearest first;
+    ties in row order) and ``distances`` (list<int32>, Hamming)."""
+    import pyarrow as pa
+    from tqdm.auto import tqdm
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    index = bundle.index
+    n_q = len(corpus) if corpus is not None else index.ntotal
+    k_out = min(k, index.ntotal - (corpus is None))
+    found = np.full((n_q, max(k_out, 0)), -1, np.int64)
+    dists = np.zeros((n_q, max(k_out, 0)), np.int32)
+
+    def batches():
+        if corpus is not None:
+            for rows, codes, _ in bundle.model.iter_encode(corpus, progress=progress):
+                yield rows, codes
+            return
+        all_codes = bundle.codes
+        for s in tqdm(range(0, n_q, SEARCH_BATCH), desc="searching", unit="batch",
+                      disable=not progress, leave=False):
+            rows = np.arange(s, min(s + SEARCH_BATCH, n_q))
+            yield rows, all_codes[rows]
+
+    if k_out > 0:
+        for rows, codes in batches():
+            d, r = index.search(codes, k_out + (corpus is None))
+            if corpus is None:
+                # leave the query itself out: at its place among its ties, or the last
+                not_self = r != rows[:, None]
+                drop_last = not_self.all(1)
+                not_self[drop_last, -1] = False
+                r = r[not_self].reshape(len(rows), k_out)
+                d = d[not_self].reshape(len(rows), k_out)
+            found[rows], dists[rows] = r, d
+    valid = found >= 0
+    offsets = np.concatenate([[0], np.cumsum(valid.sum(1))]).astype(np.int32)
+    index_ids = bundle.items.column("id").combine_chunks()
+    neighbour_ids = index_ids.take(pa.array(found[valid]))
+    if corpus is not None:
+        q_kind = id_type(corpus.ids)
+        query_ids = pa.array([int(i) for i in corpus.ids], pa.int64()) if q_kind == "int64" \
+            else pa.array([str(i) for i in corpus.ids], pa.string())
+    else:
+        query_ids = index_ids
+    table = pa.table({
+        "query_id": query_ids,
+        "neighbour_ids": pa.ListArray.from_arrays(pa.array(offsets), neighbour_ids),
+        "distances": pa.ListArray.from_arrays(pa.array(offsets),
+                                              pa.array(dists[valid], pa.int32())),
+    })
+    meta = {**_metadata(bundle), "k": k_out, "n_bits": bundle.bits,
+            "queries": "corpus" if corpus is not None else "indexed items, themselves left out"}
+    table = table.replace_schema_metadata({a.encode(): str(b).encode() for a, b in meta.items()})
+    return write_parquet(table, out)
