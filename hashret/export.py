@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .bundle import Bundle, id_type, items_table
+from .errors import UsageError
 from .fileio import atomic_file
 from .models import HashModel
 
@@ -118,7 +119,7 @@ def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
     import pyarrow as pa
     from tqdm.auto import tqdm
     if k < 1:
-        raise ValueError("k must be at least 1")
+        raise UsageError(f"k must be at least 1, got {k}")
     index = bundle.index
     n_q = len(corpus) if corpus is not None else index.ntotal
     k_out = min(k, index.ntotal - (corpus is None))
@@ -147,7 +148,7 @@ def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
                 r = r[not_self].reshape(len(rows), k_out)
                 d = d[not_self].reshape(len(rows), k_out)
             found[rows], dists[rows] = r, d
-    valid = found >= 0
+    valid = found >= 0        # hnsw / ivf indexes may find fewer than k: shorter lists
     offsets = np.concatenate([[0], np.cumsum(valid.sum(1))]).astype(np.int32)
     index_ids = bundle.items.column("id").combine_chunks()
     neighbour_ids = index_ids.take(pa.array(found[valid]))

@@ -52,9 +52,8 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
       (Reuters-21578), ``.npy`` / ``.npz`` (image arrays), CIFAR ``.bin`` files or their
       ``.tar.gz``, an IDX file;
     - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, CIFAR binary
-      files, image files, text
-      files (one sub-folder per label) or tables (``train.csv`` and ``test.csv``, the split
-      from each file's name).
+      files, image files or text files (one sub-folder per label), or tables
+      (``train.csv`` and ``test.csv``, the split from each file's name).
     """
     corpus = _read_corpus(Path(path), text_column, label_column, id_column)
     corpus.meta["reader"] = {k: v for k, v in (("text_column", text_column),

@@ -121,8 +121,8 @@ class ConcatItems(Sequence):
     def __init__(self, parts):
         self.parts = parts
         self.offsets = np.cumsum([0] + [len(a) for a in parts])
-        self.arrays = all(hasattr(a, "shape") for a in parts)
-        if self.arrays:
+        self.of_arrays = all(hasattr(a, "shape") for a in parts)
+        if self.of_arrays:
             self.shape = (int(self.offsets[-1]),) + tuple(parts[0].shape[1:])
             self.dtype = parts[0].dtype
 
@@ -136,8 +136,8 @@ class ConcatItems(Sequence):
             for a, off in zip(self.parts, self.offsets):
                 lo, hi = max(start - off, 0), min(stop - off, len(a))
                 if lo < hi:
-                    out.append(np.asarray(a[lo:hi]) if self.arrays else list(a[lo:hi]))
-            if not self.arrays:
+                    out.append(np.asarray(a[lo:hi]) if self.of_arrays else list(a[lo:hi]))
+            if not self.of_arrays:
                 return [t for part in out for t in part]
             return np.concatenate(out) if out else np.zeros((0,) + self.shape[1:], self.dtype)
         i = int(i) + (len(self) if i < 0 else 0)

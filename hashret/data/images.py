@@ -317,7 +317,6 @@ def read_npz(path: Path) -> Corpus:
 
 # --- CIFAR-10 / CIFAR-100 binary version ---------------------------------------------------
 
-_CIFAR_PIXELS = 3 * 32 * 32
 _CIFAR10_FILE = re.compile(r"(data_batch_\d+|test_batch)\.bin$")
 _CIFAR100_FILE = re.compile(r"(train|test)\.bin$")
 
@@ -328,11 +327,13 @@ def _cifar_files(names: list[str]) -> tuple[list[str], int, str] | None:
     ``test_batch.bin``, one label byte; CIFAR-100: ``train.bin`` and ``test.bin`` beside
     ``fine_label_names.txt``, a coarse and a fine label byte (the fine one is used)."""
     base = {Path(n).name: n for n in names}
-    ten = sorted(n for b, n in base.items() if _CIFAR10_FILE.fullmatch(b))
+    test_last = lambda n: (Path(n).name.startswith("test"), n)    # noqa: E731
+    ten = sorted((n for b, n in base.items() if _CIFAR10_FILE.fullmatch(b)), key=test_last)
     if ten:
         return ten, 1, base.get("batches.meta.txt", "")
     if "fine_label_names.txt" in base:
-        hundred = sorted(n for b, n in base.items() if _CIFAR100_FILE.fullmatch(b))
+        hundred = sorted((n for b, n in base.items() if _CIFAR100_FILE.fullmatch(b)),
+                         key=test_last)
         if hundred:
             return hundred, 2, base["fine_label_names.txt"]
     return None
@@ -349,25 +350,22 @@ def read_cifar(path: Path) -> Corpus:
     folder has them (``batches.meta.txt`` / ``fine_label_names.txt``). Training files come
     first, then the test file; ids are row numbers."""
     path = Path(path)
-    blobs: dict[str, object] = {}
+    blobs: dict[str, bytes] = {}          # the files' bytes when they come from an archive
     try:
         if path.is_dir():
-            names = [str(f) for f in sorted(path.rglob("*")) if f.is_file()]
+            found = _cifar_files([str(f) for f in sorted(path.rglob("*")) if f.is_file()])
         elif path.suffix.lower() == ".bin":       # one file, with the class names beside it
-            names = [str(path)] + [str(f) for f in path.parent.glob("*.txt")]
+            found = _cifar_files([str(path)] + [str(f) for f in path.parent.glob("*.txt")])
         else:
             with tarfile.open(path) as tar:
-                members = [m for m in tar.getmembers() if m.isfile()]
-                found = _cifar_files([m.name for m in members])
-                wanted = set(found[0]) | {found[2]} if found else set()
-                for m in members:
-                    if m.name in wanted:
-                        blobs[m.name] = tar.extractfile(m).read()
-                names = [m.name for m in members]
+                members = {m.name: m for m in tar.getmembers() if m.isfile()}
+                found = _cifar_files(list(members))
+                for name in (found[0] + [found[2]]) if found else []:
+                    if name:
+                        blobs[name] = tar.extractfile(members[name]).read()
     except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as e:
         raise CorpusError(f"{path}: not a readable CIFAR archive ({e}); re-download the "
                           "binary version") from None
-    found = _cifar_files(names)
     if found is None:
         raise CorpusError(f"{path}: no CIFAR data_batch_*.bin / test_batch.bin files; use "
                           "the binary version of CIFAR-10 or CIFAR-100")
@@ -379,7 +377,6 @@ def read_cifar(path: Path) -> Corpus:
                        if w.strip()]
     record = np.dtype([("label", np.uint8, (label_bytes,)), ("image", np.uint8,
                                                              (3, 32, 32))])
-    files.sort(key=lambda f: (Path(f).name.startswith("test"), f))
     parts, labels, splits, titles = [], [], [], []
     for f in files:
         size = len(blobs[f]) if f in blobs else Path(f).stat().st_size
