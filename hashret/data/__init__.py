@@ -78,7 +78,7 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
     table_opts = dict(text_column=text_column, label_column=label_column, id_column=id_column)
     if p.is_file():
         name = p.name.lower()
-        if p.suffix.lower() in (".jsonl", ".csv", ".parquet"):
+        if p.suffix.lower() in TABLE_SUFFIXES:
             return read_table(p, **table_opts)
         if name.endswith((".tar.gz", ".tgz", ".tar")):
             return read_cifar(p) if _archive_is_cifar(p) else read_reuters(p)
