@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import CorpusError, UsageError
 
 MAP_DEPTH = 1000
 
@@ -171,7 +171,12 @@ def reopen_corpus(bundle):
     corpus = _read_recorded(info)
     for change in info.get("changes", []):
         if "add" in change:
-            corpus = concat_corpora([corpus, _read_recorded(change["add"])])
+            try:
+                corpus = concat_corpora([corpus, _read_recorded(change["add"])])
+            except CorpusError as e:
+                raise UsageError(f"the corpora of the index {bundle.path} cannot be read "
+                                 f"again as one ({e}); skip the baselines "
+                                 "(--no-baselines)") from None
         else:
             gone = set(change["remove"])
             corpus = corpus.subset([r for r, i in enumerate(corpus.ids) if str(i) not in gone])

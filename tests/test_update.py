@@ -171,3 +171,17 @@ def test_cli_remove_refuses_unknown_ids_and_changes_nothing(run, index_copy, tmp
     r = run("remove", index_copy, str(ids[3]), "--ids-file", tmp_path / "ids.txt")
     assert r.code == 0 and f"removed 3 items from {index_copy} (now {len(ids) - 3:,})" in r.out
     assert "removed 3 items" in run("info", index_copy).out
+
+
+def test_images_of_another_size_are_added_and_eval_says_what_it_cannot_redo(
+        run, fashion_index, tmp_path):
+    out = tmp_path / "fm"
+    shutil.copytree(fashion_index[0], out)
+    np.save(tmp_path / "big.npy", np.zeros((3, 32, 32), np.uint8))
+    r = run("--quiet", "add", out, tmp_path / "big.npy")
+    assert r.code == 0 and "added 3 items" in r.out, r.err
+    assert run("eval", out, "--no-baselines").code == 0
+    r = run("eval", out)
+    assert r.code == 2 and "cannot be read again as one" in r.err and "--no-baselines" in r.err
+    r = run("check", out)
+    assert r.code == 0 and "codes not re-derived" in r.out
