@@ -50,6 +50,7 @@ def cli(ctx, quiet):
       hashret build --dataset reuters --out indexes/reuters
       hashret query indexes/reuters --text "opec cuts oil output" -k 5
       hashret export indexes/reuters codes.parquet
+      hashret add indexes/reuters more_news.jsonl
     """
     ctx.obj = {"quiet": quiet}
     _setup_logging(quiet)
