@@ -20,9 +20,9 @@ from .data import load_dataset, read_corpus  # noqa: E402
 from .models import HashModel, ModelConfig  # noqa: E402
 from .index import BinaryCodeIndex  # noqa: E402
 from .bundle import Bundle  # noqa: E402
-from .build import add_to_index, build_index  # noqa: E402
+from .build import add_to_index, build_index, remove_from_index  # noqa: E402
 from .retriever import Hit, Retriever  # noqa: E402
 
 __all__ = ["HashModel", "ModelConfig", "BinaryCodeIndex", "Bundle", "Retriever", "Hit",
-           "build_index", "add_to_index", "load_dataset", "read_corpus", "HashretError", "UsageError",
-           "CorpusError", "BundleError", "__version__"]
+           "build_index", "add_to_index", "remove_from_index", "load_dataset", "read_corpus",
+           "HashretError", "UsageError", "CorpusError", "BundleError", "__version__"]

@@ -1,5 +1,5 @@
 """Building an index: fit a model on a corpus, encode every item, write the bundle; and
-adding the items of another corpus to a built index."""
+adding the items of another corpus to a built index, or removing items from it."""
 
 from __future__ import annotations
 
