@@ -423,11 +423,13 @@ def remove(index_dir, ids, ids_file):
     one is not, nothing is removed. The index is replaced only when the whole update
     succeeds."""
     from .build import remove_from_index
+    from .bundle import Bundle
     ids = list(ids)
     if ids_file:
         ids += [line.strip() for line in ids_file.read_text().splitlines() if line.strip()]
+    before = Bundle.read_manifest(index_dir)["counts"]["items"]
     bundle = remove_from_index(index_dir, ids)
-    click.echo(f"removed {len(set(ids)):,} items from {index_dir} (now "
+    click.echo(f"removed {before - len(bundle.items):,} items from {index_dir} (now "
                f"{len(bundle.items):,})")
 
 

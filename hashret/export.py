@@ -123,8 +123,8 @@ def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
     index = bundle.index
     n_q = len(corpus) if corpus is not None else index.ntotal
     k_out = min(k, index.ntotal - (corpus is None))
-    found = np.full((n_q, max(k_out, 0)), -1, np.int64)
-    dists = np.zeros((n_q, max(k_out, 0)), np.int32)
+    found = np.full((n_q, k_out), -1, np.int64)      # k_out >= 0: an index is never empty
+    dists = np.zeros((n_q, k_out), np.int32)
 
     def batches():
         if corpus is not None:
