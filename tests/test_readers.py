@@ -204,6 +204,37 @@ def test_npz_in_the_keras_layout_and_with_one_image_array(tmp_path):
         read_corpus(tmp_path / "two.npz")
 
 
+def test_channels_first_arrays_read_as_their_channels_last_images(tmp_path):
+    rng = np.random.default_rng(4)
+    nhwc = rng.integers(0, 255, (4, 6, 5, 3), np.uint8)
+    nchw = nhwc.transpose(0, 3, 1, 2)                      # PyTorch's layout
+    np.save(tmp_path / "a.npy", nchw)
+    np.savez(tmp_path / "b.npz", x_train=nchw[:3], x_test=nchw[3:])
+    for name in ("a.npy", "b.npz"):
+        c = read_corpus(tmp_path / name)
+        assert c.meta["shape"] == (6, 5, 3)
+        np.testing.assert_array_equal(c.take(range(4)), nhwc)
+    # 3 channels on the last axis win over 3 on axis 1: such arrays stay as they are
+    both = rng.integers(0, 255, (2, 3, 4, 3), np.uint8)
+    np.save(tmp_path / "c.npy", both)
+    np.testing.assert_array_equal(read_corpus(tmp_path / "c.npy").take([0, 1]), both)
+    np.save(tmp_path / "d.npy", np.zeros((2, 7, 9, 9), np.uint8))
+    with pytest.raises(CorpusError, match="no axis of 1, 3 or 4 channels"):
+        read_corpus(tmp_path / "d.npy")
+
+
+def test_flattened_pixels_are_refused_with_the_reshape_that_fixes_them(tmp_path):
+    np.save(tmp_path / "grey.npy", np.zeros((3, 784), np.uint8))
+    with pytest.raises(CorpusError, match=r"28 x 28 grey images, save x.reshape\(-1, 28, 28\)"):
+        read_corpus(tmp_path / "grey.npy")
+    np.savez(tmp_path / "colour.npz", data=np.zeros((3, 3072), np.uint8), labels=np.zeros(3))
+    with pytest.raises(CorpusError, match=r"rows of 'data' .* x.reshape\(-1, 3, 32, 32\)"):
+        read_corpus(tmp_path / "colour.npz")
+    np.save(tmp_path / "odd.npy", np.zeros((3, 10), np.uint8))
+    with pytest.raises(CorpusError, match=r"found shape \(3, 10\)$"):
+        read_corpus(tmp_path / "odd.npy")
+
+
 def _cifar_records(images, labels, label_bytes):
     """CIFAR binary records: label byte(s), then the image channel by channel."""
     out = b""

@@ -8,6 +8,7 @@ resizing are the featurizer's job (:class:`hashret.features.ImageFeaturizer`).
 from __future__ import annotations
 
 import gzip
+import math
 import re
 import tarfile
 import zlib
@@ -129,7 +130,8 @@ def read_idx_corpus(path: Path) -> Corpus:
 # --- .npy --------------------------------------------------------------------------------
 
 def read_npy(path: Path) -> Corpus:
-    """An array of shape (n, h, w) or (n, h, w, c), memory-mapped; ids are row numbers.
+    """An array of shape (n, h, w), (n, h, w, c) or (n, c, h, w), memory-mapped; ids are
+    row numbers.
 
     Labels come from ``NAME_labels.npy`` or ``NAME.labels.npy`` beside it, when present.
     """
@@ -140,15 +142,12 @@ def read_npy(path: Path) -> Corpus:
         raise CorpusError(f"{path}: not a readable .npy array ({str(e)[:100]}); save it with "
                           "numpy.save") from None
     if not isinstance(arr, np.ndarray) or arr.ndim not in (3, 4):
-        raise CorpusError(f"{path}: expected an image array of shape (n, h, w) or "
-                          f"(n, h, w, c), found shape {getattr(arr, 'shape', '?')}")
+        shape = getattr(arr, "shape", "?")
+        raise CorpusError(f"{path}: expected an image array of shape (n, h, w), (n, h, w, c) "
+                          f"or (n, c, h, w), found shape {shape}{_flat_image_hint(shape)}")
     if arr.dtype.kind not in "uif" or arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
         raise CorpusError(f"{path}: pixel type {arr.dtype} is not numeric")
-    if arr.ndim == 4 and arr.shape[3] not in (1, 3, 4):
-        raise CorpusError(f"{path}: the last axis has {arr.shape[3]} channels; expected 1, 3 "
-                          "or 4")
-    if arr.ndim == 3:
-        arr = arr[..., None]
+    arr = _as_channels_last(arr, str(path))
     n = arr.shape[0]
     labels: list[list[str]] = [[] for _ in range(n)]
     for cand in (path.with_name(path.stem + "_labels.npy"),
@@ -167,6 +166,36 @@ def read_npy(path: Path) -> Corpus:
     return Corpus(IMAGE, list(range(n)), arr, labels, ["train"] * n,
                   [f"{path.name}[{i}]" for i in range(n)], str(path),
                   {"shape": tuple(arr.shape[1:])})
+
+
+def _as_channels_last(arr: np.ndarray, what: str) -> np.ndarray:
+    """An image array as (n, h, w, c). (n, h, w) gains a channel axis; (n, c, h, w) with 1, 3
+    or 4 channels on axis 1 and a last axis that cannot be channels (PyTorch's layout) is
+    viewed channels-last, without a copy."""
+    if arr.ndim == 3:
+        return arr[..., None]
+    if arr.shape[3] in (1, 3, 4):
+        return arr
+    if arr.shape[1] in (1, 3, 4):
+        return np.moveaxis(arr, 1, 3)
+    raise CorpusError(f"{what}: shape {tuple(arr.shape)} has no axis of 1, 3 or 4 channels; "
+                      "give images as (n, h, w), (n, h, w, c) or (n, c, h, w)")
+
+
+def _flat_image_hint(shape: tuple, rows: str = "its rows") -> str:
+    """How to save rows of flattened pixels (n, d) as images, when d says how."""
+    if len(shape) != 2:
+        return ""
+    d = shape[1]
+    side = math.isqrt(d)
+    if side > 1 and side * side == d:
+        return (f"; if {rows} are {side} x {side} grey images, save "
+                f"x.reshape(-1, {side}, {side})")
+    side = math.isqrt(d // 3)
+    if side > 1 and 3 * side * side == d:
+        return (f"; if {rows} are {side} x {side} colour images stored plane by plane "
+                f"(CIFAR's layout), save x.reshape(-1, 3, {side}, {side})")
+    return ""
 
 
 # --- folders of image files --------------------------------------------------------------
@@ -271,7 +300,8 @@ def _npz_label_key(key: str, keys: list[str], n_images: int) -> list[str]:
 
 
 def read_npz(path: Path) -> Corpus:
-    """Arrays saved with ``numpy.savez``: image arrays of shape (n, h, w) or (n, h, w, c) and
+    """Arrays saved with ``numpy.savez``: image arrays of shape (n, h, w), (n, h, w, c) or
+    (n, c, h, w) and
     their label arrays, as Keras ships its datasets (``x_train``, ``y_train``, ``x_test``,
     ``y_test``) or as ``images`` / ``labels``. An image array whose name holds ``test`` is the
     test split; the others are training images. The arrays are read into memory (a ``.npz``
@@ -286,16 +316,14 @@ def read_npz(path: Path) -> Corpus:
     keys = list(arrays)
     images = [k for k in keys if arrays[k].ndim in (3, 4) and arrays[k].dtype.kind in "uif"]
     if not images:
-        raise CorpusError(f"{path}: no image array of shape (n, h, w) or (n, h, w, c) among "
-                          f"{[(k, arrays[k].shape) for k in keys]}")
+        flat = max(keys, key=lambda k: arrays[k].size)
+        raise CorpusError(f"{path}: no image array of shape (n, h, w), (n, h, w, c) or "
+                          f"(n, c, h, w) among {[(k, arrays[k].shape) for k in keys]}"
+                          f"{_flat_image_hint(arrays[flat].shape, f'the rows of {flat!r}')}")
     images.sort(key=lambda k: (bool(_TEST_KEY.search(k)), keys.index(k)))
     parts, labels, splits, titles = [], [], [], []
     for k in images:
-        arr = arrays[k]
-        if arr.ndim == 4 and arr.shape[3] not in (1, 3, 4):
-            raise CorpusError(f"{path}: {k!r} has {arr.shape[3]} channels on its last axis; "
-                              "expected (n, h, w, c) with 1, 3 or 4 channels")
-        arr = arr if arr.ndim == 4 else arr[..., None]
+        arr = _as_channels_last(arrays[k], f"{path}: {k!r}")
         n = arr.shape[0]
         lab = next((arrays[c] for c in _npz_label_key(k, keys, len(images))
                     if len(arrays[c]) == n), None)
