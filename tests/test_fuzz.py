@@ -9,6 +9,7 @@ import os
 import shutil
 import tarfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,25 @@ def _cifar_targz() -> bytes:
     return buf.getvalue()
 
 
+def _text_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("news/train/sport/1.txt", "goal match referee")
+        z.writestr("news/train/food/2.txt", "bread butter")
+        z.writestr("news/test/food/3", "cheese bread")
+    return buf.getvalue()
+
+
+def _images_targz() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (("pics/cat/a.png", _png(10)), ("pics/dog/b.jpg", _jpeg(90))):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 SEEDS = {
     "c.jsonl": lambda: b'{"text": "alpha beta", "label": ["x"]}\n{"text": "gamma", "id": 3}\n',
     "c.csv": lambda: b'text,label,split\n"alpha, beta",x,train\ngamma,y,test\n',
@@ -146,6 +166,8 @@ SEEDS = {
     "k.npz": _npz,
     "data_batch_1.bin": _cifar_bin,
     "cifar-10-binary.tar.gz": _cifar_targz,
+    "news.zip": _text_zip,
+    "pics.tar.gz": _images_targz,
     "train-images-idx3-ubyte": lambda: _idx(np.arange(2 * 5 * 5).reshape(2, 5, 5)),
     "train-images-idx3-ubyte.gz": lambda: gzip.compress(_idx(np.zeros((2, 5, 5)))),
 }

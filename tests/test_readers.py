@@ -276,3 +276,69 @@ def test_cifar_binary_folder_archive_and_single_file(tmp_path):
     (root / "data_batch_2.bin").write_bytes(_cifar_records(imgs[3:5], [2, 1], 1)[:-5])
     with pytest.raises(CorpusError, match="data_batch_2.bin.*truncated"):
         read_corpus(root)
+
+
+def _pack(folder, archive):
+    """Pack a folder's files under one wrapping folder, as downloads usually are."""
+    import tarfile
+    import zipfile
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive, "w") as z:
+            for p in files:
+                z.write(p, "wrap/" + p.relative_to(folder).as_posix())
+            z.writestr("__MACOSX/wrap/._x.txt", "resource fork")
+    else:
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(folder, arcname="wrap")
+
+
+def test_archived_text_and_image_folders_read_as_the_folders(tmp_path):
+    docs = tmp_path / "docs"
+    for split, label, name, text in (("20news-bydate-train", "sport", "1", "goal match"),
+                                     ("20news-bydate-train", "food", "2.txt", "crème brûlée"),
+                                     ("20news-bydate-test", "food", "3", "bread")):
+        (docs / split / label).mkdir(parents=True, exist_ok=True)
+        (docs / split / label / name).write_text(text, "utf-8")
+    (docs / ".hidden.txt").write_text("not a document")
+    imgs = tmp_path / "imgs"
+    rng = np.random.default_rng(5)
+    for split, label, i in (("train", "cat", 0), ("train", "dog", 1), ("test", "cat", 2)):
+        (imgs / split / label).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (6, 6, 3), np.uint8)).save(
+            imgs / split / label / f"{i}.png")
+    for folder in (docs, imgs):
+        want = read_corpus(folder)
+        for suffix in (".zip", ".tar.gz"):
+            archive = tmp_path / (folder.name + suffix)
+            _pack(folder, archive)
+            got = read_corpus(archive)
+            assert got.modality == want.modality and got.source == str(archive)
+            assert (got.ids, got.labels, got.splits) == (want.ids, want.labels, want.splits)
+            if got.modality == TEXT:
+                assert list(got.items) == list(want.items)
+            else:
+                np.testing.assert_array_equal(got.take(range(len(got))),
+                                              want.take(range(len(want))))
+
+
+def test_archived_tables_and_archive_refusals(tmp_path):
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "t.zip", "w") as z:
+        z.writestr("data/train.csv", "text,label\nhello world,a\nfoo bar,b\n")
+        z.writestr("data/test.csv", "text,label\nhello there,a\n")
+        z.writestr("README.md", "about the data")
+    c = read_corpus(tmp_path / "t.zip")
+    assert c.items == ["hello world", "foo bar", "hello there"]
+    assert c.splits == ["train", "train", "test"] and c.labels[2] == ["a"]
+    with zipfile.ZipFile(tmp_path / "cols.zip", "w") as z:
+        z.writestr("train.csv", "body2,label\nhello,a\n")
+    with pytest.raises(UsageError, match=r"cols.zip.*no 'text' column"):
+        read_corpus(tmp_path / "cols.zip")
+    (tmp_path / "junk.tar.gz").write_bytes(b"\x1f\x8b\x08\x00" + b"garbage" * 20)
+    with pytest.raises(CorpusError, match="junk.tar.gz: not a readable archive"):
+        read_corpus(tmp_path / "junk.tar.gz")
+    with zipfile.ZipFile(tmp_path / "none.zip", "w") as z:
+        z.writestr("__MACOSX/._a.txt", "x")
+    with pytest.raises(CorpusError, match="holds no files"):
+        read_corpus(tmp_path / "none.zip")

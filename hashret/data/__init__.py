@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CorpusError, UsageError
+from .archives import archive_names, is_archive, read_folder_archive
 from .corpus import IMAGE, TEXT, Corpus, limit_rows
 from .images import (IMAGE_SUFFIXES, is_cifar, read_cifar, read_idx_corpus, read_image_folder,
                      read_npy, read_npz)
@@ -48,12 +49,14 @@ def _looks_like_idx(p: Path) -> bool:
 def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Corpus:
     """Read the corpus at ``path``, choosing the reader from what it holds.
 
-    - a file: ``.jsonl``/``.csv``/``.parquet`` (text table), ``.sgm`` or ``.tar.gz``
-      (Reuters-21578), ``.npy`` / ``.npz`` (image arrays), CIFAR ``.bin`` files or their
-      ``.tar.gz``, an IDX file;
+    - a file: ``.jsonl``/``.csv``/``.parquet`` (text table), ``.sgm`` (Reuters-21578),
+      ``.npy`` / ``.npz`` (image arrays), a CIFAR ``.bin`` file, an IDX file;
     - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, CIFAR binary
       files, image files or text files (one sub-folder per label), or tables
-      (``train.csv`` and ``test.csv``, the split from each file's name).
+      (``train.csv`` and ``test.csv``, the split from each file's name);
+    - an archive of a folder (``.tar.gz``, ``.tgz``, ``.tar``, ``.tar.bz2``, ``.tar.xz``,
+      ``.zip``): Reuters-21578's and CIFAR's distributions, or any folder above, read
+      without unpacking it.
     """
     corpus = _read_corpus(Path(path), text_column, label_column, id_column)
     corpus.meta["reader"] = {k: v for k, v in (("text_column", text_column),
@@ -62,14 +65,13 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
     return corpus
 
 
-def _archive_is_cifar(p: Path) -> bool:
-    """Whether a tar archive holds CIFAR binary files (else it is taken as Reuters-21578)."""
-    import tarfile
-    try:
-        with tarfile.open(p) as tar:
-            return is_cifar(tar.getnames())
-    except (tarfile.TarError, EOFError, OSError, ValueError):
-        return False        # read_reuters reports what is wrong with the archive
+def _read_archive(p: Path, table_opts: dict) -> Corpus:
+    names = archive_names(p)
+    if is_cifar(names) and not p.name.lower().endswith(".zip"):
+        return read_cifar(p)
+    if any(n.lower().endswith(".sgm") for n in names) and not p.name.lower().endswith(".zip"):
+        return read_reuters(p)
+    return read_folder_archive(p, names, **table_opts)
 
 
 def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
@@ -80,8 +82,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         name = p.name.lower()
         if p.suffix.lower() in TABLE_SUFFIXES:
             return read_table(p, **table_opts)
-        if name.endswith((".tar.gz", ".tgz", ".tar")):
-            return read_cifar(p) if _archive_is_cifar(p) else read_reuters(p)
+        if is_archive(p):
+            return _read_archive(p, table_opts)
         if name.endswith(".sgm"):
             return read_reuters(p)
         if p.suffix.lower() == ".npy":
@@ -96,7 +98,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
             raise CorpusError(f"{p} is a single image; put the images in a folder (one "
                               "sub-folder per label) and pass the folder")
         raise CorpusError(f"{p}: unknown corpus type; use a folder, .jsonl, .csv, .parquet, "
-                          ".sgm, .tar.gz, .npy, .npz, a CIFAR .bin or an IDX file")
+                          ".sgm, .npy, .npz, a CIFAR .bin, an IDX file, or a folder's "
+                          ".tar.gz / .zip")
     if not p.is_dir():
         raise CorpusError(f"{p} is neither a file nor a folder")
     files = [f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")]

@@ -186,29 +186,43 @@ def limit_rows(corpus: Corpus, limit: int, seed: int = 0) -> Corpus:
     return sub
 
 
-def walk_labelled_folder(root: Path, accept: Callable[[Path], bool]):
-    """Files of a folder laid out one sub-folder per label, as ``(paths, ids, labels,
-    splits)``; ids are paths relative to ``root``.
+def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, list[str], str]]:
+    """Where each file of a folder laid out one sub-folder per label belongs, from the parts
+    of its path relative to the folder: ``(position in rels, id, labels, split)`` for the
+    files kept, training files first, each split in path order; the id is the relative path.
 
     Sub-folders named ``train``/``test`` (or ending in ``-train``/``-test``, like
-    ``20news-bydate-train``) define the split and hold the label folders; otherwise every
-    file is in the training split. Files directly in a split's top folder have no label.
+    ``20news-bydate-train``) define the split and hold the label folders; the files outside
+    them are left out. Without such sub-folders every file is in the training split. A file
+    directly in a split's (or the folder's) top has no label.
     """
-    root = Path(root)
-    split_dirs = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir()):
-        name = d.name.lower()
+    split_of = {}
+    for parts in rels:
+        name = parts[0].lower()
         for split in SPLITS:
-            if name == split or name.endswith("-" + split):
-                split_dirs.append((d, split))
-    tops = sorted(split_dirs, key=lambda t: t[1] != "train") or [(root, "train")]
-    paths, ids, labels, splits = [], [], [], []
-    for top, split in tops:
-        for p in sorted(top.rglob("*")):
-            if p.is_file() and not p.name.startswith(".") and accept(p):
-                rel = p.relative_to(top)
-                paths.append(p)
-                ids.append(str(p.relative_to(root)))
-                labels.append([rel.parts[0]] if len(rel.parts) > 1 else [])
-                splits.append(split)
-    return paths, ids, labels, splits
+            if len(parts) > 1 and (name == split or name.endswith("-" + split)):
+                split_of[parts[0]] = split
+    rows = []
+    for i, parts in enumerate(rels):
+        if split_of:
+            if len(parts) < 2 or parts[0] not in split_of:
+                continue
+            split, inner = split_of[parts[0]], parts[1:]
+        else:
+            split, inner = "train", parts
+        rows.append(((split != "train", tuple(parts)), i, "/".join(parts),
+                     [inner[0]] if len(inner) > 1 else [], split))
+    rows.sort(key=lambda r: r[0])
+    return [r[1:] for r in rows]
+
+
+def walk_labelled_folder(root: Path, accept: Callable[[Path], bool]):
+    """Files of a folder laid out one sub-folder per label (see :func:`labelled_layout`),
+    as ``(paths, ids, labels, splits)``; ids are paths relative to ``root``."""
+    root = Path(root)
+    files = [p for p in root.rglob("*")
+             if p.is_file() and not p.name.startswith(".") and accept(p)]
+    layout = labelled_layout([p.relative_to(root).parts for p in files])
+    paths = [files[i] for i, _, _, _ in layout]
+    ids = [str(p.relative_to(root)) for p in paths]
+    return paths, ids, [r[2] for r in layout], [r[3] for r in layout]

@@ -8,6 +8,7 @@ resizing are the featurizer's job (:class:`hashret.features.ImageFeaturizer`).
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import re
 import tarfile
@@ -200,15 +201,19 @@ def _flat_image_hint(shape: tuple, rows: str = "its rows") -> str:
 
 # --- folders of image files --------------------------------------------------------------
 
-def load_image(path: Path, mode: str | None = None, size: tuple[int, int] | None = None):
-    """Decode one image file into a ``uint8`` array of shape (h, w, c).
+def load_image(path, mode: str | None = None, size: tuple[int, int] | None = None,
+               name: str | None = None):
+    """Decode one image file (a path, or the file's bytes) into a ``uint8`` array of shape
+    (h, w, c).
 
     ``mode`` is ``"L"`` (grey) or ``"RGB"``; ``size`` is (h, w) to resize to. Images with
-    transparency are composited onto white.
+    transparency are composited onto white. Errors name the image as ``name`` (default: the
+    path).
     """
     from PIL import Image
+    name = name or path
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(path) if isinstance(path, bytes) else path) as im:
             im.load()
             if mode is None:
                 mode = "L" if im.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
@@ -222,29 +227,30 @@ def load_image(path: Path, mode: str | None = None, size: tuple[int, int] | None
                 im = im.resize((size[1], size[0]), Image.BILINEAR)
             arr = np.asarray(im, dtype=np.uint8)
     except Image.DecompressionBombError as e:
-        raise CorpusError(f"{path}: image too large to decode safely ({e})") from None
+        raise CorpusError(f"{name}: image too large to decode safely ({e})") from None
     except Exception as e:  # noqa: BLE001 - image plugins raise many kinds on bad bytes
-        raise CorpusError(f"{path}: not a readable image ({str(e)[:100]}); remove or replace "
+        raise CorpusError(f"{name}: not a readable image ({str(e)[:100]}); remove or replace "
                           "the file") from None
     return arr[..., None] if arr.ndim == 2 else arr
 
 
 class _LazyImages(Sequence):
-    """Image files decoded on access to one mode and size."""
+    """Images decoded on access to one mode and size, from files or their bytes."""
 
-    def __init__(self, paths, mode, size):
-        self.paths, self.mode, self.size = paths, mode, size
-        self.shape = (len(paths), size[0], size[1], 1 if mode == "L" else 3)
+    def __init__(self, sources, mode, size, names=None):
+        self.sources, self.mode, self.size, self.names = sources, mode, size, names
+        self.shape = (len(sources), size[0], size[1], 1 if mode == "L" else 3)
         self.dtype = np.dtype(np.uint8)
 
     def __len__(self):
-        return len(self.paths)
+        return len(self.sources)
 
     def __getitem__(self, i):
         if isinstance(i, slice):
             rows = [self[j] for j in range(*i.indices(len(self)))]
             return np.stack(rows) if rows else np.zeros((0,) + self.shape[1:], np.uint8)
-        return load_image(self.paths[i], self.mode, self.size)
+        return load_image(self.sources[i], self.mode, self.size,
+                          self.names[i] if self.names else None)
 
 
 def image_folder_size(sizes: list[tuple[int, int]]) -> tuple[int, int]:
@@ -254,27 +260,32 @@ def image_folder_size(sizes: list[tuple[int, int]]) -> tuple[int, int]:
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
+def images_from_sources(sources: list, names: list[str]) -> _LazyImages:
+    """Image files (paths or bytes) as images decoded lazily at their common size and mode
+    (:func:`image_folder_size`; grey when the first 200 are all grey)."""
+    from PIL import Image
+    sizes, grey = [], True
+    for source, name in zip(sources[:200], names):   # the header is enough for size and mode
+        try:
+            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+                sizes.append((im.height, im.width))
+                grey &= im.mode in ("1", "L", "LA", "I", "I;16", "F")
+        except Exception as e:  # noqa: BLE001 - any decoder failure means a bad file
+            raise CorpusError(f"{name}: not a readable image ({str(e)[:100]}); remove or "
+                              "replace the file") from None
+    return _LazyImages(sources, "L" if grey else "RGB", image_folder_size(sizes),
+                       names)
+
+
 def read_image_folder(root: Path) -> Corpus:
     """A folder of image files, one sub-folder per label (``train``/``test`` sub-folders,
     when present, define the split). Images are decoded lazily at a common size."""
-    from PIL import Image
     paths, ids, labels, splits = walk_labelled_folder(
         root, lambda p: p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise CorpusError(f"no image files in {root}: expected PNG/JPEG files, one sub-folder "
                           "per label")
-    sizes, grey = [], True
-    for p in paths[:200]:    # the header is enough to know size and mode
-        try:
-            with Image.open(p) as im:
-                sizes.append((im.height, im.width))
-                grey &= im.mode in ("1", "L", "LA", "I", "I;16", "F")
-        except Exception as e:  # noqa: BLE001 - any decoder failure means a bad file
-            raise CorpusError(f"{p}: not a readable image ({str(e)[:100]}); remove or "
-                              "replace the file") from None
-    size = image_folder_size(sizes)
-    mode = "L" if grey else "RGB"
-    items = _LazyImages(paths, mode, size)
+    items = images_from_sources(paths, [str(p) for p in paths])
     return Corpus(IMAGE, ids, items, labels, splits, list(ids), str(root),
                   {"shape": items.shape[1:]})
 

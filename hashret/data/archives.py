@@ -1,0 +1,134 @@
+"""Labelled folders packed as ``.tar`` (``.gz``, ``.bz2``, ``.xz``) or ``.zip`` archives, read
+without unpacking them: corpora as they are downloaded (``20news-bydate.tar.gz``, a ``.zip``
+of ``train/<label>/*.jpg``, a dataset hub's ``train.csv`` + ``test.csv`` zipped).
+
+The archive is laid out as the folder would be (:func:`labelled_layout`); a folder that
+wraps everything (``aclImdb/train/...``) is looked through. Text files and tables are read
+into memory; images are kept as their encoded bytes and decoded when used.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from ..errors import CorpusError, UsageError
+from .corpus import IMAGE, TEXT, Corpus, labelled_layout
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".zip")
+
+
+def is_archive(path: Path) -> bool:
+    return Path(path).name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _unreadable(path: Path, e: Exception) -> CorpusError:
+    return CorpusError(f"{path}: not a readable archive ({str(e)[:100]}); download it again, "
+                       "or unpack it and pass the folder")
+
+
+def archive_names(path: Path) -> list[str]:
+    """The names of the regular files in an archive, in archive order."""
+    try:
+        if path.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as z:
+                return [i.filename for i in z.infolist() if not i.is_dir()]
+        with tarfile.open(path) as tar:
+            return [m.name for m in tar.getmembers() if m.isfile()]
+    except Exception as e:  # noqa: BLE001 - zip, tar and their codecs raise many kinds
+        raise _unreadable(path, e) from None
+
+
+def read_members(path: Path, names: set[str]) -> dict[str, bytes]:
+    """The bytes of the named members, read in one pass over the archive."""
+    out = {}
+    try:
+        if path.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as z:
+                for n in names:
+                    out[n] = z.read(n)
+            return out
+        with tarfile.open(path) as tar:
+            for m in tar:          # sequential: a compressed tar is read once, not per member
+                if m.isfile() and m.name in names:
+                    out[m.name] = tar.extractfile(m).read()
+    except Exception as e:  # noqa: BLE001 - zip, tar and their codecs raise many kinds
+        raise _unreadable(path, e) from None
+    return out
+
+
+def _visible(name: str) -> bool:
+    """Not hidden, not macOS metadata, not pointing out of the archive's folder (``..``)."""
+    parts = PurePosixPath(name).parts
+    return not any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def _relative_parts(names: list[str]) -> list[tuple[str, ...]]:
+    """Each name's path parts below the folders that wrap every file."""
+    parts = [tuple(p for p in PurePosixPath(n).parts if p not in ("/", ".")) for n in names]
+    depth = 0
+    while all(len(p) > depth + 1 for p in parts) and len({p[depth] for p in parts}) == 1:
+        depth += 1
+    return [p[depth:] for p in parts]
+
+
+def read_folder_archive(path: Path, names: list[str], text_column=None, label_column=None,
+                        id_column=None) -> Corpus:
+    """An archive of a labelled folder of text files, image files or tables (see the module
+    docstring); ``names`` are its members (:func:`archive_names`)."""
+    from .images import IMAGE_SUFFIXES, images_from_sources
+    from .text import TABLE_SUFFIXES, decode_text, is_text_file, read_table_folder
+    path = Path(path)
+    names = [n for n in names if _visible(n)]
+    if not names:
+        raise CorpusError(f"{path}: the archive holds no files; add documents or images")
+    rels = _relative_parts(names)
+    kinds = [PurePosixPath(r[-1]) for r in rels]
+    n_images = sum(k.suffix.lower() in IMAGE_SUFFIXES for k in kinds)
+    n_tables = sum(k.suffix.lower() in TABLE_SUFFIXES for k in kinds)
+    n_texts = sum(is_text_file(k) for k in kinds)
+    if n_images > len(names) / 2:
+        keep = [i for i, k in enumerate(kinds) if k.suffix.lower() in IMAGE_SUFFIXES]
+    elif n_tables and n_tables >= n_texts:
+        return _read_table_archive(path, names, rels, kinds, text_column, label_column,
+                                   id_column, read_table_folder, TABLE_SUFFIXES)
+    else:
+        keep = [i for i, k in enumerate(kinds) if is_text_file(k)]
+    layout = labelled_layout([rels[i] for i in keep])
+    if not layout:
+        raise CorpusError(f"{path}: no text or image files in a labelled layout; expected "
+                          "one sub-folder per label (under train/ and test/ when split)")
+    members = [names[keep[i]] for i, _, _, _ in layout]
+    blobs = read_members(path, set(members))
+    ids = [r[1] for r in layout]
+    labels, splits = [r[2] for r in layout], [r[3] for r in layout]
+    if n_images > len(names) / 2:
+        items = images_from_sources([blobs[m] for m in members],
+                                    [f"{path}:{m}" for m in members])
+        return Corpus(IMAGE, ids, items, labels, splits, list(ids), str(path),
+                      {"shape": items.shape[1:]})
+    texts = [decode_text(blobs[m]) for m in members]
+    return Corpus(TEXT, ids, texts, labels, splits, list(ids), str(path))
+
+
+def _read_table_archive(path, names, rels, kinds, text_column, label_column, id_column,
+                        read_table_folder, table_suffixes) -> Corpus:
+    """Tables in an archive: written to a temporary folder under their names and read as a
+    folder of tables (which reads them whole, so the folder can go at once)."""
+    keep = [i for i, k in enumerate(kinds) if k.suffix.lower() in table_suffixes]
+    blobs = read_members(path, {names[i] for i in keep})
+    with tempfile.TemporaryDirectory(prefix="hashret-tables-") as tmp:
+        for i in keep:
+            target = Path(tmp, *rels[i])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blobs[names[i]])
+        try:
+            corpus = read_table_folder(Path(tmp), text_column=text_column,
+                                       label_column=label_column, id_column=id_column)
+        except (CorpusError, UsageError) as e:     # name the archive, not the folder
+            raise type(e)(str(e).replace(str(Path(tmp)) + "/", f"{path}:")
+                          .replace(str(Path(tmp)), str(path))) from None
+    corpus.source = str(path)
+    return corpus
