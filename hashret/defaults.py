@@ -12,7 +12,13 @@ import math
 
 # Featurizers
 VOCABULARY_SIZE = 10_000          # TF-IDF over the 10,000 most frequent training terms
-MAX_IMAGE_SIDE = 64               # folders of larger images are resized to this longest side
+MAX_IMAGE_SIDE = 64               # larger images are resized to this longest side
+
+
+def capped_image_size(h: int, w: int) -> tuple[int, int]:
+    """(h, w) scaled down, aspect kept, so that the longer side is at most MAX_IMAGE_SIDE."""
+    scale = min(1.0, MAX_IMAGE_SIDE / max(h, w))
+    return max(1, round(h * scale)), max(1, round(w * scale))
 
 # Training
 DEFAULT_BITS = 64

@@ -169,8 +169,9 @@ class TfidfFeaturizer:
 class ImageFeaturizer:
     """Pixels scaled to [0, 1] as ``float32`` arrays of shape (n, c, h, w).
 
-    The shape (h, w, c) and the scale are learnt from the training images; an image of
-    another size is resized (and its channels converted) to the model's shape.
+    The shape (h, w, c) and the scale are learnt from the training images (the longer side
+    at most ``defaults.MAX_IMAGE_SIDE``: larger images are scaled down); an image of another
+    size is resized (and its channels converted) to the model's shape.
     """
 
     modality = "image"
@@ -187,7 +188,8 @@ class ImageFeaturizer:
 
     def fit(self, images) -> "ImageFeaturizer":
         arr = np.asarray(images[:min(len(images), 1000)])
-        self.shape = tuple(int(s) for s in arr.shape[1:])
+        h, w, c = (int(s) for s in arr.shape[1:])
+        self.shape = (*defaults.capped_image_size(h, w), c)
         if arr.dtype.kind == "f":
             top = float(np.nanmax(arr)) if arr.size else 1.0
             self.scale = 1.0 if top <= 1.0 else (255.0 if top <= 255.0 else top)
@@ -212,7 +214,11 @@ class ImageFeaturizer:
             self.resized += 1
             chans = [np.asarray(Image.fromarray(img[..., k].astype(np.float32), mode="F")
                                 .resize((w, h), Image.BILINEAR)) for k in range(c)]
-            img = np.stack(chans, axis=2)
+            resized = np.stack(chans, axis=2)
+            if img.dtype.kind in "ui":     # keep uint8 pixels uint8: a quarter of the memory
+                info = np.iinfo(img.dtype)
+                resized = np.clip(np.rint(resized), info.min, info.max).astype(img.dtype)
+            img = resized
         return img
 
     def transform(self, images) -> np.ndarray:

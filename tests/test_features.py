@@ -39,6 +39,22 @@ def test_image_featurizer_scales_and_resizes():
     assert f.resized == 1
 
 
+def test_images_larger_than_the_cap_are_scaled_down_keeping_their_aspect():
+    from hashret import defaults
+    rng = np.random.default_rng(0)
+    side = defaults.MAX_IMAGE_SIDE
+    big = rng.integers(0, 256, (3, side * 3 // 2, side * 2, 3), dtype=np.uint8)
+    f = ImageFeaturizer().fit(big)
+    assert f.shape == (side * 3 // 4, side, 3)
+    small = f.conform_all(big)
+    assert small.shape == (3,) + f.shape and small.dtype == np.uint8
+    # a flat image stays flat, and the mean brightness is kept
+    flat = np.full((1, side * 3 // 2, side * 2, 3), 77, np.uint8)
+    assert (f.conform_all(flat) == 77).all()
+    assert abs(small.mean() - big.mean()) < 1.0
+    assert ImageFeaturizer().fit(big[:, :side // 2, :side // 2]).shape == (side // 2, side // 2, 3)
+
+
 def test_image_rows_scale_each_batch_as_the_whole_transform_does():
     """Training keeps images as read and scales them a batch at a time; any batch must be
     exactly what transforming all images at once gives for those rows, whatever the input

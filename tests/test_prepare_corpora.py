@@ -71,3 +71,40 @@ def test_fortunes_by_collection_deduplicated_and_small_ones_dropped(tmp_path):
     assert 0.1 < len(tests) / len(rows) < 0.3
     c = read_corpus(out)
     assert c.modality == TEXT and len(c) == 230
+
+
+def _emoji_package(root, vendor, emoji):
+    """A stand-in for an unpacked npm emoji-datasource-VENDOR package."""
+    from PIL import Image
+    images = root / "package" / "img" / vendor / "64"
+    images.mkdir(parents=True)
+    rows = []
+    for code, category, has in emoji:
+        name = code.lower() + ".png"
+        if has:
+            Image.new("RGBA", (64, 64), (len(code) * 20, 0, 0, 255)).save(images / name)
+        rows.append({"unified": code, "image": name, "category": category,
+                     f"has_img_{vendor}": has})
+    (root / "package" / "emoji.json").write_text(json.dumps(rows))
+
+
+def test_emoji_by_category_with_each_emoji_on_one_side_of_the_split(tmp_path):
+    faces = [(f"1F6{i:02X}", "Smileys & Emotion", True) for i in range(25)]
+    food = [(f"1F3{i:02X}", "Food & Drink", True) for i in range(25)]
+    rare = [(f"2{i:03X}", "Component", True) for i in range(3)]      # too few emoji: dropped
+    missing = [("1F999", "Food & Drink", False)]                    # no drawing by this vendor
+    _emoji_package(tmp_path / "google", "google", faces + food + rare + missing)
+    _emoji_package(tmp_path / "apple", "apple", faces + food)
+    out = tmp_path / "emoji"
+    r = prepare("emoji", tmp_path / "google", tmp_path / "apple", out)
+    assert r.returncode == 0, r.stderr
+    files = sorted(out.rglob("*.png"))
+    assert len(files) == 100
+    assert {p.parent.name for p in files} == {"Smileys & Emotion", "Food & Drink"}
+    side = {}
+    for p in files:                       # train/<category>/<vendor>-<code>.png
+        code = p.name.split("-", 1)[1]
+        assert side.setdefault(code, p.parts[-3]) == p.parts[-3]
+    assert set(side.values()) == {"train", "test"}
+    c = read_corpus(out)
+    assert c.modality == IMAGE and len(c) == 100 and c.meta["shape"] == (64, 64, 3)

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import defaults
 from ..errors import CorpusError
 from .corpus import IMAGE, ConcatItems, Corpus, walk_labelled_folder
 
@@ -254,10 +255,9 @@ class _LazyImages(Sequence):
 
 
 def image_folder_size(sizes: list[tuple[int, int]]) -> tuple[int, int]:
-    """The common (h, w) of a folder: the most frequent size, longest side capped at 64."""
-    h, w = Counter(sizes).most_common(1)[0][0]
-    scale = min(1.0, 64 / max(h, w))
-    return max(1, round(h * scale)), max(1, round(w * scale))
+    """The common (h, w) of a folder: the most frequent size, longest side capped at
+    ``defaults.MAX_IMAGE_SIDE``."""
+    return defaults.capped_image_size(*Counter(sizes).most_common(1)[0][0])
 
 
 def images_from_sources(sources: list, names: list[str]) -> _LazyImages:
