@@ -67,10 +67,11 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
 
 def _read_archive(p: Path, table_opts: dict) -> Corpus:
     names = archive_names(p)
-    if is_cifar(names) and not p.name.lower().endswith(".zip"):
-        return read_cifar(p)
-    if any(n.lower().endswith(".sgm") for n in names) and not p.name.lower().endswith(".zip"):
-        return read_reuters(p)
+    if not p.name.lower().endswith(".zip"):      # CIFAR's and Reuters' readers take tars
+        if is_cifar(names):
+            return read_cifar(p)
+        if any(n.lower().endswith(".sgm") for n in names):
+            return read_reuters(p)
     return read_folder_archive(p, names, **table_opts)
 
 

@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, TEXT, Corpus, labelled_layout
+from .images import IMAGE_SUFFIXES, images_from_sources
+from .text import TABLE_SUFFIXES, decode_text, is_text_file, read_table_folder
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".zip")
 
@@ -77,53 +79,49 @@ def _relative_parts(names: list[str]) -> list[tuple[str, ...]]:
 def read_folder_archive(path: Path, names: list[str], text_column=None, label_column=None,
                         id_column=None) -> Corpus:
     """An archive of a labelled folder of text files, image files or tables (see the module
-    docstring); ``names`` are its members (:func:`archive_names`)."""
-    from .images import IMAGE_SUFFIXES, images_from_sources
-    from .text import TABLE_SUFFIXES, decode_text, is_text_file, read_table_folder
+    docstring); ``names`` are its members (:func:`archive_names`). What most of the files
+    are decides, as for a folder."""
     path = Path(path)
     names = [n for n in names if _visible(n)]
     if not names:
         raise CorpusError(f"{path}: the archive holds no files; add documents or images")
     rels = _relative_parts(names)
-    kinds = [PurePosixPath(r[-1]) for r in rels]
-    n_images = sum(k.suffix.lower() in IMAGE_SUFFIXES for k in kinds)
-    n_tables = sum(k.suffix.lower() in TABLE_SUFFIXES for k in kinds)
-    n_texts = sum(is_text_file(k) for k in kinds)
-    if n_images > len(names) / 2:
-        keep = [i for i, k in enumerate(kinds) if k.suffix.lower() in IMAGE_SUFFIXES]
-    elif n_tables and n_tables >= n_texts:
-        return _read_table_archive(path, names, rels, kinds, text_column, label_column,
-                                   id_column, read_table_folder, TABLE_SUFFIXES)
-    else:
-        keep = [i for i, k in enumerate(kinds) if is_text_file(k)]
+    files = [PurePosixPath(r[-1]) for r in rels]
+    images = [f.suffix.lower() in IMAGE_SUFFIXES for f in files]
+    tables = [f.suffix.lower() in TABLE_SUFFIXES for f in files]
+    texts = [is_text_file(f) for f in files]
+    of_images = sum(images) > len(names) / 2
+    if not of_images and any(tables) and sum(tables) >= sum(texts):
+        return _read_table_archive(path, [(n, r) for n, r, t in zip(names, rels, tables) if t],
+                                   text_column, label_column, id_column)
+    keep = [i for i, wanted in enumerate(images if of_images else texts) if wanted]
     layout = labelled_layout([rels[i] for i in keep])
     if not layout:
         raise CorpusError(f"{path}: no text or image files in a labelled layout; expected "
                           "one sub-folder per label (under train/ and test/ when split)")
     members = [names[keep[i]] for i, _, _, _ in layout]
     blobs = read_members(path, set(members))
-    ids = [r[1] for r in layout]
-    labels, splits = [r[2] for r in layout], [r[3] for r in layout]
-    if n_images > len(names) / 2:
+    ids, labels, splits = ([r[k] for r in layout] for k in (1, 2, 3))
+    if of_images:
         items = images_from_sources([blobs[m] for m in members],
                                     [f"{path}:{m}" for m in members])
         return Corpus(IMAGE, ids, items, labels, splits, list(ids), str(path),
                       {"shape": items.shape[1:]})
-    texts = [decode_text(blobs[m]) for m in members]
-    return Corpus(TEXT, ids, texts, labels, splits, list(ids), str(path))
+    return Corpus(TEXT, ids, [decode_text(blobs[m]) for m in members], labels, splits,
+                  list(ids), str(path))
 
 
-def _read_table_archive(path, names, rels, kinds, text_column, label_column, id_column,
-                        read_table_folder, table_suffixes) -> Corpus:
-    """Tables in an archive: written to a temporary folder under their names and read as a
-    folder of tables (which reads them whole, so the folder can go at once)."""
-    keep = [i for i, k in enumerate(kinds) if k.suffix.lower() in table_suffixes]
-    blobs = read_members(path, {names[i] for i in keep})
+def _read_table_archive(path: Path, members: list[tuple[str, tuple]], text_column,
+                        label_column, id_column) -> Corpus:
+    """Tables in an archive, ``(name, relative parts)`` each: written to a temporary folder
+    under their names and read as a folder of tables (which reads them whole, so the folder
+    can go at once)."""
+    blobs = read_members(path, {name for name, _ in members})
     with tempfile.TemporaryDirectory(prefix="hashret-tables-") as tmp:
-        for i in keep:
-            target = Path(tmp, *rels[i])
+        for name, rel in members:
+            target = Path(tmp, *rel)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(blobs[names[i]])
+            target.write_bytes(blobs[name])
         try:
             corpus = read_table_folder(Path(tmp), text_column=text_column,
                                        label_column=label_column, id_column=id_column)

@@ -214,7 +214,7 @@ def load_image(path, mode: str | None = None, size: tuple[int, int] | None = Non
     from PIL import Image
     name = name or path
     try:
-        with Image.open(io.BytesIO(path) if isinstance(path, bytes) else path) as im:
+        with Image.open(_openable(path)) as im:
             im.load()
             if mode is None:
                 mode = "L" if im.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
@@ -235,10 +235,15 @@ def load_image(path, mode: str | None = None, size: tuple[int, int] | None = Non
     return arr[..., None] if arr.ndim == 2 else arr
 
 
+def _openable(source):
+    """What PIL opens for an image given as a path or as the file's bytes."""
+    return io.BytesIO(source) if isinstance(source, bytes) else source
+
+
 class _LazyImages(Sequence):
     """Images decoded on access to one mode and size, from files or their bytes."""
 
-    def __init__(self, sources, mode, size, names=None):
+    def __init__(self, sources, mode, size, names):
         self.sources, self.mode, self.size, self.names = sources, mode, size, names
         self.shape = (len(sources), size[0], size[1], 1 if mode == "L" else 3)
         self.dtype = np.dtype(np.uint8)
@@ -250,8 +255,7 @@ class _LazyImages(Sequence):
         if isinstance(i, slice):
             rows = [self[j] for j in range(*i.indices(len(self)))]
             return np.stack(rows) if rows else np.zeros((0,) + self.shape[1:], np.uint8)
-        return load_image(self.sources[i], self.mode, self.size,
-                          self.names[i] if self.names else None)
+        return load_image(self.sources[i], self.mode, self.size, self.names[i])
 
 
 def image_folder_size(sizes: list[tuple[int, int]]) -> tuple[int, int]:
@@ -267,7 +271,7 @@ def images_from_sources(sources: list, names: list[str]) -> _LazyImages:
     sizes, grey = [], True
     for source, name in zip(sources[:200], names):   # the header is enough for size and mode
         try:
-            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            with Image.open(_openable(source)) as im:
                 sizes.append((im.height, im.width))
                 grey &= im.mode in ("1", "L", "LA", "I", "I;16", "F")
         except Exception as e:  # noqa: BLE001 - any decoder failure means a bad file
