@@ -328,8 +328,15 @@ def test_archived_tables_and_archive_refusals(tmp_path):
         z.writestr("data/train.csv", "text,label\nhello world,a\nfoo bar,b\n")
         z.writestr("data/test.csv", "text,label\nhello there,a\n")
         z.writestr("README.md", "about the data")
+        z.writestr("../../escaped.csv", "text,label\nfrom outside,z\n")    # never written
     c = read_corpus(tmp_path / "t.zip")
     assert c.items == ["hello world", "foo bar", "hello there"]
+    # tables are unpacked into a temporary folder; ../../ from there is the temp root's parent
+    import tempfile
+    from pathlib import Path
+    temp_root = Path(tempfile.gettempdir())
+    assert not (temp_root / "escaped.csv").exists()
+    assert not (temp_root.parent / "escaped.csv").exists()
     assert c.splits == ["train", "train", "test"] and c.labels[2] == ["a"]
     with zipfile.ZipFile(tmp_path / "cols.zip", "w") as z:
         z.writestr("train.csv", "body2,label\nhello,a\n")
