@@ -137,9 +137,11 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
 
     CORPUS is a folder (text files or images, one sub-folder per label; IDX train-*/t10k-*
     files; Reuters reut2-*.sgm files; CIFAR-10/100 binary files; .jsonl/.csv/.parquet tables
-    split by file name, as train.csv and test.csv), a .jsonl/.csv/.parquet table, a Reuters
-    .sgm or .tar.gz, a CIFAR binary .tar.gz, a .npy or .npz image array (x_train, y_train,
-    x_test, y_test) or an IDX file. Without CORPUS, --dataset (default reuters)
+    split by file name, as train.csv and test.csv), such a folder as a .tar.gz, .tgz, .tar
+    or .zip archive (read without unpacking; Reuters' and CIFAR's distributions too), a
+    .jsonl/.csv/.parquet table, a Reuters .sgm, a .npy or .npz image array (x_train,
+    y_train, x_test, y_test; channels last or first) or an IDX file. Without CORPUS,
+    --dataset (default reuters)
     picks an embedded corpus. The model trains on the training split when the corpus has
     one; the index holds all items.
     """
