@@ -35,6 +35,23 @@ def test_text_folder_labels_splits_and_encodings(tmp_path):
     assert by_id["test/food/3.txt"][1:] == (["food"], "test")
 
 
+def test_a_text_files_title_is_its_subject_or_first_line(tmp_path):
+    (tmp_path / "sci.space").mkdir()
+    (tmp_path / "sci.space" / "1").write_text(
+        "From: a@example.org\nSubject: Re: orbit of the moon\nLines: 2\n\nThe moon's orbit "
+        "is elliptic.\n")
+    (tmp_path / "sci.space" / "2").write_text("\n\n  Launch window opens   \nat dawn\n")
+    # a Subject after the header block (past its first blank line) is body text
+    (tmp_path / "sci.space" / "3").write_text("Note: the meeting moved\n\nSubject: no\n")
+    (tmp_path / "sci.space" / "4").write_text("x" * 200)
+    c = read_corpus(tmp_path)
+    titles = dict(zip(c.ids, c.titles))
+    assert titles["sci.space/1"] == "Re: orbit of the moon"
+    assert titles["sci.space/2"] == "Launch window opens"
+    assert titles["sci.space/3"] == "Note: the meeting moved"
+    assert titles["sci.space/4"] == "x" * 80
+
+
 def test_tables_with_columns(tmp_path):
     rows = [{"doc": "alpha beta", "tag": ["x", "y"], "key": "a"},
             {"doc": "gamma", "tag": "z", "key": "b"}]
@@ -315,6 +332,7 @@ def test_archived_text_and_image_folders_read_as_the_folders(tmp_path):
             got = read_corpus(archive)
             assert got.modality == want.modality and got.source == str(archive)
             assert (got.ids, got.labels, got.splits) == (want.ids, want.labels, want.splits)
+            assert list(got.titles) == list(want.titles)
             if got.modality == TEXT:
                 assert list(got.items) == list(want.items)
             else:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, TEXT, Corpus, labelled_layout
 from .images import IMAGE_SUFFIXES, images_from_sources
-from .text import TABLE_SUFFIXES, decode_text, is_text_file, read_table_folder
+from .text import TABLE_SUFFIXES, decode_text, is_text_file, read_table_folder, text_title
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".zip")
 
@@ -107,8 +107,8 @@ def read_folder_archive(path: Path, names: list[str], text_column=None, label_co
                                     [f"{path}:{m}" for m in members])
         return Corpus(IMAGE, ids, items, labels, splits, list(ids), str(path),
                       {"shape": items.shape[1:]})
-    return Corpus(TEXT, ids, [decode_text(blobs[m]) for m in members], labels, splits,
-                  list(ids), str(path))
+    texts = [decode_text(blobs[m]) for m in members]
+    return Corpus(TEXT, ids, texts, labels, splits, [text_title(t) for t in texts], str(path))
 
 
 def _read_table_archive(path: Path, members: list[tuple[str, tuple]], text_column,

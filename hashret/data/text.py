@@ -50,12 +50,45 @@ class _LazyFiles(Sequence):
         return read_text_file(self.paths[i])
 
 
+_HEADER_LINE = re.compile(r"[A-Za-z][A-Za-z0-9-]*:\s")
+
+
+def text_title(text: str, limit: int = 80) -> str:
+    """What a listing shows for a document: the ``Subject`` of a mail or news message (a
+    text that opens with ``Key: value`` header lines), else its first non-empty line, at
+    most ``limit`` characters."""
+    lines = text.splitlines()
+    for line in lines:                       # the header block ends at its first blank line
+        if not _HEADER_LINE.match(line):
+            break
+        key, _, value = line.partition(":")
+        if key.lower() == "subject" and value.strip():
+            return value.strip()[:limit]
+    return next((line.strip() for line in lines if line.strip()), "")[:limit]
+
+
+class _LazyTitles(Sequence):
+    """The titles (:func:`text_title`) of lazily read documents, read when accessed."""
+
+    def __init__(self, texts: Sequence):
+        self.texts = texts
+
+    def __len__(self):
+        return len(self.texts)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [text_title(t) for t in self.texts[i]]
+        return text_title(self.texts[i])
+
+
 def is_text_file(p: Path) -> bool:
     return p.suffix.lower() in TEXT_SUFFIXES or p.suffix[1:].isdigit()
 
 
 def read_text_folder(root: Path) -> Corpus:
-    """One file per document, one sub-folder per label (20-Newsgroups layout).
+    """One file per document, one sub-folder per label (20-Newsgroups layout); a document's
+    title is its Subject header or first line (:func:`text_title`).
 
     ``train``/``test`` sub-folders define the split (see :func:`walk_labelled_folder`).
     """
@@ -63,7 +96,8 @@ def read_text_folder(root: Path) -> Corpus:
     if not paths:
         raise CorpusError(f"no text files in {root}: expected .txt or extension-less files, "
                           "one sub-folder per label")
-    return Corpus(TEXT, ids, _LazyFiles(paths), labels, splits, list(ids), str(root))
+    texts = _LazyFiles(paths)
+    return Corpus(TEXT, ids, texts, labels, splits, _LazyTitles(texts), str(root))
 
 
 def _label_list(value) -> list[str]:
