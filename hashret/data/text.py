@@ -35,19 +35,20 @@ def read_text_file(path: Path) -> str:
                           "readable") from None
 
 
-class _LazyFiles(Sequence):
-    """The texts of a list of files, read when accessed so large folders stream."""
+class _LazyMap(Sequence):
+    """``fn`` of each element of ``base``, computed when accessed: the texts of a folder's
+    files (``fn`` reads a path), so large folders stream, or their titles."""
 
-    def __init__(self, paths: list[Path]):
-        self.paths = paths
+    def __init__(self, fn, base: Sequence):
+        self.fn, self.base = fn, base
 
     def __len__(self):
-        return len(self.paths)
+        return len(self.base)
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [read_text_file(p) for p in self.paths[i]]
-        return read_text_file(self.paths[i])
+            return [self.fn(x) for x in self.base[i]]
+        return self.fn(self.base[i])
 
 
 _HEADER_LINE = re.compile(r"[A-Za-z][A-Za-z0-9-]*:\s")
@@ -67,21 +68,6 @@ def text_title(text: str, limit: int = 80) -> str:
     return next((line.strip() for line in lines if line.strip()), "")[:limit]
 
 
-class _LazyTitles(Sequence):
-    """The titles (:func:`text_title`) of lazily read documents, read when accessed."""
-
-    def __init__(self, texts: Sequence):
-        self.texts = texts
-
-    def __len__(self):
-        return len(self.texts)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [text_title(t) for t in self.texts[i]]
-        return text_title(self.texts[i])
-
-
 def is_text_file(p: Path) -> bool:
     return p.suffix.lower() in TEXT_SUFFIXES or p.suffix[1:].isdigit()
 
@@ -96,8 +82,8 @@ def read_text_folder(root: Path) -> Corpus:
     if not paths:
         raise CorpusError(f"no text files in {root}: expected .txt or extension-less files, "
                           "one sub-folder per label")
-    texts = _LazyFiles(paths)
-    return Corpus(TEXT, ids, texts, labels, splits, _LazyTitles(texts), str(root))
+    texts = _LazyMap(read_text_file, paths)
+    return Corpus(TEXT, ids, texts, labels, splits, _LazyMap(text_title, texts), str(root))
 
 
 def _label_list(value) -> list[str]:
