@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CorpusError, UsageError
-from .archives import archive_names, is_archive, read_folder_archive
+from .archives import archive_names, is_archive, is_zip, read_folder_archive
 from .corpus import IMAGE, TEXT, Corpus, limit_rows
 from .images import (IMAGE_SUFFIXES, is_cifar, read_cifar, read_idx_corpus, read_image_folder,
                      read_npy, read_npz)
@@ -67,7 +67,7 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
 
 def _read_archive(p: Path, table_opts: dict) -> Corpus:
     names = archive_names(p)
-    if not p.name.lower().endswith(".zip"):      # CIFAR's and Reuters' readers take tars
+    if not is_zip(p):                       # CIFAR's and Reuters' readers take tars
         if is_cifar(names):
             return read_cifar(p)
         if any(n.lower().endswith(".sgm") for n in names):

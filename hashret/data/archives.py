@@ -26,6 +26,11 @@ def is_archive(path: Path) -> bool:
     return Path(path).name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def is_zip(path: Path) -> bool:
+    """A ``.zip`` archive; the other archive suffixes are tars."""
+    return Path(path).name.lower().endswith(".zip")
+
+
 def _unreadable(path: Path, e: Exception) -> CorpusError:
     return CorpusError(f"{path}: not a readable archive ({str(e)[:100]}); download it again, "
                        "or unpack it and pass the folder")
@@ -34,7 +39,7 @@ def _unreadable(path: Path, e: Exception) -> CorpusError:
 def archive_names(path: Path) -> list[str]:
     """The names of the regular files in an archive, in archive order."""
     try:
-        if path.name.lower().endswith(".zip"):
+        if is_zip(path):
             with zipfile.ZipFile(path) as z:
                 return [i.filename for i in z.infolist() if not i.is_dir()]
         with tarfile.open(path) as tar:
@@ -47,7 +52,7 @@ def read_members(path: Path, names: set[str]) -> dict[str, bytes]:
     """The bytes of the named members, read in one pass over the archive."""
     out = {}
     try:
-        if path.name.lower().endswith(".zip"):
+        if is_zip(path):
             with zipfile.ZipFile(path) as z:
                 for n in names:
                     out[n] = z.read(n)
