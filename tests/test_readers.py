@@ -52,6 +52,15 @@ def test_a_text_files_title_is_its_subject_or_first_line(tmp_path):
     assert titles["sci.space/4"] == "x" * 80
 
 
+def test_a_table_rows_title_is_its_title_column_else_subject_or_first_line(tmp_path):
+    rows = [{"text": "\n  Markets rally  \nshares rose", "title": None},
+            {"text": "From: a@b.org\nSubject: launch\n\nbody"},
+            {"text": "plain", "title": "Given title"}]
+    p = tmp_path / "c.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows))
+    assert list(read_corpus(p).titles) == ["Markets rally", "launch", "Given title"]
+
+
 def test_tables_with_columns(tmp_path):
     rows = [{"doc": "alpha beta", "tag": ["x", "y"], "key": "a"},
             {"doc": "gamma", "tag": "z", "key": "b"}]
@@ -338,6 +347,28 @@ def test_archived_text_and_image_folders_read_as_the_folders(tmp_path):
             else:
                 np.testing.assert_array_equal(got.take(range(len(got))),
                                               want.take(range(len(want))))
+
+
+def test_a_compressed_tar_is_decompressed_once(tmp_path, monkeypatch):
+    import tarfile
+
+    import hashret.data.archives as archives
+    docs = tmp_path / "docs"
+    for label, name in (("sport", "1"), ("food", "2"), ("food", "3")):
+        (docs / label).mkdir(parents=True, exist_ok=True)
+        (docs / label / name).write_text(f"text of {name}")
+    _pack(docs, tmp_path / "docs.tar.gz")
+    opened = []
+    real_open = tarfile.open
+
+    def counting_open(*args, **kwargs):
+        opened.append(args)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(archives.tarfile, "open", counting_open)
+    c = read_corpus(tmp_path / "docs.tar.gz")
+    assert sorted(c.items) == ["text of 1", "text of 2", "text of 3"]
+    assert len(opened) == 1, "listing and reading share one pass over the archive"
 
 
 def test_archived_tables_and_archive_refusals(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CorpusError, UsageError
-from .archives import archive_names, is_archive, is_zip, read_folder_archive
+from .archives import ArchiveFiles, is_archive, is_zip, read_folder_archive
 from .corpus import IMAGE, TEXT, Corpus, limit_rows
 from .images import (IMAGE_SUFFIXES, is_cifar, read_cifar, read_idx_corpus, read_image_folder,
                      read_npy, read_npz)
@@ -66,13 +66,13 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
 
 
 def _read_archive(p: Path, table_opts: dict) -> Corpus:
-    names = archive_names(p)
+    archive = ArchiveFiles(p)
     if not is_zip(p):                       # CIFAR's and Reuters' readers take tars
-        if is_cifar(names):
+        if is_cifar(archive.names):
             return read_cifar(p)
-        if any(n.lower().endswith(".sgm") for n in names):
+        if any(n.lower().endswith(".sgm") for n in archive.names):
             return read_reuters(p)
-    return read_folder_archive(p, names, **table_opts)
+    return read_folder_archive(archive, **table_opts)
 
 
 def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:

@@ -36,34 +36,45 @@ def _unreadable(path: Path, e: Exception) -> CorpusError:
                        "or unpack it and pass the folder")
 
 
-def archive_names(path: Path) -> list[str]:
-    """The names of the regular files in an archive, in archive order."""
-    try:
-        if is_zip(path):
-            with zipfile.ZipFile(path) as z:
-                return [i.filename for i in z.infolist() if not i.is_dir()]
-        with tarfile.open(path) as tar:
-            return [m.name for m in tar.getmembers() if m.isfile()]
-    except Exception as e:  # noqa: BLE001 - zip, tar and their codecs raise many kinds
-        raise _unreadable(path, e) from None
+class ArchiveFiles:
+    """An archive's regular files: ``names`` in archive order, and their bytes on demand
+    (:meth:`read`). A compressed tar can only be decompressed from its start, so the pass that
+    lists a tar also keeps the bytes of every visible file a corpus could be made of (text,
+    image, table) and :meth:`read` serves them from memory: one decompression, not two. A
+    ``.zip`` lists its files from its directory and reads only the ones asked for."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._kept: dict[str, bytes] = {}
+        try:
+            if is_zip(self.path):
+                with zipfile.ZipFile(self.path) as z:
+                    self.names = [i.filename for i in z.infolist() if not i.is_dir()]
+                return
+            self.names = []
+            with tarfile.open(self.path) as tar:
+                for m in tar:          # sequential: a compressed tar is read once
+                    if m.isfile():
+                        self.names.append(m.name)
+                        if _visible(m.name) and _corpus_file(PurePosixPath(m.name)):
+                            self._kept[m.name] = tar.extractfile(m).read()
+        except Exception as e:  # noqa: BLE001 - zip, tar and their codecs raise many kinds
+            raise _unreadable(self.path, e) from None
+
+    def read(self, names: set[str]) -> dict[str, bytes]:
+        """The bytes of the named files."""
+        if not is_zip(self.path):
+            return {n: self._kept[n] for n in names}
+        try:
+            with zipfile.ZipFile(self.path) as z:
+                return {n: z.read(n) for n in names}
+        except Exception as e:  # noqa: BLE001
+            raise _unreadable(self.path, e) from None
 
 
-def read_members(path: Path, names: set[str]) -> dict[str, bytes]:
-    """The bytes of the named members, read in one pass over the archive."""
-    out = {}
-    try:
-        if is_zip(path):
-            with zipfile.ZipFile(path) as z:
-                for n in names:
-                    out[n] = z.read(n)
-            return out
-        with tarfile.open(path) as tar:
-            for m in tar:          # sequential: a compressed tar is read once, not per member
-                if m.isfile() and m.name in names:
-                    out[m.name] = tar.extractfile(m).read()
-    except Exception as e:  # noqa: BLE001 - zip, tar and their codecs raise many kinds
-        raise _unreadable(path, e) from None
-    return out
+def _corpus_file(name: PurePosixPath) -> bool:
+    suffix = name.suffix.lower()
+    return suffix in IMAGE_SUFFIXES or suffix in TABLE_SUFFIXES or is_text_file(name)
 
 
 def _visible(name: str) -> bool:
@@ -81,13 +92,12 @@ def _relative_parts(names: list[str]) -> list[tuple[str, ...]]:
     return [p[depth:] for p in parts]
 
 
-def read_folder_archive(path: Path, names: list[str], text_column=None, label_column=None,
+def read_folder_archive(archive: ArchiveFiles, text_column=None, label_column=None,
                         id_column=None) -> Corpus:
     """An archive of a labelled folder of text files, image files or tables (see the module
-    docstring); ``names`` are its members (:func:`archive_names`). What most of the files
-    are decides, as for a folder."""
-    path = Path(path)
-    names = [n for n in names if _visible(n)]
+    docstring). What most of the files are decides, as for a folder."""
+    path = archive.path
+    names = [n for n in archive.names if _visible(n)]
     if not names:
         raise CorpusError(f"{path}: the archive holds no files; add documents or images")
     rels = _relative_parts(names)
@@ -97,7 +107,7 @@ def read_folder_archive(path: Path, names: list[str], text_column=None, label_co
     texts = [is_text_file(f) for f in files]
     of_images = sum(images) > len(names) / 2
     if not of_images and any(tables) and sum(tables) >= sum(texts):
-        return _read_table_archive(path, [(n, r) for n, r, t in zip(names, rels, tables) if t],
+        return _read_table_archive(archive, [(n, r) for n, r, t in zip(names, rels, tables) if t],
                                    text_column, label_column, id_column)
     keep = [i for i, wanted in enumerate(images if of_images else texts) if wanted]
     layout = labelled_layout([rels[i] for i in keep])
@@ -105,7 +115,7 @@ def read_folder_archive(path: Path, names: list[str], text_column=None, label_co
         raise CorpusError(f"{path}: no text or image files in a labelled layout; expected "
                           "one sub-folder per label (under train/ and test/ when split)")
     members = [names[keep[i]] for i, _, _, _ in layout]
-    blobs = read_members(path, set(members))
+    blobs = archive.read(set(members))
     ids, labels, splits = ([r[k] for r in layout] for k in (1, 2, 3))
     if of_images:
         items = images_from_sources([blobs[m] for m in members],
@@ -116,12 +126,13 @@ def read_folder_archive(path: Path, names: list[str], text_column=None, label_co
     return Corpus(TEXT, ids, texts, labels, splits, [text_title(t) for t in texts], str(path))
 
 
-def _read_table_archive(path: Path, members: list[tuple[str, tuple]], text_column,
+def _read_table_archive(archive: ArchiveFiles, members: list[tuple[str, tuple]], text_column,
                         label_column, id_column) -> Corpus:
     """Tables in an archive, ``(name, relative parts)`` each: written to a temporary folder
     under their names and read as a folder of tables (which reads them whole, so the folder
     can go at once)."""
-    blobs = read_members(path, {name for name, _ in members})
+    path = archive.path
+    blobs = archive.read({name for name, _ in members})
     with tempfile.TemporaryDirectory(prefix="hashret-tables-") as tmp:
         for name, rel in members:
             target = Path(tmp, *rel)

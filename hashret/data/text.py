@@ -121,7 +121,7 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
         split = str(row.get("split") or (file_splits[i] if file_splits else "train")).lower()
         splits.append(split if split in SPLITS else "train")
         title = row.get("title")
-        titles.append(str(title) if title else texts[-1][:80].replace("\n", " "))
+        titles.append(str(title) if title else text_title(texts[-1]))
     if any(i is None for i in ids):
         raise CorpusError(f"{source}: some rows have no value in id column {id_column!r}; "
                           "fill it or drop --id-column")
