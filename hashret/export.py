@@ -10,6 +10,7 @@ from .bundle import Bundle, id_type, items_table
 from .errors import UsageError
 from .fileio import atomic_file
 from .models import HashModel
+from .progress import progress_bar
 
 
 def write_parquet(table, out) -> Path:
@@ -117,7 +118,6 @@ def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
     one Parquet row per query with ``query_id``, ``neighbour_ids`` (list, nearest first;
     ties in row order) and ``distances`` (list<int32>, Hamming)."""
     import pyarrow as pa
-    from tqdm.auto import tqdm
     if k < 1:
         raise UsageError(f"k must be at least 1, got {k}")
     index = bundle.index
@@ -132,7 +132,7 @@ def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
                 yield rows, codes
             return
         all_codes = bundle.codes
-        for s in tqdm(range(0, n_q, SEARCH_BATCH), desc="searching", unit="batch",
+        for s in progress_bar(range(0, n_q, SEARCH_BATCH), desc="searching", unit="batch",
                       disable=not progress, leave=False):
             rows = np.arange(s, min(s + SEARCH_BATCH, n_q))
             yield rows, all_codes[rows]

@@ -14,6 +14,7 @@ import torch
 
 from . import defaults
 from .errors import UsageError
+from .progress import progress_bar
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -73,8 +74,6 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
     that many training rows each epoch. The weights that gave the lowest validation loss
     are restored at the end.
     """
-    from tqdm.auto import tqdm
-
     seed_everything(seed)
     rng = np.random.default_rng(seed)
     module.to(device)
@@ -82,7 +81,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
     report = TrainReport(device=str(device))
     best_state, best = None, float("inf")
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress,
+    bar = progress_bar(range(epochs), desc=desc, unit="epoch", disable=not progress,
                leave=False)
     for epoch in bar:
         module.train()
@@ -112,7 +111,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
             best, report.best_epoch = score, epoch + 1
             best_state = copy.deepcopy(module.state_dict())
         bar.set_postfix(train=f"{train_loss:.3f}",
-                        val="-" if val_loss is None else f"{val_loss:.3f}")
+                        val="-" if val_loss is None else f"{val_loss:.3f}", refresh=False)
         if epoch + 1 - report.best_epoch >= patience:
             report.stopped_early = True
             break

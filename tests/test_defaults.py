@@ -67,3 +67,13 @@ def test_an_epoch_of_a_capped_run_visits_a_fresh_sample_of_that_many_rows():
     epochs = [np.concatenate(seen[i * 4:(i + 1) * 4]) for i in range(3)]
     assert len(seen) == 12 and all(len(e) == len(set(e)) == 200 for e in epochs)
     assert len(set(epochs[0]) ^ set(epochs[1])) > 0          # not the same sample again
+
+
+def test_a_progress_bar_into_a_log_is_drawn_rarely_not_every_epoch(capsys):
+    # stderr captured is not a terminal: every redraw would be another chunk of the log
+    rows = np.arange(20)
+    train(_Mean(), lambda r: torch.ones(len(r)), rows, rows[:5], epochs=300, batch_size=10,
+          device=torch.device("cpu"), progress=True, patience=1000)
+    err = capsys.readouterr().err
+    assert "training" in err                               # the bar is there
+    assert err.count("training:") <= 3, err[:500]

@@ -19,6 +19,7 @@ from ..data.corpus import IMAGE, TEXT, Corpus
 from ..errors import BundleError, UsageError
 from ..features import (ImageFeaturizer, ImageRows, SparseRows, TfidfFeaturizer,
                         featurizer_from_dict)
+from ..progress import progress_bar
 from ..train import TrainReport, pick_device, train
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
 from .code_targets import NeighbourCodeVotes, gradient_code_targets
@@ -559,10 +560,9 @@ class HashModel:
 
         Counts ``empty_items``: documents with no vocabulary word (coded from biases
         alone)."""
-        from tqdm.auto import tqdm
         self.check_modality(corpus.modality)
         self.empty_items = 0
-        with tqdm(total=len(corpus), desc="encoding", unit="item", disable=not progress,
+        with progress_bar(total=len(corpus), desc="encoding", unit="item", disable=not progress,
                   leave=False) as bar:
             for rows, items in corpus.batches(batch_size):
                 emb = self._embed_counting_empty(items)

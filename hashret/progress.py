@@ -1,0 +1,17 @@
+"""Progress bars for long work, on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+# A bar redraws itself in place on a terminal; written into a log file or a pipe, every
+# redraw is another chunk of text, so there it redraws at most this often (seconds).
+LOG_REDRAW_SECONDS = 30.0
+
+
+def progress_bar(iterable=None, **kwargs):
+    """A ``tqdm`` bar that stays readable when stderr is not a terminal."""
+    from tqdm.auto import tqdm
+    if not sys.stderr.isatty():
+        kwargs.setdefault("mininterval", LOG_REDRAW_SECONDS)
+    return tqdm(iterable, **kwargs)
