@@ -62,7 +62,7 @@ def corpus_options(f):
                      "(default: row numbers).")(f)
     f = click.option("--label-column", help="Table corpora: the column holding labels "
                      "(default: 'label' or 'labels'; a list value is multi-label).")(f)
-    f = click.option("--text-column", help="Table corpora (.jsonl/.csv/.parquet): the "
+    f = click.option("--text-column", help="Table corpora (.jsonl/.json/.csv/.tsv/.parquet): the "
                      "column holding the text (default: 'text').")(f)
     return f
 
@@ -136,10 +136,10 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label; IDX train-*/t10k-*
-    files; Reuters reut2-*.sgm files; CIFAR-10/100 binary files; .jsonl/.csv/.parquet tables
-    split by file name, as train.csv and test.csv), such a folder as a .tar.gz, .tgz, .tar
-    or .zip archive (read without unpacking; Reuters' and CIFAR's distributions too), a
-    .jsonl/.csv/.parquet table, a Reuters .sgm, a .npy or .npz image array (x_train,
+    files; Reuters reut2-*.sgm files; CIFAR-10/100 binary files; .jsonl/.csv/.tsv/.parquet
+    tables split by file name, as train.csv and test.csv), such a folder as a .tar.gz, .tgz,
+    .tar or .zip archive (read without unpacking; Reuters' and CIFAR's distributions too), a
+    .jsonl/.json/.csv/.tsv/.parquet table, a Reuters .sgm, a .npy or .npz image array (x_train,
     y_train, x_test, y_test; channels last or first) or an IDX file. Without CORPUS,
     --dataset (default reuters)
     picks an embedded corpus. The model trains on the training split when the corpus has

@@ -61,6 +61,43 @@ def test_a_table_rows_title_is_its_title_column_else_subject_or_first_line(tmp_p
     assert list(read_corpus(p).titles) == ["Markets rally", "launch", "Given title"]
 
 
+def test_spreadsheet_exports_read_as_tables(tmp_path):
+    want = (["orbit, rocket", "bread; butter"], [["space"], ["food"]])
+    exports = {  # a byte-order mark, a semicolon separator, tabs, UTF-16
+        "excel.csv": "\ufefftext,label\n\"orbit, rocket\",space\n\"bread; butter\",food\n"
+                     .encode("utf-8"),
+        "europe.csv": "text;label\n\"orbit, rocket\";space\n\"bread; butter\";food\n"
+                      .encode("utf-8"),
+        "sheet.tsv": "text\tlabel\norbit, rocket\tspace\nbread; butter\tfood\n".encode(),
+        "unicode.tsv": "text\tlabel\norbit, rocket\tspace\nbread; butter\tfood\n"
+                       .encode("utf-16"),
+    }
+    for name, raw in exports.items():
+        (tmp_path / name).write_bytes(raw)
+        c = read_corpus(tmp_path / name)
+        assert (list(c.items), c.labels) == want, name
+
+
+def test_json_files_hold_an_array_of_records_or_json_lines(tmp_path):
+    rows = [{"text": "orbit rocket", "label": "space"}, {"text": "bread", "label": "food"}]
+    (tmp_path / "array.json").write_text(json.dumps(rows, indent=2))
+    (tmp_path / "lines.json").write_text("\n".join(json.dumps(r) for r in rows))
+    for name in ("array.json", "lines.json"):
+        c = read_corpus(tmp_path / name)
+        assert (list(c.items), c.labels) == (["orbit rocket", "bread"], [["space"], ["food"]])
+    (tmp_path / "wrapped.json").write_text(json.dumps({"data": rows}))
+    with pytest.raises(CorpusError, match="wrapped.json: .*array of objects"):
+        read_corpus(tmp_path / "wrapped.json")
+    # in a dataset folder, .json files are its metadata, not tables
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    (hub / "train.tsv").write_text("text\tlabel\norbit rocket\tspace\n")
+    (hub / "test.tsv").write_text("text\tlabel\nbread\tfood\n")
+    (hub / "dataset_info.json").write_text(json.dumps({"features": {"text": "string"}}))
+    c = read_corpus(hub)
+    assert (list(c.items), c.splits) == (["orbit rocket", "bread"], ["train", "test"])
+
+
 def test_tables_with_columns(tmp_path):
     rows = [{"doc": "alpha beta", "tag": ["x", "y"], "key": "a"},
             {"doc": "gamma", "tag": "z", "key": "b"}]

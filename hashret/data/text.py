@@ -20,9 +20,16 @@ TEXT_SUFFIXES = {"", ".txt", ".text"}
 
 
 def decode_text(raw: bytes) -> str:
-    """UTF-8 when the bytes are valid UTF-8, else latin-1 (which never fails)."""
+    """UTF-8 when the bytes are valid UTF-8, else latin-1 (which never fails); a byte-order
+    mark is dropped (spreadsheets write one before a CSV's header) and one of UTF-16 decodes
+    as UTF-16 ("Unicode text" exports)."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
 
@@ -129,35 +136,77 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
     return Corpus(TEXT, ids, texts, labels, splits, titles, source)
 
 
-TABLE_SUFFIXES = (".jsonl", ".csv", ".parquet")
+TABLE_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
+# A lone ``.json`` file is read as a table too (an array of records, or JSON lines); in a
+# folder of tables it is not, since dataset folders keep their metadata in ``.json`` files.
+JSON_TABLE_SUFFIX = ".json"
+_DELIMITERS = (",", ";", "\t", "|")
 _TEST_NAME = re.compile(r"test(?![a-z])", re.I)     # test.csv, test-0000…, not testimony.csv
 
 
+def _json_lines(path: Path, lines) -> list[dict]:
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(decode_text(line) if isinstance(line, bytes) else line)
+        except json.JSONDecodeError as e:
+            raise CorpusError(f"{path}:{n}: not valid JSON ({e.msg}); each line "
+                              "must be one JSON object") from None
+        if not isinstance(row, dict):
+            raise CorpusError(f"{path}:{n}: a JSON {type(row).__name__}, not an "
+                              "object; each line must be one JSON object")
+        rows.append(row)
+    return rows
+
+
+def _json_records(path: Path) -> list[dict]:
+    """A ``.json`` file: an array of objects, or JSON lines under that suffix."""
+    text = decode_text(path.read_bytes())
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        if e.msg == "Extra data":                 # one object per line
+            return _json_lines(path, text.splitlines())
+        raise CorpusError(f"{path}: not valid JSON ({e.msg}, line {e.lineno}); give an "
+                          "array of objects, one per document") from None
+    if isinstance(data, dict):
+        data = [data] if any(not isinstance(v, (list, dict)) for v in data.values()) \
+            else None
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise CorpusError(f"{path}: a JSON file of documents holds an array of objects, one "
+                          "per document (or one object per line); extract that array first")
+    return data
+
+
+def _csv_delimiter(text: str, suffix: str) -> str:
+    """``.tsv``: tab. ``.csv``: the separator the header line uses most (outside quotes) of
+    comma, semicolon (spreadsheets in locales whose decimal mark is a comma), tab and bar;
+    comma when the header is a single column."""
+    if suffix == ".tsv":
+        return "\t"
+    header = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
+    counts = [header.count(d) for d in _DELIMITERS]
+    return _DELIMITERS[counts.index(max(counts))] if max(counts) else ","
+
+
 def _read_rows(path: Path) -> list[dict]:
-    """The rows of one ``.jsonl``, ``.csv`` or ``.parquet`` table, as dicts."""
+    """The rows of one ``.jsonl``, ``.json``, ``.csv``, ``.tsv`` or ``.parquet`` table, as
+    dicts."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".jsonl":
-            rows = []
             with open(path, "rb") as f:
-                for n, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(decode_text(line))
-                    except json.JSONDecodeError as e:
-                        raise CorpusError(f"{path}:{n}: not valid JSON ({e.msg}); each line "
-                                          "must be one JSON object") from None
-                    if not isinstance(row, dict):
-                        raise CorpusError(f"{path}:{n}: a JSON {type(row).__name__}, not an "
-                                          "object; each line must be one JSON object")
-                    rows.append(row)
-            return rows
-        if suffix == ".csv":
+                return _json_lines(path, f)
+        if suffix == JSON_TABLE_SUFFIX:
+            return _json_records(path)
+        if suffix in (".csv", ".tsv"):
             csv.field_size_limit(sys.maxsize)
             text = decode_text(path.read_bytes())
             try:
-                return list(csv.DictReader(io.StringIO(text, newline="")))
+                return list(csv.DictReader(io.StringIO(text, newline=""),
+                                           delimiter=_csv_delimiter(text, suffix)))
             except csv.Error as e:
                 raise CorpusError(f"{path}: not a valid CSV file ({e}); check the quoting")
         if suffix == ".parquet":
@@ -169,11 +218,13 @@ def _read_rows(path: Path) -> list[dict]:
                     from None
     except OSError as e:
         raise CorpusError(f"cannot read {path}: {e.strerror}") from None
-    raise CorpusError(f"{path}: unknown table type {suffix!r}; use .jsonl, .csv or .parquet")
+    raise CorpusError(f"{path}: unknown table type {suffix!r}; use .jsonl, .json, .csv, .tsv "
+                      "or .parquet")
 
 
 def read_table(path: Path, text_column=None, label_column=None, id_column=None) -> Corpus:
-    """A ``.jsonl``, ``.csv`` or ``.parquet`` table with one document per row.
+    """A ``.jsonl``, ``.json``, ``.csv``, ``.tsv`` or ``.parquet`` table with one document per
+    row.
 
     Columns default to ``text``, ``label``/``labels`` and the row number as id; a ``split``
     column with ``train``/``test`` values is honoured; a list-valued label column is
@@ -204,7 +255,7 @@ def read_table_folder(root: Path, text_column=None, label_column=None,
                     and f.suffix.lower() in TABLE_SUFFIXES),
                    key=lambda f: (table_file_split(f, root) != "train", str(f)))
     if not files:
-        raise CorpusError(f"no .jsonl, .csv or .parquet tables in {root}")
+        raise CorpusError(f"no .jsonl, .csv, .tsv or .parquet tables in {root}")
     rows: list[dict] = []
     file_splits: list[str] = []
     columns = None
