@@ -435,3 +435,30 @@ def test_archived_tables_and_archive_refusals(tmp_path):
         z.writestr("__MACOSX/._a.txt", "x")
     with pytest.raises(CorpusError, match="holds no files"):
         read_corpus(tmp_path / "none.zip")
+
+
+def test_camera_photos_are_read_as_shown_and_large_jpegs_at_reduced_scale(tmp_path):
+    from hashret.data.images import load_image
+    # stored 40 wide, 20 high, dark left half; EXIF orientation 6 says "turn 90° clockwise"
+    stored = np.full((20, 40, 3), 230, np.uint8)
+    stored[:, :20] = 20
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    (tmp_path / "photos" / "cat").mkdir(parents=True)
+    for i in range(2):
+        Image.fromarray(stored).save(tmp_path / "photos" / "cat" / f"{i}.jpg", exif=exif,
+                                     quality=95)
+    c = read_corpus(tmp_path / "photos")
+    img = c.take([0])[0]
+    assert img.shape == (40, 20, 3)                        # the displayed height and width
+    assert img[:18].mean() < 60 and img[22:].mean() > 200  # the dark half is now on top
+
+    # a large JPEG decoded straight at a fraction of its size gives the picture a full
+    # decode and resize gives
+    yy, xx = np.mgrid[0:900, 0:1200]
+    big = np.stack([xx * 255 // 1199, yy * 255 // 899, (xx + yy) * 255 // 2098], -1)
+    Image.fromarray(big.astype(np.uint8)).save(tmp_path / "big.jpg", quality=90)
+    small = load_image(tmp_path / "big.jpg", "RGB", (45, 60)).astype(float)
+    with Image.open(tmp_path / "big.jpg") as im:
+        full = np.asarray(im.convert("RGB").resize((60, 45), Image.BILINEAR), float)
+    assert small.shape == (45, 60, 3) and np.abs(small - full).mean() < 3

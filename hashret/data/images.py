@@ -211,11 +211,18 @@ def load_image(path, mode: str | None = None, size: tuple[int, int] | None = Non
     transparency are composited onto white. Errors name the image as ``name`` (default: the
     path).
     """
-    from PIL import Image
+    from PIL import Image, ImageOps
     name = name or path
     try:
         with Image.open(_openable(path)) as im:
+            turned = _orientation(im) in _QUARTER_TURNS
+            if size is not None:
+                # a JPEG decodes straight to a fraction (1/2 to 1/8) of its size no smaller
+                # than asked for: a phone photo reads several times faster
+                im.draft(im.mode, (size[0], size[1]) if turned else (size[1], size[0]))
             im.load()
+            if _orientation(im) != 1:              # as a viewer shows it (camera EXIF)
+                im = ImageOps.exif_transpose(im)
             if mode is None:
                 mode = "L" if im.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
             if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info:
@@ -233,6 +240,18 @@ def load_image(path, mode: str | None = None, size: tuple[int, int] | None = Non
         raise CorpusError(f"{name}: not a readable image ({str(e)[:100]}); remove or replace "
                           "the file") from None
     return arr[..., None] if arr.ndim == 2 else arr
+
+
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = (5, 6, 7, 8)          # orientations whose displayed image is turned 90°
+
+
+def _orientation(im) -> int:
+    """The EXIF orientation a camera recorded (1: as stored)."""
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # noqa: BLE001 - a damaged EXIF block is no orientation
+        return 1
 
 
 def _openable(source):
@@ -272,7 +291,8 @@ def images_from_sources(sources: list, names: list[str]) -> _LazyImages:
     for source, name in zip(sources[:200], names):   # the header is enough for size and mode
         try:
             with Image.open(_openable(source)) as im:
-                sizes.append((im.height, im.width))
+                turned = _orientation(im) in _QUARTER_TURNS
+                sizes.append((im.width, im.height) if turned else (im.height, im.width))
                 grey &= im.mode in ("1", "L", "LA", "I", "I;16", "F")
         except Exception as e:  # noqa: BLE001 - any decoder failure means a bad file
             raise CorpusError(f"{name}: not a readable image ({str(e)[:100]}); remove or "
