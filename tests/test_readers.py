@@ -462,3 +462,15 @@ def test_camera_photos_are_read_as_shown_and_large_jpegs_at_reduced_scale(tmp_pa
     with Image.open(tmp_path / "big.jpg") as im:
         full = np.asarray(im.convert("RGB").resize((60, 45), Image.BILINEAR), float)
     assert small.shape == (45, 60, 3) and np.abs(small - full).mean() < 3
+
+
+def test_16_bit_and_float_grey_images_keep_their_tones(tmp_path):
+    from hashret.data.images import load_image
+    ramp16 = (np.arange(32 * 32).reshape(32, 32) * 64).astype(np.uint16)    # 0 .. 65,472
+    Image.fromarray(ramp16).save(tmp_path / "scan.png")
+    ramp01 = (np.arange(32 * 32).reshape(32, 32) / 1023).astype(np.float32)  # 0 .. 1
+    Image.fromarray(ramp01).save(tmp_path / "depth.tif")
+    np.testing.assert_allclose(load_image(tmp_path / "scan.png")[..., 0],
+                               np.rint(ramp16 / 257), atol=1)
+    np.testing.assert_allclose(load_image(tmp_path / "depth.tif")[..., 0],
+                               np.rint(ramp01 * 255), atol=1)

@@ -223,8 +223,10 @@ def load_image(path, mode: str | None = None, size: tuple[int, int] | None = Non
             im.load()
             if _orientation(im) != 1:              # as a viewer shows it (camera EXIF)
                 im = ImageOps.exif_transpose(im)
+            if im.mode in _WIDE_GREY_MODES:
+                im = _grey_to_8_bits(im)
             if mode is None:
-                mode = "L" if im.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
+                mode = "L" if im.mode in GREY_MODES else "RGB"
             if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info:
                 # transparent pixels keep arbitrary colours under the alpha channel (often
                 # black, sometimes leftovers): show the picture on white, as a viewer does
@@ -240,6 +242,28 @@ def load_image(path, mode: str | None = None, size: tuple[int, int] | None = Non
         raise CorpusError(f"{name}: not a readable image ({str(e)[:100]}); remove or replace "
                           "the file") from None
     return arr[..., None] if arr.ndim == 2 else arr
+
+
+# Pixel values of 16 or 32 bits (scientific and medical scans, depth maps, float TIFFs):
+# converting them the way 8-bit images are would clip them to white or round them to black.
+_WIDE_GREY_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+GREY_MODES = ("1", "L", "LA") + _WIDE_GREY_MODES
+
+
+def _grey_to_8_bits(im):
+    """A wide grey image on the 0–255 scale: 16-bit values divided by 257 (65,535 becomes
+    255); floats in [0, 1] multiplied by 255; values already within 0–255 kept; anything
+    else stretched from its minimum to its maximum."""
+    from PIL import Image
+    x = np.asarray(im, dtype=np.float64)
+    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    if im.mode.startswith("I;16") or (im.mode == "I" and 255 < hi <= 65535 and lo >= 0):
+        x = x / 257
+    elif im.mode == "F" and lo >= 0 and hi <= 1:
+        x = x * 255
+    elif lo < 0 or hi > 255:
+        x = (x - lo) * (255 / (hi - lo)) if hi > lo else np.zeros_like(x)
+    return Image.fromarray(np.rint(np.clip(x, 0, 255)).astype(np.uint8), "L")
 
 
 _EXIF_ORIENTATION = 0x0112
@@ -293,7 +317,7 @@ def images_from_sources(sources: list, names: list[str]) -> _LazyImages:
             with Image.open(_openable(source)) as im:
                 turned = _orientation(im) in _QUARTER_TURNS
                 sizes.append((im.width, im.height) if turned else (im.height, im.width))
-                grey &= im.mode in ("1", "L", "LA", "I", "I;16", "F")
+                grey &= im.mode in GREY_MODES
         except Exception as e:  # noqa: BLE001 - any decoder failure means a bad file
             raise CorpusError(f"{name}: not a readable image ({str(e)[:100]}); remove or "
                               "replace the file") from None
