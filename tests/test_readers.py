@@ -61,6 +61,23 @@ def test_a_table_rows_title_is_its_title_column_else_subject_or_first_line(tmp_p
     assert list(read_corpus(p).titles) == ["Markets rally", "launch", "Given title"]
 
 
+def test_markdown_and_html_pages_read_as_their_visible_text(tmp_path):
+    (tmp_path / "docs" / "guide").mkdir(parents=True)
+    (tmp_path / "docs" / "web").mkdir(parents=True)
+    (tmp_path / "docs" / "guide" / "install.md").write_text("# Installing\n\nRun pip.\n")
+    (tmp_path / "docs" / "web" / "page.html").write_text(
+        "<html><head><title>Bread &amp; butter</title><style>p {color: red}</style>"
+        "<script>var tracking = 1;</script></head><body><h1>Baking</h1><p>Flour, water"
+        "<br>and salt &lt;3</p></body></html>")
+    c = read_corpus(tmp_path / "docs")
+    docs = dict(zip(c.ids, zip(c.items, c.titles)))
+    assert docs["guide/install.md"] == ("# Installing\n\nRun pip.\n", "Installing")
+    assert docs["web/page.html"] == ("Bread & butter\nBaking\nFlour, water\nand salt <3",
+                                     "Bread & butter")
+    _pack(tmp_path / "docs", tmp_path / "docs.zip")
+    assert list(read_corpus(tmp_path / "docs.zip").items) == list(c.items)
+
+
 def test_spreadsheet_exports_read_as_tables(tmp_path):
     want = (["orbit, rocket", "bread; butter"], [["space"], ["food"]])
     exports = {  # a byte-order mark, a semicolon separator, tabs, UTF-16

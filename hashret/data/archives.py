@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, TEXT, Corpus, labelled_layout
 from .images import IMAGE_SUFFIXES, images_from_sources
-from .text import TABLE_SUFFIXES, decode_text, is_text_file, read_table_folder, text_title
+from .text import TABLE_SUFFIXES, document_text, is_text_file, read_table_folder, text_title
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".zip")
 
@@ -122,7 +122,7 @@ def read_folder_archive(archive: ArchiveFiles, text_column=None, label_column=No
                                     [f"{path}:{m}" for m in members])
         return Corpus(IMAGE, ids, items, labels, splits, list(ids), str(path),
                       {"shape": items.shape[1:]})
-    texts = [decode_text(blobs[m]) for m in members]
+    texts = [document_text(m, blobs[m]) for m in members]
     return Corpus(TEXT, ids, texts, labels, splits, [text_title(t) for t in texts], str(path))
 
 

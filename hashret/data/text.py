@@ -10,13 +10,15 @@ import re
 import sys
 import tarfile
 import zlib
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Sequence
 
 from ..errors import CorpusError, UsageError
 from .corpus import SPLITS, TEXT, Corpus, walk_labelled_folder
 
-TEXT_SUFFIXES = {"", ".txt", ".text"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown", ".rst"} | HTML_SUFFIXES
 
 
 def decode_text(raw: bytes) -> str:
@@ -34,9 +36,62 @@ def decode_text(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+class _HtmlText(HTMLParser):
+    """The text a browser shows for a page: its title on the first line, then the body's
+    text, a line per block; scripts, styles and the head's other content left out."""
+
+    _HIDDEN = {"script", "style", "noscript", "template", "head", "svg"}
+    _BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+               "article", "blockquote", "pre", "table", "ul", "ol", "dd", "dt", "header",
+               "footer", "title"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.title, self.parts, self.hidden, self.in_title = [], [], 0, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "title":
+            self.in_title = True
+        elif tag in self._HIDDEN:
+            self.hidden += 1
+        if tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self.in_title = False
+        elif tag in self._HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        if tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title.append(data)
+        elif not self.hidden:
+            self.parts.append(data)
+
+
+def html_text(markup: str) -> str:
+    """An HTML page as plain text: the ``<title>`` as its first line, then the visible text,
+    one line per block, entities decoded."""
+    parser = _HtmlText()
+    parser.feed(markup)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
+    title = " ".join("".join(parser.title).split())
+    return "\n".join([title] * bool(title) + [line for line in lines if line])
+
+
+def document_text(name, raw: bytes) -> str:
+    """A text file's bytes as its document's text (``name`` says if it is an HTML page)."""
+    text = decode_text(raw)
+    return html_text(text) if Path(str(name)).suffix.lower() in HTML_SUFFIXES else text
+
+
 def read_text_file(path: Path) -> str:
     try:
-        return decode_text(Path(path).read_bytes())
+        return document_text(path, Path(path).read_bytes())
     except OSError as e:
         raise CorpusError(f"cannot read {path}: {e.strerror}; check the file exists and is "
                           "readable") from None
@@ -72,7 +127,8 @@ def text_title(text: str, limit: int = 80) -> str:
         key, _, value = line.partition(":")
         if key.lower() == "subject" and value.strip():
             return value.strip()[:limit]
-    return next((line.strip() for line in lines if line.strip()), "")[:limit]
+    first = next((line.strip() for line in lines if line.strip()), "")
+    return first.lstrip("#").strip()[:limit]    # a Markdown heading without its marks
 
 
 def is_text_file(p: Path) -> bool:
@@ -87,8 +143,8 @@ def read_text_folder(root: Path) -> Corpus:
     """
     paths, ids, labels, splits = walk_labelled_folder(root, is_text_file)
     if not paths:
-        raise CorpusError(f"no text files in {root}: expected .txt or extension-less files, "
-                          "one sub-folder per label")
+        raise CorpusError(f"no text files in {root}: expected .txt, .md, .html or "
+                          "extension-less files, one sub-folder per label")
     texts = _LazyMap(read_text_file, paths)
     return Corpus(TEXT, ids, texts, labels, splits, _LazyMap(text_title, texts), str(root))
 
