@@ -6,7 +6,9 @@ it, so a query goes through exactly the transform the corpus went through.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
@@ -27,29 +29,67 @@ themselves then there these they this those through to too under until up very w
 what when where which while who whom why will with would you your yours yourself yourselves
 said says say would could may might must shall mr mrs ms inc ltd co corp reuter reuters
 """.split())
+# How documents are cut into terms. A featurizer records the version it was fitted with and
+# keeps reading queries that way, so an index built earlier still finds its own documents.
+#   1: words (runs of letters);
+#   2: as 1, and runs of Chinese, Japanese or Korean characters as character bigrams;
+#   3: as 2, after Unicode NFKC normalisation (ligatures, full-width forms, composed
+#      accents), with combining marks kept inside words (the vowel signs of Hindi, Bengali,
+#      Tamil and other Indic scripts: before, they split a word into stray letters), and
+#      Thai, Lao, Khmer and Myanmar runs as bigrams too (these scripts put no spaces
+#      between words either).
+TOKENIZER_VERSION = 3
 _TOKEN = re.compile(r"[^\W\d_]{2,}")
 # Chinese and Japanese put no spaces between words, and Korean words are long runs of
 # syllables: to the pattern above a run of their characters is one token, a whole clause,
 # that no other document repeats. Such runs become overlapping character bigrams (a lone
 # character stays itself), as search engines index these scripts (e.g. Lucene's CJK
 # bigram analyzer).
-_CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+)")
+_CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_CJK = re.compile(f"([{_CJK_RANGES}]+)")
+_NO_SPACES = re.compile(f"([{_CJK_RANGES}\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]+)")
 
 
-def tokenize(text: str, cjk_bigrams: bool = True) -> list[str]:
-    """Lower-cased alphabetic tokens of two or more letters, stop words removed; runs of
-    Chinese, Japanese or Korean characters as character bigrams (unless ``cjk_bigrams`` is
-    False, as for indexes built before bigrams, which keep reading text as they did)."""
+@functools.lru_cache(maxsize=1)
+def _mark_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """Words (runs of letters and combining marks, Unicode category M as unicodedata lists
+    it) and characters with their marks (what a bigram of Thai or Hindi is made of)."""
+    ranges, start = [], None
+    for cp in range(0x30000):                     # the planes that hold marks
+        mark = unicodedata.category(chr(cp))[0] == "M"
+        if mark and start is None:
+            start = cp
+        elif not mark and start is not None:
+            ranges.append(f"\\U{start:08x}-\\U{cp - 1:08x}")
+            start = None
+    marks = "".join(ranges)
+    return re.compile(f"(?:[^\\W\\d_]|[{marks}])+"), re.compile(f".[{marks}]*", re.S)
+
+
+def tokenize(text: str, version: int = TOKENIZER_VERSION) -> list[str]:
+    """Lower-cased alphabetic tokens of two or more characters, stop words removed; runs of
+    scripts written without spaces as character bigrams (see ``TOKENIZER_VERSION`` for what
+    each version does)."""
+    if version >= 3 and text.isascii():       # no marks, nothing to normalise: faster
+        words, runs, cluster = _TOKEN.findall(text.lower()), None, None
+    elif version >= 3:
+        word, cluster = _mark_patterns()
+        words = word.findall(unicodedata.normalize("NFKC", text).lower())
+        runs = _NO_SPACES
+    else:
+        words = _TOKEN.findall(text.lower())
+        runs, cluster = (_CJK if version == 2 else None), None
     out = []
-    for t in _TOKEN.findall(text.lower()):
-        if not (cjk_bigrams and _CJK.search(t)):
-            if t not in STOP_WORDS:
+    for t in words:
+        if runs is None or not runs.search(t):
+            if len(t) >= 2 and t not in STOP_WORDS:
                 out.append(t)
             continue
-        for i, part in enumerate(_CJK.split(t)):      # odd parts are the CJK runs
+        for i, part in enumerate(runs.split(t)):      # odd parts are the runs
             if i % 2:
-                out.extend([part] if len(part) == 1 else
-                           [part[j:j + 2] for j in range(len(part) - 1)])
+                chars = cluster.findall(part) if cluster else part
+                out.extend([part] if len(chars) == 1 else
+                           [chars[j] + chars[j + 1] for j in range(len(chars) - 1)])
             elif len(part) >= 2 and part not in STOP_WORDS:
                 out.append(part)
     return out
@@ -101,9 +141,10 @@ class TfidfFeaturizer:
     modality = "text"
 
     def __init__(self, vocabulary: list[str] | None = None, idf: np.ndarray | None = None,
-                 max_features: int = defaults.VOCABULARY_SIZE, cjk_bigrams: bool = True):
+                 max_features: int = defaults.VOCABULARY_SIZE,
+                 tokenizer: int = TOKENIZER_VERSION):
         self.max_features = max_features
-        self.cjk_bigrams = cjk_bigrams
+        self.tokenizer = tokenizer
         self.vocabulary = list(vocabulary or [])
         self.idf = np.asarray(idf if idf is not None else [], np.float32)
         self._index = {t: i for i, t in enumerate(self.vocabulary)}
@@ -116,7 +157,7 @@ class TfidfFeaturizer:
         df: Counter = Counter()
         n = 0
         for text in texts:
-            df.update(set(tokenize(text, self.cjk_bigrams)))
+            df.update(set(tokenize(text, self.tokenizer)))
             n += 1
         if not df:
             raise CorpusError("the training documents hold no words (after removing stop "
@@ -135,7 +176,7 @@ class TfidfFeaturizer:
         index = self._index
         indptr, indices, data = [0], [], []
         for text in texts:
-            c = Counter(index[t] for t in tokenize(text, self.cjk_bigrams) if t in index)
+            c = Counter(index[t] for t in tokenize(text, self.tokenizer) if t in index)
             cols = sorted(c)
             indices.extend(cols)
             data.extend(c[k] for k in cols)
@@ -157,13 +198,15 @@ class TfidfFeaturizer:
 
     def to_dict(self) -> dict:
         return {"type": "tfidf", "max_features": self.max_features,
-                "cjk_bigrams": self.cjk_bigrams,
+                "tokenizer": self.tokenizer,
                 "vocabulary": self.vocabulary, "idf": [float(v) for v in self.idf]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TfidfFeaturizer":
+        # bundles from before the version number say only whether they read bigrams
+        version = d.get("tokenizer", 2 if d.get("cjk_bigrams") else 1)
         return cls(d["vocabulary"], np.asarray(d["idf"], np.float32), d["max_features"],
-                   bool(d.get("cjk_bigrams", False)))
+                   int(version))
 
 
 class ImageFeaturizer:

@@ -1,6 +1,7 @@
 import numpy as np
 
-from hashret.features import ImageFeaturizer, ImageRows, TfidfFeaturizer, tokenize
+from hashret.features import (TOKENIZER_VERSION, ImageFeaturizer, ImageRows, TfidfFeaturizer,
+                              tokenize)
 
 
 def test_tokenize_drops_stop_words_and_numbers():
@@ -84,10 +85,27 @@ def test_text_without_spaces_is_read_as_character_bigrams():
     assert sim[0, 1] > 0.3 and sim[2, 3] > 0.3 and sim[0, 2] == 0
 
 
-def test_indexes_built_before_bigrams_keep_their_tokens():
+def test_indexes_built_by_earlier_tokenizers_keep_their_tokens():
     f = TfidfFeaturizer().fit(["東京は首都", "大阪は都市"])
-    old = f.to_dict()
-    del old["cjk_bigrams"]
-    assert TfidfFeaturizer.from_dict(old).cjk_bigrams is False
-    assert TfidfFeaturizer.from_dict(f.to_dict()).cjk_bigrams is True
-    assert tokenize("東京は首都", cjk_bigrams=False) == ["東京は首都"]
+    assert f.tokenizer == TOKENIZER_VERSION
+    assert TfidfFeaturizer.from_dict(f.to_dict()).tokenizer == TOKENIZER_VERSION
+    before_versions = {k: v for k, v in f.to_dict().items() if k != "tokenizer"}
+    assert TfidfFeaturizer.from_dict(before_versions).tokenizer == 1       # before bigrams
+    assert TfidfFeaturizer.from_dict({**before_versions, "cjk_bigrams": True}).tokenizer == 2
+    assert tokenize("東京は首都", 1) == ["東京は首都"]
+    assert tokenize("हिन्दी भाषा", 2) == []          # how version 2 read Hindi: stray letters
+
+
+def test_words_keep_their_combining_marks_and_unicode_variants_are_one_term():
+    # Hindi and Tamil vowel signs are combining marks: words keep them
+    assert tokenize("हिन्दी भाषा का इतिहास") == ["हिन्दी", "भाषा", "का", "इतिहास"]
+    assert tokenize("தமிழ் மொழி") == ["தமிழ்", "மொழி"]
+    # Thai has no spaces: bigrams of characters with their marks
+    assert tokenize("ภาษาไทย") == ["ภา", "าษ", "ษา", "าไ", "ไท", "ทย"]
+    assert tokenize("เป็น")[0] == "เป็"
+    # ligatures, full-width letters and decomposed accents read as the plain word
+    assert tokenize("ﬁnance ＯＩＬ cafe\u0301") == ["finance", "oil", "café"]
+    docs = ["भारत में बारिश का मौसम", "भारत में बारिश तेज़", "शेयर बाजार की गिरावट"]
+    f = TfidfFeaturizer().fit(docs)
+    w = f.weight(f.transform(docs)).toarray()
+    assert (w @ w.T)[0, 1] > 0.3 and (w @ w.T)[0, 2] == 0
