@@ -74,7 +74,10 @@ def tokenize(text: str, version: int = TOKENIZER_VERSION) -> list[str]:
         words, runs, cluster = _TOKEN.findall(text.lower()), None, None
     elif version >= 3:
         word, cluster = _mark_patterns()
-        words = word.findall(unicodedata.normalize("NFKC", text).lower())
+        # each word normalised on its own: symbols between words stay separators (NFKC of
+        # a whole text would make "Mastermind™" the word "mastermindtm")
+        words = [unicodedata.normalize("NFKC", w).lower() for w in word.findall(text)
+                 if len(w) >= 2]
         runs = _NO_SPACES
     else:
         words = _TOKEN.findall(text.lower())

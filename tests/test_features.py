@@ -104,7 +104,8 @@ def test_words_keep_their_combining_marks_and_unicode_variants_are_one_term():
     assert tokenize("ภาษาไทย") == ["ภา", "าษ", "ษา", "าไ", "ไท", "ทย"]
     assert tokenize("เป็น")[0] == "เป็"
     # ligatures, full-width letters and decomposed accents read as the plain word
-    assert tokenize("ﬁnance ＯＩＬ cafe\u0301") == ["finance", "oil", "café"]
+    assert tokenize("ﬁnance ＯＩＬ cafe\u0301 Mastermind™") == ["finance", "oil", "café",
+                                                                "mastermind"]
     docs = ["भारत में बारिश का मौसम", "भारत में बारिश तेज़", "शेयर बाजार की गिरावट"]
     f = TfidfFeaturizer().fit(docs)
     w = f.weight(f.transform(docs)).toarray()
