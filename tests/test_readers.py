@@ -78,6 +78,23 @@ def test_markdown_and_html_pages_read_as_their_visible_text(tmp_path):
     assert list(read_corpus(tmp_path / "docs.zip").items) == list(c.items)
 
 
+def test_one_document_per_line_files_with_fasttext_labels(tmp_path):
+    (tmp_path / "notes.txt").write_text("first note about rockets\n\n  second note  \n")
+    c = read_corpus(tmp_path / "notes.txt")
+    assert (c.ids, list(c.items), c.labels) == ([0, 1], ["first note about rockets",
+                                                       "second note"], [[], []])
+    ft = tmp_path / "ag"
+    ft.mkdir()
+    (ft / "train.txt").write_text("__label__sports __label__news match won\n"
+                                  "__label__business shares fell\n")
+    (ft / "test.txt").write_text("__label__sports cup final\n")
+    (ft / "readme.txt").write_text("AG news in fastText format\n")
+    c = read_corpus(ft)
+    assert list(c.items) == ["match won", "shares fell", "cup final"]
+    assert c.labels == [["sports", "news"], ["business"], ["sports"]]
+    assert c.splits == ["train", "train", "test"] and c.ids == [0, 1, 2]
+
+
 def test_spreadsheet_exports_read_as_tables(tmp_path):
     want = (["orbit, rocket", "bread; butter"], [["space"], ["food"]])
     exports = {  # a byte-order mark, a semicolon separator, tabs, UTF-16

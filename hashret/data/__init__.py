@@ -13,8 +13,8 @@ from .archives import ArchiveFiles, is_archive, is_zip, read_folder_archive
 from .corpus import IMAGE, TEXT, Corpus, limit_rows
 from .images import (IMAGE_SUFFIXES, is_cifar, read_cifar, read_idx_corpus, read_image_folder,
                      read_npy, read_npz)
-from .text import (JSON_TABLE_SUFFIX, TABLE_SUFFIXES, is_text_file, read_reuters, read_table,
-                   read_table_folder, read_text_folder)
+from .text import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_fasttext_file,
+                   is_text_file, read_reuters, read_table, read_table_folder, read_text_folder)
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DATASETS = {
@@ -49,7 +49,8 @@ def _looks_like_idx(p: Path) -> bool:
 def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Corpus:
     """Read the corpus at ``path``, choosing the reader from what it holds.
 
-    - a file: ``.jsonl``/``.json``/``.csv``/``.tsv``/``.parquet`` (text table), ``.sgm`` (Reuters-21578),
+    - a file: ``.jsonl``/``.json``/``.csv``/``.tsv``/``.parquet`` (text table), ``.txt``
+      (one document per line, fastText labels), ``.sgm`` (Reuters-21578),
       ``.npy`` / ``.npz`` (image arrays), a CIFAR ``.bin`` file, an IDX file;
     - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, CIFAR binary
       files, image files or text files (one sub-folder per label), or tables
@@ -81,7 +82,7 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
     table_opts = dict(text_column=text_column, label_column=label_column, id_column=id_column)
     if p.is_file():
         name = p.name.lower()
-        if p.suffix.lower() in TABLE_SUFFIXES + (JSON_TABLE_SUFFIX,):
+        if p.suffix.lower() in TABLE_SUFFIXES + (JSON_TABLE_SUFFIX, LINES_SUFFIX):
             return read_table(p, **table_opts)
         if is_archive(p):
             return _read_archive(p, table_opts)
@@ -99,7 +100,7 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
             raise CorpusError(f"{p} is a single image; put the images in a folder (one "
                               "sub-folder per label) and pass the folder")
         raise CorpusError(f"{p}: unknown corpus type; use a folder, .jsonl, .json, .csv, .tsv, "
-                          ".parquet, .sgm, .npy, .npz, a CIFAR .bin, an IDX file, or a "
+                          ".parquet, .txt, .sgm, .npy, .npz, a CIFAR .bin, an IDX file, or a "
                           "folder's .tar.gz / .zip")
     if not p.is_dir():
         raise CorpusError(f"{p} is neither a file nor a folder")
@@ -118,7 +119,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         return read_image_folder(p)
     # A dataset hub's folder: a few tables (train.csv, test.csv), perhaps beside a README
     # and a LICENSE, rather than one file per document.
-    n_tables = sum(f.suffix.lower() in TABLE_SUFFIXES for f in files)
-    if n_tables and n_tables >= sum(map(is_text_file, files)):
+    fasttext = sum(map(is_fasttext_file, files))
+    n_tables = sum(f.suffix.lower() in TABLE_SUFFIXES for f in files) + fasttext
+    if n_tables and n_tables >= sum(map(is_text_file, files)) - fasttext:
         return read_table_folder(p, **table_opts)
     return read_text_folder(p)

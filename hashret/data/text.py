@@ -197,7 +197,37 @@ TABLE_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
 # folder of tables it is not, since dataset folders keep their metadata in ``.json`` files.
 JSON_TABLE_SUFFIX = ".json"
 _DELIMITERS = (",", ";", "\t", "|")
+# A lone ``.txt`` file holds one document per line; in a folder, ``.txt`` files are
+# documents, unless they open with a fastText label (``train.txt`` and ``test.txt``).
+LINES_SUFFIX = ".txt"
+FASTTEXT_LABEL = "__label__"
 _TEST_NAME = re.compile(r"test(?![a-z])", re.I)     # test.csv, test-0000…, not testimony.csv
+
+
+def _line_rows(text: str) -> list[dict]:
+    """One document per non-blank line; leading ``__label__NAME`` words are its labels (the
+    format fastText reads and many text-classification sets ship in)."""
+    rows = []
+    for line in text.splitlines():
+        words = line.split()
+        n = 0
+        while n < len(words) and words[n].startswith(FASTTEXT_LABEL):
+            n += 1
+        if n < len(words):
+            rows.append({"text": " ".join(words[n:]),
+                         "labels": [w[len(FASTTEXT_LABEL):] for w in words[:n]]})
+    return rows
+
+
+def is_fasttext_file(path: Path) -> bool:
+    """A ``.txt`` file whose first line opens with a fastText label."""
+    if Path(path).suffix.lower() != LINES_SUFFIX:
+        return False
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(FASTTEXT_LABEL)) == FASTTEXT_LABEL.encode()
+    except OSError:
+        return False
 
 
 def _json_lines(path: Path, lines) -> list[dict]:
@@ -248,8 +278,8 @@ def _csv_delimiter(text: str, suffix: str) -> str:
 
 
 def _read_rows(path: Path) -> list[dict]:
-    """The rows of one ``.jsonl``, ``.json``, ``.csv``, ``.tsv`` or ``.parquet`` table, as
-    dicts."""
+    """The rows of one ``.jsonl``, ``.json``, ``.csv``, ``.tsv`` or ``.parquet`` table, or a
+    ``.txt`` file of one document per line, as dicts."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".jsonl":
@@ -257,6 +287,8 @@ def _read_rows(path: Path) -> list[dict]:
                 return _json_lines(path, f)
         if suffix == JSON_TABLE_SUFFIX:
             return _json_records(path)
+        if suffix == LINES_SUFFIX:
+            return _line_rows(decode_text(path.read_bytes()))
         if suffix in (".csv", ".tsv"):
             csv.field_size_limit(sys.maxsize)
             text = decode_text(path.read_bytes())
@@ -274,8 +306,8 @@ def _read_rows(path: Path) -> list[dict]:
                     from None
     except OSError as e:
         raise CorpusError(f"cannot read {path}: {e.strerror}") from None
-    raise CorpusError(f"{path}: unknown table type {suffix!r}; use .jsonl, .json, .csv, .tsv "
-                      "or .parquet")
+    raise CorpusError(f"{path}: unknown table type {suffix!r}; use .jsonl, .json, .csv, .tsv, "
+                      ".parquet or .txt (one document per line)")
 
 
 def read_table(path: Path, text_column=None, label_column=None, id_column=None) -> Corpus:
@@ -308,7 +340,7 @@ def read_table_folder(root: Path, text_column=None, label_column=None,
     ``--id-column`` ids are row numbers, training files first."""
     root = Path(root)
     files = sorted((f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".")
-                    and f.suffix.lower() in TABLE_SUFFIXES),
+                    and (f.suffix.lower() in TABLE_SUFFIXES or is_fasttext_file(f))),
                    key=lambda f: (table_file_split(f, root) != "train", str(f)))
     if not files:
         raise CorpusError(f"no .jsonl, .csv, .tsv or .parquet tables in {root}")
