@@ -112,6 +112,15 @@ def test_spreadsheet_exports_read_as_tables(tmp_path):
         assert (list(c.items), c.labels) == want, name
 
 
+def test_label_lists_written_out_as_text_are_multi_label(tmp_path):
+    (tmp_path / "c.csv").write_text('text,labels\n'
+                                    'oil and grain,"[\'crude\', \'grain\']"\n'
+                                    'gold,"[""gold""]"\n'
+                                    'odd,[not a list\n')
+    assert read_corpus(tmp_path / "c.csv").labels == [["crude", "grain"], ["gold"],
+                                                       ["[not a list"]]
+
+
 def test_json_files_hold_an_array_of_records_or_json_lines(tmp_path):
     rows = [{"text": "orbit rocket", "label": "space"}, {"text": "bread", "label": "food"}]
     (tmp_path / "array.json").write_text(json.dumps(rows, indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import html
 import io
@@ -152,6 +153,12 @@ def read_text_folder(root: Path) -> Corpus:
 def _label_list(value) -> list[str]:
     if value is None or value == "":
         return []
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        # a list written out as text, as pandas writes a list column to CSV
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            pass
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value if v is not None and v != ""]
     return [str(value)]
