@@ -517,3 +517,39 @@ def test_16_bit_and_float_grey_images_keep_their_tones(tmp_path):
                                np.rint(ramp16 / 257), atol=1)
     np.testing.assert_allclose(load_image(tmp_path / "depth.tif")[..., 0],
                                np.rint(ramp01 * 255), atol=1)
+
+
+def _png(path, value):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((8, 8), value, np.uint8)).save(path)
+
+
+def test_images_labelled_by_a_table_beside_them(tmp_path):
+    # a dog-breed layout: labels.csv (id, breed) and train/<id>.jpg; test/ is unlabelled
+    root = tmp_path / "dogs"
+    for i, v in enumerate((10, 200, 90)):
+        _png(root / "train" / f"a{i}.png", v)
+    _png(root / "test" / "q0.png", 50)
+    (root / "labels.csv").write_text("id,breed\na0,pug\na1,collie\na2,pug\n")
+    c = read_corpus(root)
+    assert c.ids == ["train/a0.png", "train/a1.png", "train/a2.png"]   # q0 named by none
+    assert c.labels == [["pug"], ["collie"], ["pug"]] and c.splits == ["train"] * 3
+    assert c.take([1])[0].mean() == 200
+
+    # a hub layout: train.csv and test.csv name images/ files by path, split by file name
+    hub = tmp_path / "hub"
+    for name, v in (("x.png", 1), ("y.png", 2), ("z.png", 3)):
+        _png(hub / "images" / name, v)
+    (hub / "train.csv").write_text("image,label\nimages/x.png,cat\nimages/y.png,dog\n")
+    (hub / "test.csv").write_text("image,label\nimages/z.png,cat\n")
+    c = read_corpus(hub)
+    assert (c.labels, c.splits) == ([["cat"], ["dog"], ["cat"]], ["train", "train", "test"])
+
+    # a listing without labels does not override the sub-folders' labels
+    folders = tmp_path / "folders"
+    _png(folders / "cat" / "1.png", 5)
+    _png(folders / "dog" / "2.png", 6)
+    (folders / "sizes.csv").write_text("file,width,height\n1.png,8,8\n2.png,8,8\n")
+    assert read_corpus(folders).labels == [["cat"], ["dog"]]
+    with pytest.raises(UsageError, match="--label-column 'kind' is not a column"):
+        read_corpus(root, label_column="kind")

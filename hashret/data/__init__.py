@@ -13,6 +13,7 @@ from .archives import ArchiveFiles, is_archive, is_zip, read_folder_archive
 from .corpus import IMAGE, TEXT, Corpus, limit_rows
 from .images import (IMAGE_SUFFIXES, is_cifar, read_cifar, read_idx_corpus, read_image_folder,
                      read_npy, read_npz)
+from .image_tables import read_image_table_folder
 from .text import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_fasttext_file,
                    is_text_file, read_reuters, read_table, read_table_folder, read_text_folder)
 
@@ -114,9 +115,11 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         return read_reuters(p)
     if is_cifar([f.name for f in files]):
         return read_cifar(p)
-    n_images = sum(f.suffix.lower() in IMAGE_SUFFIXES for f in files)
-    if n_images > len(files) / 2:
-        return read_image_folder(p)
+    images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+    if len(images) > len(files) / 2:
+        tables = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES]
+        by_table = read_image_table_folder(p, images, tables, label_column) if tables else None
+        return by_table or read_image_folder(p)
     # A dataset hub's folder: a few tables (train.csv, test.csv), perhaps beside a README
     # and a LICENSE, rather than one file per document.
     fasttext = sum(map(is_fasttext_file, files))
