@@ -16,12 +16,27 @@ __version__ = "0.1.0"
 logging.getLogger("hashret").addHandler(logging.NullHandler())
 
 from .errors import BundleError, CorpusError, HashretError, UsageError  # noqa: E402
-from .data import load_dataset, read_corpus  # noqa: E402
-from .models import HashModel, ModelConfig  # noqa: E402
-from .index import BinaryCodeIndex  # noqa: E402
-from .bundle import Bundle  # noqa: E402
-from .build import add_to_index, build_index, remove_from_index  # noqa: E402
-from .retriever import Hit, Retriever  # noqa: E402
+
+# The rest is imported when first used, so `hashret --help` and `hashret info` do not wait
+# for torch to load.
+_LAZY = {"load_dataset": "data", "read_corpus": "data", "HashModel": "models",
+         "ModelConfig": "models", "BinaryCodeIndex": "index", "Bundle": "bundle",
+         "add_to_index": "build", "build_index": "build", "remove_from_index": "build",
+         "Hit": "retriever", "Retriever": "retriever"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hashret' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
 
 __all__ = ["HashModel", "ModelConfig", "BinaryCodeIndex", "Bundle", "Retriever", "Hit",
            "build_index", "add_to_index", "remove_from_index", "load_dataset", "read_corpus",
