@@ -156,7 +156,23 @@ def _images_targz() -> bytes:
     return buf.getvalue()
 
 
+def _html_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("site/cooking/a.html", "<html><head><title>Bread</title><script>x()"
+                   "</script></head><body><p>flour &amp; water</p></body></html>")
+        z.writestr("site/space/b.htm", "<h1>Orbit</h1><p>rocket<br>moon</p>")
+        z.writestr("site/space/c.md", "# Launch\n\ncountdown")
+    return buf.getvalue()
+
+
 SEEDS = {
+    "excel.csv": lambda: '\ufefftext;labels\n"alpha; beta";"[\'x\', \'y\']"\ngamma;z\n'
+                         .encode("utf-8"),
+    "sheet.tsv": lambda: "text\tlabel\nalpha beta\tx\ngamma\ty\n".encode("utf-16"),
+    "c.json": lambda: b'[{"text": "alpha beta", "label": "x"}, {"text": "gamma"}]',
+    "ft.txt": lambda: b"__label__x __label__y alpha beta\n\n__label__z gamma\nplain line\n",
+    "site.zip": _html_zip,
     "c.jsonl": lambda: b'{"text": "alpha beta", "label": ["x"]}\n{"text": "gamma", "id": 3}\n',
     "c.csv": lambda: b'text,label,split\n"alpha, beta",x,train\ngamma,y,test\n',
     "c.parquet": _parquet,
@@ -213,6 +229,17 @@ def test_mutated_images_in_a_folder(tmp_path_factory, png, jpeg):
 
 
 @FUZZ
+@given(table=mutations(), png=mutations())
+def test_mutated_table_labelling_a_folder_of_images(tmp_path_factory, table, png):
+    d = tmp_path_factory.mktemp("imgtab")
+    (d / "train").mkdir()
+    (d / "train" / "a0.png").write_bytes(_png(10))
+    (d / "train" / "a1.png").write_bytes(mutate(_png(200), png))
+    (d / "labels.csv").write_bytes(mutate(b"id,breed\na0,pug\na1,collie\n", table))
+    read_all(d)
+
+
+@FUZZ
 @given(text=st.text(max_size=200), raw=st.binary(max_size=200))
 def test_text_folder_any_content(tmp_path_factory, text, raw):
     d = tmp_path_factory.mktemp("txt")
@@ -247,4 +274,7 @@ def test_mutated_bundle_files(fashion_index, tmp_path_factory, name, edits, fix_
         b.index.search(b.codes[:2], 3)
     except HashretError:
         pass
+    finally:
+        b = None
+        shutil.rmtree(d.parent)      # 20 MB a copy: a deeper run would otherwise fill the disk
     assert time.time() - start < SECONDS

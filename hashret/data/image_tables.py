@@ -34,7 +34,7 @@ def _image_keys(rels: list[PurePosixPath]) -> dict[str, int]:
 def _image_column(rows: list[dict], keys: dict[str, int]) -> str | None:
     """The column whose values name the most images, if they name enough."""
     best, best_share = None, 0.0
-    for col in rows[0]:
+    for col in (c for c in rows[0] if isinstance(c, str)):
         named = sum(str(r.get(col)).strip().lstrip("./") in keys for r in rows)
         if named / len(rows) > best_share:
             best, best_share = col, named / len(rows)
@@ -75,7 +75,7 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
         image_col = _image_column(rows, keys)
         if image_col is None:
             continue
-        columns = list(rows[0])
+        columns = [c for c in rows[0] if isinstance(c, str)]   # not a CSV row's extra fields
         label_col = _label_column(columns, image_col, label_column, table)
         if label_col is None:           # a listing of the files (sizes, sources), no labels:
             continue                    # the sub-folders label the images, if anything does

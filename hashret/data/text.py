@@ -391,7 +391,7 @@ def parse_reuters_sgml(data: bytes, docs: list) -> None:
     """
     for m in _DOC.finditer(data):
         attrs = dict(_ATTR.findall(m.group("attrs")))
-        split = attrs.get(b"LEWISSPLIT", b"").decode().lower()
+        split = attrs.get(b"LEWISSPLIT", b"").decode("latin-1").lower()
         if attrs.get(b"TOPICS") != b"YES" or split not in SPLITS:
             continue
         body = m.group("body")
