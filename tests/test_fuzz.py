@@ -105,13 +105,8 @@ def _parquet() -> bytes:
     return buf.getvalue()
 
 
-def _targz() -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("reuters21578/reut2-000.sgm")
-        info.size = len(SGML)
-        tar.addfile(info, io.BytesIO(SGML))
-    return buf.getvalue()
+def _reuters_targz() -> bytes:
+    return _targz({"reuters21578/reut2-000.sgm": SGML})
 
 
 def _npz() -> bytes:
@@ -127,43 +122,43 @@ def _cifar_bin() -> bytes:
 
 
 def _cifar_targz() -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in (("data_batch_1.bin", _cifar_bin()), ("test_batch.bin", _cifar_bin()),
-                           ("batches.meta.txt", b"cat\ndog\n")):
-            info = tarfile.TarInfo("cifar-10-batches-bin/" + name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return _targz({"cifar-10-batches-bin/" + name: data for name, data in (
+        ("data_batch_1.bin", _cifar_bin()), ("test_batch.bin", _cifar_bin()),
+        ("batches.meta.txt", b"cat\ndog\n"))})
 
 
-def _text_zip() -> bytes:
+def _zip(members: dict) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("news/train/sport/1.txt", "goal match referee")
-        z.writestr("news/train/food/2.txt", "bread butter")
-        z.writestr("news/test/food/3", "cheese bread")
+        for name, data in members.items():
+            z.writestr(name, data)
     return buf.getvalue()
 
 
-def _images_targz() -> bytes:
+def _targz(members: dict) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in (("pics/cat/a.png", _png(10)), ("pics/dog/b.jpg", _jpeg(90))):
+        for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
 
+def _text_zip() -> bytes:
+    return _zip({"news/train/sport/1.txt": "goal match referee",
+                 "news/train/food/2.txt": "bread butter", "news/test/food/3": "cheese bread"})
+
+
+def _images_targz() -> bytes:
+    return _targz({"pics/cat/a.png": _png(10), "pics/dog/b.jpg": _jpeg(90)})
+
+
 def _html_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("site/cooking/a.html", "<html><head><title>Bread</title><script>x()"
-                   "</script></head><body><p>flour &amp; water</p></body></html>")
-        z.writestr("site/space/b.htm", "<h1>Orbit</h1><p>rocket<br>moon</p>")
-        z.writestr("site/space/c.md", "# Launch\n\ncountdown")
-    return buf.getvalue()
+    return _zip({"site/cooking/a.html": "<html><head><title>Bread</title><script>x()</script>"
+                                        "</head><body><p>flour &amp; water</p></body></html>",
+                 "site/space/b.htm": "<h1>Orbit</h1><p>rocket<br>moon</p>",
+                 "site/space/c.md": "# Launch\n\ncountdown"})
 
 
 SEEDS = {
@@ -177,7 +172,7 @@ SEEDS = {
     "c.csv": lambda: b'text,label,split\n"alpha, beta",x,train\ngamma,y,test\n',
     "c.parquet": _parquet,
     "reut2-000.sgm": lambda: SGML,
-    "reuters21578.tar.gz": _targz,
+    "reuters21578.tar.gz": _reuters_targz,
     "x.npy": _npy,
     "k.npz": _npz,
     "data_batch_1.bin": _cifar_bin,

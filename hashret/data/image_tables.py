@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, SPLITS, Corpus
 from .images import images_from_sources
-from .text import _label_list, _read_rows, table_file_split
+from .text import label_list, read_table_rows, table_file_split
 
 log = logging.getLogger("hashret")
 
@@ -67,7 +67,7 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
     used = []
     for table in tables:
         try:
-            rows = _read_rows(table)
+            rows = read_table_rows(table)
         except CorpusError:
             continue                               # not a table of this folder's images
         if not rows:
@@ -85,7 +85,7 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
             if i is None or i in chosen:
                 continue
             split = str(r.get("split") or file_split).lower()
-            chosen[i] = (str(rels[i]), _label_list(r.get(label_col)),
+            chosen[i] = (str(rels[i]), label_list(r.get(label_col)),
                          split if split in SPLITS else "train")
         used.append(f"{table.name} (images {image_col!r}, labels {label_col!r})")
     if not chosen:

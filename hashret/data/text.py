@@ -150,7 +150,7 @@ def read_text_folder(root: Path) -> Corpus:
     return Corpus(TEXT, ids, texts, labels, splits, _LazyMap(text_title, texts), str(root))
 
 
-def _label_list(value) -> list[str]:
+def label_list(value) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
@@ -187,7 +187,7 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
         text = row.get(text_column)
         texts.append("" if text is None else str(text))
         ids.append(row.get(id_column) if id_column else i)
-        labels.append(_label_list(row.get(label_column)) if label_column else [])
+        labels.append(label_list(row.get(label_column)) if label_column else [])
         split = str(row.get("split") or (file_splits[i] if file_splits else "train")).lower()
         splits.append(split if split in SPLITS else "train")
         title = row.get("title")
@@ -284,7 +284,7 @@ def _csv_delimiter(text: str, suffix: str) -> str:
     return _DELIMITERS[counts.index(max(counts))] if max(counts) else ","
 
 
-def _read_rows(path: Path) -> list[dict]:
+def read_table_rows(path: Path) -> list[dict]:
     """The rows of one ``.jsonl``, ``.json``, ``.csv``, ``.tsv`` or ``.parquet`` table, or a
     ``.txt`` file of one document per line, as dicts."""
     suffix = path.suffix.lower()
@@ -326,7 +326,7 @@ def read_table(path: Path, text_column=None, label_column=None, id_column=None) 
     multi-label.
     """
     path = Path(path)
-    return _rows_to_corpus(_read_rows(path), str(path), text_column, label_column, id_column)
+    return _rows_to_corpus(read_table_rows(path), str(path), text_column, label_column, id_column)
 
 
 def table_file_split(path: Path, root: Path) -> str:
@@ -355,7 +355,7 @@ def read_table_folder(root: Path, text_column=None, label_column=None,
     file_splits: list[str] = []
     columns = None
     for f in files:
-        part = _read_rows(f)
+        part = read_table_rows(f)
         if part and columns is None:
             columns = (f, list(part[0].keys()))
         elif part and set(part[0].keys()) != set(columns[1]):
