@@ -531,6 +531,7 @@ def test_images_labelled_by_a_table_beside_them(tmp_path):
         _png(root / "train" / f"a{i}.png", v)
     _png(root / "test" / "q0.png", 50)
     (root / "labels.csv").write_text("id,breed\na0,pug\na1,collie\na2,pug\n")
+    (root / "sample_submission.csv").write_text("id,breed\nq0,pug\n")   # not labels
     c = read_corpus(root)
     assert c.ids == ["train/a0.png", "train/a1.png", "train/a2.png"]   # q0 named by none
     assert c.labels == [["pug"], ["collie"], ["pug"]] and c.splits == ["train"] * 3

@@ -66,6 +66,8 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
     chosen: dict[int, tuple[str, list[str], str]] = {}
     used = []
     for table in tables:
+        if "submission" in table.name.lower():   # a competition's answer template, not labels
+            continue
         try:
             rows = read_table_rows(table)
         except CorpusError:
