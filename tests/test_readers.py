@@ -554,3 +554,13 @@ def test_images_labelled_by_a_table_beside_them(tmp_path):
     assert read_corpus(folders).labels == [["cat"], ["dog"]]
     with pytest.raises(UsageError, match="--label-column 'kind' is not a column"):
         read_corpus(root, label_column="kind")
+
+
+def test_a_file_that_is_no_image_is_refused_when_the_folder_is_read(tmp_path):
+    # past the first few hundred files too: found before a model trains, not after
+    for i in range(250):
+        _png(tmp_path / "imgs" / "train" / "a" / f"{i:03d}.png", i)
+    _png(tmp_path / "imgs" / "test" / "a" / "ok.png", 7)
+    (tmp_path / "imgs" / "test" / "a" / "zz.png").write_bytes(b"<html>not an image</html>")
+    with pytest.raises(CorpusError, match="zz.png: not a readable image"):
+        read_corpus(tmp_path / "imgs")

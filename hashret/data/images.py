@@ -309,15 +309,20 @@ def image_folder_size(sizes: list[tuple[int, int]]) -> tuple[int, int]:
 
 def images_from_sources(sources: list, names: list[str]) -> _LazyImages:
     """Image files (paths or bytes) as images decoded lazily at their common size and mode
-    (:func:`image_folder_size`; grey when the first 200 are all grey)."""
+    (:func:`image_folder_size`; grey when all are grey). Every file's header is read first
+    (cheap: no pixels are decoded), so a file that is not an image stops a build before
+    training rather than when the last items are encoded."""
     from PIL import Image
     sizes, grey = [], True
-    for source, name in zip(sources[:200], names):   # the header is enough for size and mode
+    for source, name in zip(sources, names):
         try:
             with Image.open(_openable(source)) as im:
                 turned = _orientation(im) in _QUARTER_TURNS
                 sizes.append((im.width, im.height) if turned else (im.height, im.width))
                 grey &= im.mode in GREY_MODES
+        except Image.DecompressionBombError as e:
+            raise CorpusError(f"{name}: image too large to decode safely ({str(e)[:60]}); "
+                              "scale it down or remove it") from None
         except Exception as e:  # noqa: BLE001 - any decoder failure means a bad file
             raise CorpusError(f"{name}: not a readable image ({str(e)[:100]}); remove or "
                               "replace the file") from None
