@@ -108,3 +108,26 @@ def test_emoji_by_category_with_each_emoji_on_one_side_of_the_split(tmp_path):
     assert set(side.values()) == {"train", "test"}
     c = read_corpus(out)
     assert c.modality == IMAGE and len(c) == 100 and c.meta["shape"] == (64, 64, 3)
+
+
+def test_clipart_by_top_category_at_its_own_sizes(tmp_path):
+    from PIL import Image
+    root = tmp_path / "x" / "usr" / "share" / "openclipart" / "png"
+    for category, sub, n, size in (("animals", "bugs", 25, (40, 30)), ("food", "", 25, (40, 30)),
+                                   ("unsorted", "", 30, (40, 30)), ("science", "", 5, (8, 8))):
+        folder = root / category / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            Image.new("RGBA", size, (i * 9, 0, 0, 255)).save(folder / f"d{i}.png")
+    (root / "food" / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "clip"
+    r = prepare("clipart", tmp_path / "x", out)
+    assert r.returncode == 0, r.stderr
+    files = sorted(out.rglob("*.png"))
+    # "unsorted" says nothing of the subject, "science" has too few, the broken file is skipped
+    assert len(files) == 50 and {p.parent.name for p in files} == {"animals", "food"}
+    assert {p.parts[-3] for p in files} == {"train", "test"}
+    assert any(p.name == "animals__bugs__d0.png" for p in files)   # its path, as a name
+    c = read_corpus(out)
+    assert c.modality == IMAGE and len(c) == 50 and c.meta["shape"] == (30, 40, 3)
+    assert prepare("clipart", tmp_path / "nothing", out).returncode != 0

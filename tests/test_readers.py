@@ -564,3 +564,21 @@ def test_a_file_that_is_no_image_is_refused_when_the_folder_is_read(tmp_path):
     (tmp_path / "imgs" / "test" / "a" / "zz.png").write_bytes(b"<html>not an image</html>")
     with pytest.raises(CorpusError, match="zz.png: not a readable image"):
         read_corpus(tmp_path / "imgs")
+
+
+def test_images_past_pillows_safety_size_are_named_once_or_refused(tmp_path, monkeypatch,
+                                                                    caplog):
+    from PIL import Image as PILImage
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 1000)     # warns above, refuses at 2x
+    _png(tmp_path / "imgs" / "a" / "small.png", 1)                        # 8 x 8
+    Image.new("L", (40, 40), 9).save(tmp_path / "imgs" / "a" / "poster.png")   # 1,600 pixels
+    with caplog.at_level("WARNING", logger="hashret"):
+        c = read_corpus(tmp_path / "imgs")
+        assert len(c.take([0, 1])) == 2                   # both decode
+    assert [r.getMessage() for r in caplog.records if "safety size" in r.getMessage()] == [
+        "1 image(s) are larger than Pillow's safety size (" + str(tmp_path / "imgs" / "a" /
+        "poster.png") + ": 0 megapixels); each is decoded whole before it is scaled down, "
+        "which takes time and memory"]
+    Image.new("L", (50, 50), 9).save(tmp_path / "imgs" / "a" / "bomb.png")     # 2,500 pixels
+    with pytest.raises(CorpusError, match="bomb.png: image too large to decode safely"):
+        read_corpus(tmp_path / "imgs")

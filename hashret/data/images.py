@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import math
 import re
 import tarfile
+import warnings
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -22,6 +24,8 @@ import numpy as np
 from .. import defaults
 from ..errors import CorpusError
 from .corpus import IMAGE, ConcatItems, Corpus, walk_labelled_folder
+
+log = logging.getLogger("hashret")
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
@@ -214,7 +218,10 @@ def load_image(path, mode: str | None = None, size: tuple[int, int] | None = Non
     from PIL import Image, ImageOps
     name = name or path
     try:
-        with Image.open(_openable(path)) as im:
+        with warnings.catch_warnings():       # reported once, when the folder was read
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(_openable(path))
+        with im:
             turned = _orientation(im) in _QUARTER_TURNS
             if size is not None:
                 # a JPEG decodes straight to a fraction (1/2 to 1/8) of its size no smaller
@@ -316,19 +323,29 @@ def images_from_sources(sources: list, names: list[str]) -> _LazyImages:
     (cheap: no pixels are decoded), so a file that is not an image stops a build before
     training rather than when the last items are encoded."""
     from PIL import Image
-    sizes, grey = [], True
+    sizes, grey, huge = [], True, []
     for source, name in zip(sources, names):
         try:
-            with Image.open(_openable(source)) as im:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", Image.DecompressionBombWarning)
+                im = Image.open(_openable(source))
+            with im:
                 turned = _orientation(im) in _QUARTER_TURNS
                 sizes.append((im.width, im.height) if turned else (im.height, im.width))
                 grey &= im.mode in GREY_MODES
+                if caught:
+                    huge.append((name, im.width * im.height))
         except Image.DecompressionBombError as e:
             raise CorpusError(f"{name}: image too large to decode safely ({str(e)[:60]}); "
                               "scale it down or remove it") from None
         except Exception as e:  # noqa: BLE001 - any decoder failure means a bad file
             raise CorpusError(f"{name}: not a readable image ({str(e)[:100]}); remove or "
                               "replace the file") from None
+    if huge:
+        name, pixels = max(huge, key=lambda h: h[1])
+        log.warning("%d image(s) are larger than Pillow's safety size (%s: %.0f megapixels); "
+                    "each is decoded whole before it is scaled down, which takes time and "
+                    "memory", len(huge), name, pixels / 1e6)
     return _LazyImages(sources, "L" if grey else "RGB", image_folder_size(sizes),
                        names)
 
