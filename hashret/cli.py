@@ -136,15 +136,14 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label; IDX train-*/t10k-*
-    files; Reuters reut2-*.sgm files; CIFAR-10/100 binary files; .jsonl/.csv/.tsv/.parquet
-    tables split by file name, as train.csv and test.csv), such a folder as a .tar.gz, .tgz,
-    .tar or .zip archive (read without unpacking; Reuters' and CIFAR's distributions too), a
-    .jsonl/.json/.csv/.tsv/.parquet table, a .txt file of one document per line (fastText
-    __label__ prefixes as labels), a Reuters .sgm, a .npy or .npz image array (x_train,
-    y_train, x_test, y_test; channels last or first) or an IDX file. Without CORPUS,
-    --dataset (default reuters)
-    picks an embedded corpus. The model trains on the training split when the corpus has
-    one; the index holds all items.
+    files; Reuters reut2-*.sgm files; CIFAR-10/100 binary or python batches;
+    .jsonl/.csv/.tsv/.parquet tables split by file name, as train.csv and test.csv), such a
+    folder as a .tar.gz, .tgz, .tar or .zip archive (read without unpacking; Reuters' and
+    CIFAR's distributions too), a .jsonl/.json/.csv/.tsv/.parquet table, a .txt file of one
+    document per line (fastText __label__ prefixes as labels), a Reuters .sgm, a .npy or
+    .npz image array (x_train, y_train, x_test, y_test; channels last or first) or an IDX
+    file. Without CORPUS, --dataset (default reuters) picks an embedded corpus. The model
+    trains on the training split when the corpus has one; the index holds all items.
     """
     from .build import build_index
     from .data import limit_rows

@@ -145,6 +145,15 @@ def _targz(members: dict) -> bytes:
     return buf.getvalue()
 
 
+def _cifar_python_targz() -> bytes:
+    import pickle
+    data = np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072) % 251
+    batch = pickle.dumps({b"data": data, b"labels": [0, 1]}, protocol=2)
+    return _targz({f"cifar-10-batches-py/{n}": batch for n in ("data_batch_1", "test_batch")}
+                  | {"cifar-10-batches-py/batches.meta":
+                     pickle.dumps({b"label_names": [b"cat", b"dog"]}, protocol=2)})
+
+
 def _text_zip() -> bytes:
     return _zip({"news/train/sport/1.txt": "goal match referee",
                  "news/train/food/2.txt": "bread butter", "news/test/food/3": "cheese bread"})
@@ -177,6 +186,7 @@ SEEDS = {
     "k.npz": _npz,
     "data_batch_1.bin": _cifar_bin,
     "cifar-10-binary.tar.gz": _cifar_targz,
+    "cifar-10-python.tar.gz": _cifar_python_targz,
     "news.zip": _text_zip,
     "pics.tar.gz": _images_targz,
     "train-images-idx3-ubyte": lambda: _idx(np.arange(2 * 5 * 5).reshape(2, 5, 5)),

@@ -582,3 +582,55 @@ def test_images_past_pillows_safety_size_are_named_once_or_refused(tmp_path, mon
     Image.new("L", (50, 50), 9).save(tmp_path / "imgs" / "a" / "bomb.png")     # 2,500 pixels
     with pytest.raises(CorpusError, match="bomb.png: image too large to decode safely"):
         read_corpus(tmp_path / "imgs")
+
+
+def _cifar_python(folder, hundred=False, n=4, seed=0):
+    import pickle
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    key = b"fine_labels" if hundred else b"labels"
+    names = ["train", "test"] if hundred else ["data_batch_1", "data_batch_2", "test_batch"]
+    batches = {}
+    for name in names:
+        data = rng.integers(0, 255, (n, 3072), dtype=np.uint8)
+        ys = [int(v) for v in rng.integers(0, 3, n)]
+        batches[name] = (data, ys)
+        (folder / name).write_bytes(pickle.dumps({b"data": data, key: ys, b"batch_label":
+                                                  b"x"}, protocol=2))
+    meta = {b"fine_label_names" if hundred else b"label_names": [b"cat", b"dog", b"frog"]}
+    (folder / ("meta" if hundred else "batches.meta")).write_bytes(pickle.dumps(meta, 2))
+    return batches
+
+
+def test_cifar_python_version_folder_and_archive(tmp_path):
+    import tarfile
+    for hundred, top in ((False, "cifar-10-batches-py"), (True, "cifar-100-python")):
+        root = tmp_path / str(hundred)
+        batches = _cifar_python(root / top, hundred)
+        with tarfile.open(tmp_path / f"{top}.tar.gz", "w:gz") as tar:
+            tar.add(root / top, arcname=top)
+        for source in (root, tmp_path / f"{top}.tar.gz"):
+            c = read_corpus(source)
+            order = [k for k in batches if not k.startswith("test")] + \
+                [k for k in batches if k.startswith("test")]
+            want = np.concatenate([batches[k][0] for k in order])
+            assert c.modality == IMAGE and c.meta["shape"] == (32, 32, 3)
+            np.testing.assert_array_equal(c.take(range(len(c))),
+                                          want.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            assert c.labels == [[["cat", "dog", "frog"][y]] for k in order
+                                for y in batches[k][1]]
+            assert c.splits == ["train"] * (len(c) - 4) + ["test"] * 4
+
+
+def test_cifar_python_pickles_that_ask_for_code_are_refused(tmp_path):
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+    _cifar_python(tmp_path / "cifar-10-batches-py")
+    (tmp_path / "cifar-10-batches-py" / "data_batch_2").write_bytes(
+        pickle.dumps({b"data": Evil(), b"labels": []}, protocol=2))
+    with pytest.raises(CorpusError, match="data_batch_2: not a readable CIFAR python batch "
+                                          r"\(it asks for (__builtin__|builtins)\.print"):
+        read_corpus(tmp_path)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import CorpusError, UsageError
 from .archives import ArchiveFiles, is_archive, is_zip, read_folder_archive
+from .cifar_python import cifar_python_files, read_cifar_python
 from .corpus import IMAGE, TEXT, Corpus, limit_rows
 from .images import (IMAGE_SUFFIXES, is_cifar, read_cifar, read_idx_corpus, read_image_folder,
                      read_npy, read_npz)
@@ -74,6 +75,8 @@ def _read_archive(p: Path, table_opts: dict) -> Corpus:
             return read_cifar(p)
         if any(n.lower().endswith(".sgm") for n in archive.names):
             return read_reuters(p)
+    if cifar_python_files(archive.names):
+        return read_cifar_python(p, archive)
     return read_folder_archive(archive, **table_opts)
 
 
@@ -115,6 +118,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         return read_reuters(p)
     if is_cifar([f.name for f in files]):
         return read_cifar(p)
+    if cifar_python_files([str(f) for f in files]):
+        return read_cifar_python(p)
     images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
     if len(images) > len(files) / 2:
         tables = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES]

@@ -62,13 +62,20 @@ class ArchiveFiles:
             raise _unreadable(self.path, e) from None
 
     def read(self, names: set[str]) -> dict[str, bytes]:
-        """The bytes of the named files."""
-        if not is_zip(self.path):
-            return {n: self._kept[n] for n in names}
+        """The bytes of the named files (a tar's files not kept by the first pass cost a
+        second one)."""
         try:
-            with zipfile.ZipFile(self.path) as z:
-                return {n: z.read(n) for n in names}
-        except Exception as e:  # noqa: BLE001
+            if is_zip(self.path):
+                with zipfile.ZipFile(self.path) as z:
+                    return {n: z.read(n) for n in names}
+            missing = set(names) - set(self._kept)
+            if missing:
+                with tarfile.open(self.path) as tar:
+                    for m in tar:
+                        if m.isfile() and m.name in missing:
+                            self._kept[m.name] = tar.extractfile(m).read()
+            return {n: self._kept[n] for n in names}
+        except Exception as e:  # noqa: BLE001 - zip, tar and their codecs raise many kinds
             raise _unreadable(self.path, e) from None
 
 
