@@ -63,7 +63,9 @@ def corpus_options(f):
     f = click.option("--label-column", help="Table corpora: the column holding labels "
                      "(default: 'label' or 'labels'; a list value is multi-label).")(f)
     f = click.option("--text-column", help="Table corpora (.jsonl/.json/.csv/.tsv/.parquet): the "
-                     "column holding the text (default: 'text').")(f)
+                     "column holding the text (default: 'text'); several, comma-separated, are "
+                     "joined (title,description). A CSV without a header row has its columns "
+                     "numbered from 1.")(f)
     return f
 
 

@@ -121,6 +121,24 @@ def test_label_lists_written_out_as_text_are_multi_label(tmp_path):
                                                        ["[not a list"]]
 
 
+def test_headerless_csv_columns_are_numbered_and_text_columns_join(tmp_path):
+    # AG News' layout: class index, title, description; no header row
+    (tmp_path / "train.csv").write_text('"3","Wall St. Bears Claw Back","Short-sellers '
+                                        'are back."\n"4","New chip","Intel unveiled it."\n')
+    with pytest.raises(UsageError, match=r"no 'text' column among \['1', '2', '3'\]"):
+        read_corpus(tmp_path / "train.csv")
+    c = read_corpus(tmp_path / "train.csv", text_column="2,3", label_column="1")
+    assert list(c.items) == ["Wall St. Bears Claw Back\nShort-sellers are back.",
+                             "New chip\nIntel unveiled it."]
+    assert c.labels == [["3"], ["4"]] and list(c.titles) == ["Wall St. Bears Claw Back",
+                                                             "New chip"]
+    # a header naming a column hashret knows stays a header, numbers in it or not
+    (tmp_path / "h.csv").write_text("label,2019,text\nx,1,alpha\n")
+    assert list(read_corpus(tmp_path / "h.csv").items) == ["alpha"]
+    with pytest.raises(UsageError, match="--text-column 'body' is not a column"):
+        read_corpus(tmp_path / "h.csv", text_column="text,body")
+
+
 def test_json_files_hold_an_array_of_records_or_json_lines(tmp_path):
     rows = [{"text": "orbit rocket", "label": "space"}, {"text": "bread", "label": "food"}]
     (tmp_path / "array.json").write_text(json.dumps(rows, indent=2))

@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+import logging
 import re
 import sys
 import tarfile
@@ -17,6 +18,8 @@ from typing import Sequence
 
 from ..errors import CorpusError, UsageError
 from .corpus import SPLITS, TEXT, Corpus, walk_labelled_folder
+
+log = logging.getLogger("hashret")
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown", ".rst"} | HTML_SUFFIXES
@@ -174,18 +177,20 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
                            None)
         if text_column is None:
             raise UsageError(f"{source}: no 'text' column among {columns}; name the column "
-                             "with --text-column")
-    for name, col in (("--text-column", text_column), ("--label-column", label_column),
-                      ("--id-column", id_column)):
-        if col is not None and col not in columns:
-            raise UsageError(f"{source}: {name} {col!r} is not a column; columns are "
-                             f"{columns}")
+                             "(or columns, joined: title,description) with --text-column")
+    # several text columns, comma-separated: a title and a body read as one document
+    text_columns = [text_column] if text_column in columns else text_column.split(",")
+    for name, cols in (("--text-column", text_columns), ("--label-column", [label_column]),
+                       ("--id-column", [id_column])):
+        for col in cols:
+            if col is not None and col not in columns:
+                raise UsageError(f"{source}: {name} {col!r} is not a column; columns are "
+                                 f"{columns}")
     if label_column is None:
         label_column = next((c for c in ("labels", "label") if c in columns), None)
     texts, ids, labels, splits, titles = [], [], [], [], []
     for i, row in enumerate(rows):
-        text = row.get(text_column)
-        texts.append("" if text is None else str(text))
+        texts.append("\n".join(str(row[c]) for c in text_columns if row.get(c) is not None))
         ids.append(row.get(id_column) if id_column else i)
         labels.append(label_list(row.get(label_column)) if label_column else [])
         split = str(row.get("split") or (file_splits[i] if file_splits else "train")).lower()
@@ -284,6 +289,40 @@ def _csv_delimiter(text: str, suffix: str) -> str:
     return _DELIMITERS[counts.index(max(counts))] if max(counts) else ","
 
 
+def _csv_rows(path: Path, text: str, suffix: str) -> list[dict]:
+    """A CSV's rows as dicts keyed by its header; a file without a header row (its first row
+    holds a bare number and no column name hashret knows, as in the AG News, DBpedia, Yelp
+    and Amazon review sets, class index first) has its columns numbered from 1."""
+    csv.field_size_limit(sys.maxsize)
+    delimiter = _csv_delimiter(text, suffix)
+    try:
+        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+        names = None
+        if _is_data_row(first):
+            names = [str(i + 1) for i in range(len(first))]
+            log.info("%s has no header row: its columns are numbered 1 to %d (e.g. "
+                     "--text-column 2,3 --label-column 1)", path.name, len(first))
+        return list(csv.DictReader(io.StringIO(text, newline=""), fieldnames=names,
+                                   delimiter=delimiter))
+    except csv.Error as e:
+        raise CorpusError(f"{path}: not a valid CSV file ({e}); check the quoting") from None
+
+
+_KNOWN_COLUMNS = {"text", "body", "content", "document", "label", "labels", "id", "split",
+                  "title", "class", "category", "target"}
+
+
+def _is_data_row(cells: list[str]) -> bool:
+    def number(c):
+        try:
+            float(c)
+            return True
+        except ValueError:
+            return False
+    names = {c.strip().lower() for c in cells}
+    return any(number(c.strip()) for c in cells) and not names & _KNOWN_COLUMNS
+
+
 def read_table_rows(path: Path) -> list[dict]:
     """The rows of one ``.jsonl``, ``.json``, ``.csv``, ``.tsv`` or ``.parquet`` table, or a
     ``.txt`` file of one document per line, as dicts."""
@@ -297,13 +336,7 @@ def read_table_rows(path: Path) -> list[dict]:
         if suffix == LINES_SUFFIX:
             return _line_rows(decode_text(path.read_bytes()))
         if suffix in (".csv", ".tsv"):
-            csv.field_size_limit(sys.maxsize)
-            text = decode_text(path.read_bytes())
-            try:
-                return list(csv.DictReader(io.StringIO(text, newline=""),
-                                           delimiter=_csv_delimiter(text, suffix)))
-            except csv.Error as e:
-                raise CorpusError(f"{path}: not a valid CSV file ({e}); check the quoting")
+            return _csv_rows(path, decode_text(path.read_bytes()), suffix)
         if suffix == ".parquet":
             import pyarrow.parquet as pq
             try:
