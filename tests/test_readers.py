@@ -456,6 +456,13 @@ def test_a_compressed_tar_is_decompressed_once(tmp_path, monkeypatch):
         (docs / label).mkdir(parents=True, exist_ok=True)
         (docs / label / name).write_text(f"text of {name}")
     _pack(docs, tmp_path / "docs.tar.gz")
+    cifar = tmp_path / "cifar-10-batches-bin"
+    cifar.mkdir()
+    imgs = np.arange(2 * 32 * 32 * 3, dtype=np.uint8).reshape(2, 32, 32, 3)
+    (cifar / "data_batch_1.bin").write_bytes(_cifar_records(imgs[:1], [0], 1))
+    (cifar / "test_batch.bin").write_bytes(_cifar_records(imgs[1:], [1], 1))
+    with tarfile.open(tmp_path / "cifar.tar.gz", "w:gz") as tar:
+        tar.add(cifar, arcname=cifar.name)
     opened = []
     real_open = tarfile.open
 
@@ -463,10 +470,13 @@ def test_a_compressed_tar_is_decompressed_once(tmp_path, monkeypatch):
         opened.append(args)
         return real_open(*args, **kwargs)
 
-    monkeypatch.setattr(archives.tarfile, "open", counting_open)
+    monkeypatch.setattr(archives.tarfile, "open", counting_open)     # the module, everywhere
     c = read_corpus(tmp_path / "docs.tar.gz")
     assert sorted(c.items) == ["text of 1", "text of 2", "text of 3"]
     assert len(opened) == 1, "listing and reading share one pass over the archive"
+    c = read_corpus(tmp_path / "cifar.tar.gz")
+    np.testing.assert_array_equal(c.take([0, 1]), imgs)
+    assert len(opened) == 2, "CIFAR's batches are read in the listing pass too"
 
 
 def test_archived_tables_and_archive_refusals(tmp_path):

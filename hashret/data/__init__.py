@@ -72,7 +72,7 @@ def _read_archive(p: Path, table_opts: dict) -> Corpus:
     archive = ArchiveFiles(p)
     if not is_zip(p):                       # CIFAR's and Reuters' readers take tars
         if is_cifar(archive.names):
-            return read_cifar(p)
+            return read_cifar(p, archive)
         if any(n.lower().endswith(".sgm") for n in archive.names):
             return read_reuters(p)
     if cifar_python_files(archive.names):

@@ -81,7 +81,8 @@ class ArchiveFiles:
 
 def _corpus_file(name: PurePosixPath) -> bool:
     suffix = name.suffix.lower()
-    return suffix in IMAGE_SUFFIXES or suffix in TABLE_SUFFIXES or is_text_file(name)
+    return suffix in IMAGE_SUFFIXES or suffix in TABLE_SUFFIXES or is_text_file(name) or \
+        suffix == ".bin"                            # CIFAR's binary batches
 
 
 def _visible(name: str) -> bool:

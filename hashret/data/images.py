@@ -455,9 +455,10 @@ def is_cifar(names: list[str]) -> bool:
     return _cifar_files(names) is not None
 
 
-def read_cifar(path: Path) -> Corpus:
+def read_cifar(path: Path, archive=None) -> Corpus:
     """CIFAR-10 or CIFAR-100 in its binary version: the folder, one of its ``.bin`` files,
-    or the distribution ``.tar.gz``. Records are a label byte (CIFAR-100: coarse then fine)
+    or the distribution ``.tar.gz`` (``archive``, an
+    :class:`~hashret.data.archives.ArchiveFiles` of it). Records are a label byte (CIFAR-100: coarse then fine)
     and a 32x32 RGB image stored channel by channel; labels are class names when the
     folder has them (``batches.meta.txt`` / ``fine_label_names.txt``). Training files come
     first, then the test file; ids are row numbers."""
@@ -469,12 +470,11 @@ def read_cifar(path: Path) -> Corpus:
         elif path.suffix.lower() == ".bin":       # one file, with the class names beside it
             found = _cifar_files([str(path)] + [str(f) for f in path.parent.glob("*.txt")])
         else:
-            with tarfile.open(path) as tar:
-                members = {m.name: m for m in tar.getmembers() if m.isfile()}
-                found = _cifar_files(list(members))
-                for name in (found[0] + [found[2]]) if found else []:
-                    if name:
-                        blobs[name] = tar.extractfile(members[name]).read()
+            if archive is None:
+                from .archives import ArchiveFiles
+                archive = ArchiveFiles(path)
+            found = _cifar_files(archive.names)
+            blobs = archive.read({n for n in (found[0] + [found[2]]) if n}) if found else {}
     except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as e:
         raise CorpusError(f"{path}: not a readable CIFAR archive ({e}); re-download the "
                           "binary version") from None
