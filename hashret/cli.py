@@ -539,7 +539,8 @@ def check(index_dir):
 def info(index_dir, as_json, verify):
     """Show the manifest of the index at DIR: sizes, bits, model, build metrics, versions."""
     from .bundle import Bundle
-    m = Bundle.load(index_dir, verify=verify).manifest
+    bundle = Bundle.load(index_dir, verify=verify)
+    m = bundle.manifest
     if as_json:
         _echo_json(m)
         return
@@ -552,6 +553,7 @@ def info(index_dir, as_json, verify):
         f"model       {m['model']['kind']} ({m['model']['modality']}), "
         f"sha256 {m['model']['hash'][:16]}"
         + "".join(f", {k} {v}" for k, v in m["model"].get("options", {}).items()),
+        f"features    {_describe_features(bundle.model.featurizer)}",
         f"index kind  {_describe_index(m['index'])}",
         f"items       {c['items']:,} (train {c['train']:,}, test {c['test']:,}, "
         f"labelled {c['labelled']:,}), ids {m['id_type']}",
@@ -580,6 +582,16 @@ def _describe_validation_loss(loss) -> str:
     if isinstance(loss, (int, float)):
         return f"validation loss {loss:.4f}"
     return "no validation loss (too few items to hold some out, or a closed-form fit)"
+
+
+def _describe_features(featurizer) -> str:
+    """What an item becomes before the model reads it."""
+    d = featurizer.to_dict()
+    if d.get("type") == "tfidf":
+        return (f"TF-IDF over {len(d['vocabulary']):,} terms, tokenizer version "
+                f"{getattr(featurizer, 'tokenizer', 1)}")
+    h, w, c = d["shape"]
+    return f"{h} x {w} pixels, {'grey' if c == 1 else 'RGB'}"
 
 
 def _describe_index(ix: dict) -> str:
