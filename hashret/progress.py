@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 # A bar redraws itself in place on a terminal; written into a log file or a pipe, every
@@ -10,8 +11,11 @@ LOG_REDRAW_SECONDS = 30.0
 
 
 def progress_bar(iterable=None, **kwargs):
-    """A ``tqdm`` bar that stays readable when stderr is not a terminal."""
+    """A ``tqdm`` bar that stays readable when stderr is not a terminal. Unless told
+    (``disable``), it shows when hashret's log shows information (the CLI without
+    ``--quiet``)."""
     from tqdm.auto import tqdm
+    kwargs.setdefault("disable", not logging.getLogger("hashret").isEnabledFor(logging.INFO))
     if not sys.stderr.isatty():
         kwargs.setdefault("mininterval", LOG_REDRAW_SECONDS)
     return tqdm(iterable, **kwargs)

@@ -234,6 +234,17 @@ def test_mutated_images_in_a_folder(tmp_path_factory, png, jpeg):
 
 
 @FUZZ
+@given(pdf=mutations())
+def test_mutated_pdf_in_a_folder(tmp_path_factory, pdf):
+    from test_readers import _pdf
+    d = tmp_path_factory.mktemp("pdf")
+    (d / "a").mkdir()
+    (d / "a" / "ok.txt").write_text("plain words")
+    (d / "a" / "m.pdf").write_bytes(mutate(_pdf(["Orbit of the moon", "rocket launch"]), pdf))
+    read_all(d)
+
+
+@FUZZ
 @given(table=mutations(), png=mutations())
 def test_mutated_table_labelling_a_folder_of_images(tmp_path_factory, table, png):
     d = tmp_path_factory.mktemp("imgtab")

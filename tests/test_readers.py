@@ -662,3 +662,42 @@ def test_cifar_python_pickles_that_ask_for_code_are_refused(tmp_path):
     with pytest.raises(CorpusError, match="data_batch_2: not a readable CIFAR python batch "
                                           r"\(it asks for (__builtin__|builtins)\.print"):
         read_corpus(tmp_path)
+
+
+def _pdf(pages: list[str]) -> bytes:
+    """A minimal PDF whose pages hold the given lines of text (Helvetica)."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            ("<< /Type /Pages /Kids [%s] /Count %d >>" % (
+                " ".join(f"{4 + 2 * i} 0 R" for i in range(len(pages))), len(pages))).encode(),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for i, text in enumerate(pages):
+        ops = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(
+            f"({line}) Tj T*" for line in text.split("\n")) + " ET"
+        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources "
+                    f"<< /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode())
+        objs.append(f"<< /Length {len(ops)} >>\nstream\n{ops}\nendstream".encode())
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for k, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += f"{k} 0 obj\n".encode() + obj + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def test_pdf_documents_are_read_as_their_pages_text(tmp_path):
+    (tmp_path / "docs" / "space").mkdir(parents=True)
+    (tmp_path / "docs" / "food").mkdir(parents=True)
+    (tmp_path / "docs" / "space" / "a.pdf").write_bytes(
+        _pdf(["Orbit of the moon\nrocket launch", "second page"]))
+    (tmp_path / "docs" / "food" / "b.txt").write_text("bread and butter")
+    c = read_corpus(tmp_path / "docs")
+    docs = dict(zip(c.ids, zip(c.items, c.titles)))
+    assert docs["space/a.pdf"] == ("Orbit of the moon\nrocket launch\nsecond page",
+                                   "Orbit of the moon")
+    assert docs["food/b.txt"][0] == "bread and butter"
+    (tmp_path / "docs" / "food" / "c.pdf").write_bytes(_pdf(["x"])[:60])     # truncated
+    with pytest.raises(CorpusError, match="c.pdf: not a readable PDF"):
+        read_corpus(tmp_path / "docs")                  # when read, before any training

@@ -22,7 +22,8 @@ from .corpus import SPLITS, TEXT, Corpus, walk_labelled_folder
 log = logging.getLogger("hashret")
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
-TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown", ".rst"} | HTML_SUFFIXES
+PDF_SUFFIX = ".pdf"
+TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown", ".rst", PDF_SUFFIX} | HTML_SUFFIXES
 
 
 def decode_text(raw: bytes) -> str:
@@ -87,10 +88,29 @@ def html_text(markup: str) -> str:
     return "\n".join([title] * bool(title) + [line for line in lines if line])
 
 
+def pdf_text(raw: bytes, name) -> str:
+    """The text of a PDF's pages, a page after another (pypdf reads it; a PDF locked with an
+    empty password, as many are, is opened)."""
+    from pypdf import PdfReader
+    logging.getLogger("pypdf").setLevel(logging.ERROR)    # its notes on damaged objects
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ValueError("it is encrypted with a password")
+        return "\n".join((page.extract_text() or "").strip() for page in reader.pages).strip()
+    except Exception as e:  # noqa: BLE001 - a damaged PDF raises many kinds
+        raise CorpusError(f"{name}: not a readable PDF ({str(e)[:100]}); remove or replace "
+                          "the file") from None
+
+
 def document_text(name, raw: bytes) -> str:
-    """A text file's bytes as its document's text (``name`` says if it is an HTML page)."""
+    """A text file's bytes as its document's text (``name``'s suffix says if it is an HTML
+    page or a PDF)."""
+    suffix = Path(str(name)).suffix.lower()
+    if suffix == PDF_SUFFIX:
+        return pdf_text(raw, name)
     text = decode_text(raw)
-    return html_text(text) if Path(str(name)).suffix.lower() in HTML_SUFFIXES else text
+    return html_text(text) if suffix in HTML_SUFFIXES else text
 
 
 def read_text_file(path: Path) -> str:
@@ -147,9 +167,16 @@ def read_text_folder(root: Path) -> Corpus:
     """
     paths, ids, labels, splits = walk_labelled_folder(root, is_text_file)
     if not paths:
-        raise CorpusError(f"no text files in {root}: expected .txt, .md, .html or "
+        raise CorpusError(f"no text files in {root}: expected .txt, .md, .html, .pdf or "
                           "extension-less files, one sub-folder per label")
-    texts = _LazyMap(read_text_file, paths)
+    if any(p.suffix.lower() == PDF_SUFFIX for p in paths):
+        # extracting a PDF's text costs far more than reading a file, and may fail: do it
+        # once for every document, before a model is fitted, not at each pass over them
+        from ..progress import progress_bar
+        texts = [read_text_file(p) for p in progress_bar(paths, desc="reading", unit="doc",
+                                                         leave=False)]
+    else:
+        texts = _LazyMap(read_text_file, paths)
     return Corpus(TEXT, ids, texts, labels, splits, _LazyMap(text_title, texts), str(root))
 
 
