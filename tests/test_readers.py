@@ -623,8 +623,9 @@ def _cifar_python(folder, hundred=False, n=4, seed=0):
         data = rng.integers(0, 255, (n, 3072), dtype=np.uint8)
         ys = [int(v) for v in rng.integers(0, 3, n)]
         batches[name] = (data, ys)
+        files = [f"{name}_{i}.png".encode() for i in range(n)]
         (folder / name).write_bytes(pickle.dumps({b"data": data, key: ys, b"batch_label":
-                                                  b"x"}, protocol=2))
+                                                  b"x", b"filenames": files}, protocol=2))
     meta = {b"fine_label_names" if hundred else b"label_names": [b"cat", b"dog", b"frog"]}
     (folder / ("meta" if hundred else "batches.meta")).write_bytes(pickle.dumps(meta, 2))
     return batches
@@ -648,6 +649,7 @@ def test_cifar_python_version_folder_and_archive(tmp_path):
             assert c.labels == [[["cat", "dog", "frog"][y]] for k in order
                                 for y in batches[k][1]]
             assert c.splits == ["train"] * (len(c) - 4) + ["test"] * 4
+            assert list(c.titles) == [f"{k}_{i}.png" for k in order for i in range(4)]
 
 
 def test_cifar_python_pickles_that_ask_for_code_are_refused(tmp_path):

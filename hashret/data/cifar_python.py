@@ -104,7 +104,10 @@ def read_cifar_python(path: Path, archive=None) -> Corpus:
                    for y in map(int, ys)]
         split = "test" if PurePosixPath(name).name.startswith("test") else "train"
         splits += [split] * len(data)
-        titles += [f"{PurePosixPath(name).name}[{i}]" for i in range(len(data))]
+        files = batch.get("filenames")          # the image's original file name, when kept
+        titles += [f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)
+                   for f in files] if isinstance(files, list) and len(files) == len(data) \
+            else [f"{PurePosixPath(name).name}[{i}]" for i in range(len(data))]
     items = np.ascontiguousarray(np.concatenate(parts))
     return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
                   {"shape": (32, 32, 3)})
