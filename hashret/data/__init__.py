@@ -15,8 +15,10 @@ from .corpus import IMAGE, TEXT, Corpus, limit_rows
 from .images import (IMAGE_SUFFIXES, is_cifar, read_cifar, read_idx_corpus, read_image_folder,
                      read_npy, read_npz)
 from .image_tables import read_image_table_folder
-from .text import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_fasttext_file,
-                   is_text_file, read_reuters, read_table, read_table_folder, read_text_folder)
+from .reuters import read_reuters
+from .tables import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_fasttext_file,
+                     read_table, read_table_folder)
+from .text import is_text_file, read_text_folder
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DATASETS = {

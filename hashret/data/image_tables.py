@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, SPLITS, Corpus
 from .images import images_from_sources
-from .text import label_list, read_table_rows, table_file_split
+from .tables import label_list, read_table_rows, table_file_split
 
 log = logging.getLogger("hashret")
 
