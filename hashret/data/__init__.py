@@ -10,10 +10,9 @@ from pathlib import Path
 
 from ..errors import CorpusError, UsageError
 from .archives import ArchiveFiles, is_archive, is_zip, read_folder_archive
-from .cifar_python import cifar_python_files, read_cifar_python
+from .cifar import cifar_python_files, is_cifar, read_cifar, read_cifar_python
 from .corpus import IMAGE, TEXT, Corpus, limit_rows
-from .images import (IMAGE_SUFFIXES, is_cifar, read_cifar, read_idx_corpus, read_image_folder,
-                     read_npy, read_npz)
+from .images import IMAGE_SUFFIXES, read_idx_corpus, read_image_folder, read_npy, read_npz
 from .image_tables import read_image_table_folder
 from .reuters import read_reuters
 from .tables import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_fasttext_file,

@@ -12,7 +12,6 @@ import io
 import logging
 import math
 import re
-import tarfile
 import warnings
 import zlib
 from collections import Counter
@@ -425,85 +424,3 @@ def read_npz(path: Path) -> Corpus:
     items = parts[0] if len(parts) == 1 else ConcatItems(parts)
     return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
                   {"shape": tuple(parts[0].shape[1:])})
-
-
-# --- CIFAR-10 / CIFAR-100 binary version ---------------------------------------------------
-
-_CIFAR10_FILE = re.compile(r"(data_batch_\d+|test_batch)\.bin$")
-_CIFAR100_FILE = re.compile(r"(train|test)\.bin$")
-
-
-def _cifar_files(names: list[str]) -> tuple[list[str], int, str] | None:
-    """(the data files, label bytes per record, the class-names file) of a CIFAR binary
-    layout among ``names``, or None. CIFAR-10: ``data_batch_1..5.bin`` and
-    ``test_batch.bin``, one label byte; CIFAR-100: ``train.bin`` and ``test.bin`` beside
-    ``fine_label_names.txt``, a coarse and a fine label byte (the fine one is used)."""
-    base = {Path(n).name: n for n in names}
-    test_last = lambda n: (Path(n).name.startswith("test"), n)    # noqa: E731
-    ten = sorted((n for b, n in base.items() if _CIFAR10_FILE.fullmatch(b)), key=test_last)
-    if ten:
-        return ten, 1, base.get("batches.meta.txt", "")
-    if "fine_label_names.txt" in base:
-        hundred = sorted((n for b, n in base.items() if _CIFAR100_FILE.fullmatch(b)),
-                         key=test_last)
-        if hundred:
-            return hundred, 2, base["fine_label_names.txt"]
-    return None
-
-
-def is_cifar(names: list[str]) -> bool:
-    return _cifar_files(names) is not None
-
-
-def read_cifar(path: Path, archive=None) -> Corpus:
-    """CIFAR-10 or CIFAR-100 in its binary version: the folder, one of its ``.bin`` files,
-    or the distribution ``.tar.gz`` (``archive``, an
-    :class:`~hashret.data.archives.ArchiveFiles` of it). Records are a label byte (CIFAR-100: coarse then fine)
-    and a 32x32 RGB image stored channel by channel; labels are class names when the
-    folder has them (``batches.meta.txt`` / ``fine_label_names.txt``). Training files come
-    first, then the test file; ids are row numbers."""
-    path = Path(path)
-    blobs: dict[str, bytes] = {}          # the files' bytes when they come from an archive
-    try:
-        if path.is_dir():
-            found = _cifar_files([str(f) for f in sorted(path.rglob("*")) if f.is_file()])
-        elif path.suffix.lower() == ".bin":       # one file, with the class names beside it
-            found = _cifar_files([str(path)] + [str(f) for f in path.parent.glob("*.txt")])
-        else:
-            if archive is None:
-                from .archives import ArchiveFiles
-                archive = ArchiveFiles(path)
-            found = _cifar_files(archive.names)
-            blobs = archive.read({n for n in (found[0] + [found[2]]) if n}) if found else {}
-    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as e:
-        raise CorpusError(f"{path}: not a readable CIFAR archive ({e}); re-download the "
-                          "binary version") from None
-    if found is None:
-        raise CorpusError(f"{path}: no CIFAR data_batch_*.bin / test_batch.bin files; use "
-                          "the binary version of CIFAR-10 or CIFAR-100")
-    files, label_bytes, names_file = found
-    class_names = []
-    if names_file:
-        raw = blobs[names_file] if names_file in blobs else Path(names_file).read_bytes()
-        class_names = [w.strip() for w in raw.decode("utf-8", "replace").splitlines()
-                       if w.strip()]
-    record = np.dtype([("label", np.uint8, (label_bytes,)), ("image", np.uint8,
-                                                             (3, 32, 32))])
-    parts, labels, splits, titles = [], [], [], []
-    for f in files:
-        size = len(blobs[f]) if f in blobs else Path(f).stat().st_size
-        if size == 0 or size % record.itemsize:
-            raise CorpusError(f"{f}: {size} bytes is not a whole number of "
-                              f"{record.itemsize}-byte CIFAR records; the file is truncated "
-                              "or damaged")
-        recs = np.frombuffer(blobs[f], record) if f in blobs else \
-            np.memmap(f, record, mode="r")
-        parts.append(recs["image"].transpose(0, 2, 3, 1))       # -> (n, h, w, c)
-        for v in np.asarray(recs["label"][:, -1]):
-            labels.append([class_names[v] if v < len(class_names) else str(int(v))])
-        n = len(recs)
-        splits += ["test" if Path(f).name.startswith("test") else "train"] * n
-        titles += [f"{Path(f).name}[{i}]" for i in range(n)]
-    items = parts[0] if len(parts) == 1 else ConcatItems(parts)
-    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
-                  {"shape": (32, 32, 3)})
