@@ -44,12 +44,14 @@ def test_a_text_files_title_is_its_subject_or_first_line(tmp_path):
     # a Subject after the header block (past its first blank line) is body text
     (tmp_path / "sci.space" / "3").write_text("Note: the meeting moved\n\nSubject: no\n")
     (tmp_path / "sci.space" / "4").write_text("x" * 200)
+    (tmp_path / "sci.space" / "5.eml").write_text("Subject: saved from a mail client\n\nhi")
     c = read_corpus(tmp_path)
     titles = dict(zip(c.ids, c.titles))
     assert titles["sci.space/1"] == "Re: orbit of the moon"
     assert titles["sci.space/2"] == "Launch window opens"
     assert titles["sci.space/3"] == "Note: the meeting moved"
     assert titles["sci.space/4"] == "x" * 80
+    assert titles["sci.space/5.eml"] == "saved from a mail client"
 
 
 def test_a_table_rows_title_is_its_title_column_else_subject_or_first_line(tmp_path):

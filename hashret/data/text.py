@@ -17,7 +17,7 @@ log = logging.getLogger("hashret")
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 PDF_SUFFIX = ".pdf"
-TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown", ".rst", PDF_SUFFIX} | HTML_SUFFIXES
+TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown", ".rst", ".eml", PDF_SUFFIX} | HTML_SUFFIXES
 
 
 def decode_text(raw: bytes) -> str:
