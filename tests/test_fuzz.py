@@ -234,13 +234,14 @@ def test_mutated_images_in_a_folder(tmp_path_factory, png, jpeg):
 
 
 @FUZZ
-@given(pdf=mutations())
-def test_mutated_pdf_in_a_folder(tmp_path_factory, pdf):
-    from test_readers import _pdf
+@given(pdf=mutations(), epub=mutations())
+def test_mutated_pdf_and_epub_in_a_folder(tmp_path_factory, pdf, epub):
+    from test_readers import _epub, _pdf
     d = tmp_path_factory.mktemp("pdf")
     (d / "a").mkdir()
     (d / "a" / "ok.txt").write_text("plain words")
     (d / "a" / "m.pdf").write_bytes(mutate(_pdf(["Orbit of the moon", "rocket launch"]), pdf))
+    (d / "a" / "m.epub").write_bytes(mutate(_epub("Title", ["one", "two"]), epub))
     read_all(d)
 
 

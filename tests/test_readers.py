@@ -705,3 +705,40 @@ def test_pdf_documents_are_read_as_their_pages_text(tmp_path):
     (tmp_path / "docs" / "food" / "c.pdf").write_bytes(_pdf(["x"])[:60])     # truncated
     with pytest.raises(CorpusError, match="c.pdf: not a readable PDF"):
         read_corpus(tmp_path / "docs")                  # when read, before any training
+
+
+def _epub(title: str, chapters: list[str], spine: bool = True) -> bytes:
+    """A minimal EPUB: container, package file (title, manifest, spine), XHTML chapters."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr("META-INF/container.xml", '<container><rootfiles><rootfile '
+                   'full-path="OEBPS/content.opf"/></rootfiles></container>')
+        items = "".join(f'<item id="c{i}" href="text/ch{i}.xhtml" '
+                        'media-type="application/xhtml+xml"/>' for i in range(len(chapters)))
+        # the spine reads the chapters last to first: reading order, not archive order
+        refs = "".join(f'<itemref idref="c{i}"/>' for i in reversed(range(len(chapters))))
+        z.writestr("OEBPS/content.opf", f"<package><metadata><dc:title>{title}</dc:title>"
+                   f"</metadata><manifest>{items}</manifest>"
+                   f"<spine>{refs if spine else ''}</spine></package>")
+        for i, text in enumerate(chapters):
+            z.writestr(f"OEBPS/text/ch{i}.xhtml", f"<html><body><p>{text}</p></body></html>")
+    return buf.getvalue()
+
+
+def test_epub_books_are_read_as_their_title_and_chapters_in_reading_order(tmp_path):
+    (tmp_path / "books" / "novels").mkdir(parents=True)
+    (tmp_path / "books" / "novels" / "a.epub").write_bytes(
+        _epub("Moby Dick", ["Call me Ishmael.", "The whale surfaced."]))
+    (tmp_path / "books" / "novels" / "b.epub").write_bytes(
+        _epub("No spine", ["first", "second"], spine=False))
+    c = read_corpus(tmp_path / "books")
+    docs = dict(zip(c.ids, zip(c.items, c.titles)))
+    assert docs["novels/a.epub"] == ("Moby Dick\nThe whale surfaced.\nCall me Ishmael.",
+                                     "Moby Dick")
+    assert docs["novels/b.epub"][0] == "No spine\nfirst\nsecond"       # archive order
+    (tmp_path / "books" / "novels" / "c.epub").write_bytes(b"PK\x03\x04 damaged")
+    with pytest.raises(CorpusError, match="c.epub: not a readable EPUB"):
+        read_corpus(tmp_path / "books")

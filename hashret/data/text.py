@@ -16,8 +16,13 @@ from .corpus import TEXT, Corpus, walk_labelled_folder
 log = logging.getLogger("hashret")
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
-PDF_SUFFIX = ".pdf"
-TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown", ".rst", ".eml", PDF_SUFFIX} | HTML_SUFFIXES
+PDF_SUFFIX, EPUB_SUFFIX = ".pdf", ".epub"
+# Formats whose text is extracted, not just decoded: costly, and able to fail on a damaged
+# file, so a folder holding them has every document's text extracted once, when it is read.
+EXTRACTED_SUFFIXES = {PDF_SUFFIX, EPUB_SUFFIX}
+TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown", ".rst", ".eml"} | HTML_SUFFIXES | \
+    EXTRACTED_SUFFIXES
+EPUB_MAX_BYTES = 256 << 20        # an e-book's pages, uncompressed; more is a zip bomb
 
 
 def decode_text(raw: bytes) -> str:
@@ -97,12 +102,54 @@ def pdf_text(raw: bytes, name) -> str:
                           "the file") from None
 
 
+_OPF_PATH = re.compile(r'full-path="([^"]+)"')
+_OPF_TITLE = re.compile(r"<dc:title[^>]*>(.*?)</dc:title>", re.S)
+_OPF_ITEM = re.compile(r"<item\b[^>]*>")
+_OPF_SPINE = re.compile(r'<itemref\b[^>]*idref="([^"]+)"')
+_ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+def epub_text(raw: bytes, name) -> str:
+    """An EPUB e-book's text: its title (from the package file), then its pages' visible
+    text in reading order (the spine; the archive's order when there is none)."""
+    import html as _html
+    import posixpath
+    import zipfile
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            if sum(i.file_size for i in z.infolist()) > EPUB_MAX_BYTES:
+                raise ValueError(f"it unpacks to more than {EPUB_MAX_BYTES >> 20} MB")
+            names = set(z.namelist())
+            title, pages = "", []
+            container = "META-INF/container.xml"
+            opf = _OPF_PATH.search(decode_text(z.read(container))) if container in names \
+                else None
+            if opf and opf.group(1) in names:
+                package = decode_text(z.read(opf.group(1)))
+                found = _OPF_TITLE.search(package)
+                title = _html.unescape(found.group(1)).strip() if found else ""
+                items = {a.get("id"): a.get("href", "") for a in
+                         (dict(_ATTRIBUTE.findall(m)) for m in _OPF_ITEM.findall(package))}
+                base = posixpath.dirname(opf.group(1))
+                pages = [posixpath.normpath(posixpath.join(base, items[i])) for i in
+                         _OPF_SPINE.findall(package) if items.get(i)]
+            pages = [p for p in pages if p in names] or sorted(
+                n for n in names if Path(n).suffix.lower() in HTML_SUFFIXES)
+            text = "\n".join(html_text(decode_text(z.read(p))) for p in pages)
+    except Exception as e:  # noqa: BLE001 - zip and its codecs raise many kinds
+        raise CorpusError(f"{name}: not a readable EPUB ({str(e)[:100]}); remove or replace "
+                          "the file") from None
+    return "\n".join([title] * bool(title) + [text]).strip()
+
+
 def document_text(name, raw: bytes) -> str:
     """A text file's bytes as its document's text (``name``'s suffix says if it is an HTML
-    page or a PDF)."""
+    page, a PDF or an EPUB)."""
     suffix = Path(str(name)).suffix.lower()
     if suffix == PDF_SUFFIX:
         return pdf_text(raw, name)
+    if suffix == EPUB_SUFFIX:
+        return epub_text(raw, name)
     text = decode_text(raw)
     return html_text(text) if suffix in HTML_SUFFIXES else text
 
@@ -161,9 +208,9 @@ def read_text_folder(root: Path) -> Corpus:
     """
     paths, ids, labels, splits = walk_labelled_folder(root, is_text_file)
     if not paths:
-        raise CorpusError(f"no text files in {root}: expected .txt, .md, .html, .pdf or "
-                          "extension-less files, one sub-folder per label")
-    if any(p.suffix.lower() == PDF_SUFFIX for p in paths):
+        raise CorpusError(f"no text files in {root}: expected .txt, .md, .html, .pdf, .epub "
+                          "or extension-less files, one sub-folder per label")
+    if any(p.suffix.lower() in EXTRACTED_SUFFIXES for p in paths):
         # extracting a PDF's text costs far more than reading a file, and may fail: do it
         # once for every document, before a model is fitted, not at each pass over them
         from ..progress import progress_bar
