@@ -586,11 +586,10 @@ def _describe_validation_loss(loss) -> str:
 
 def _describe_features(featurizer) -> str:
     """What an item becomes before the model reads it."""
-    d = featurizer.to_dict()
-    if d.get("type") == "tfidf":
-        return (f"TF-IDF over {len(d['vocabulary']):,} terms, tokenizer version "
-                f"{getattr(featurizer, 'tokenizer', 1)}")
-    h, w, c = d["shape"]
+    if featurizer.modality == "text":
+        return (f"TF-IDF over {featurizer.n_features:,} terms, tokenizer version "
+                f"{featurizer.tokenizer}")
+    h, w, c = featurizer.shape
     return f"{h} x {w} pixels, {'grey' if c == 1 else 'RGB'}"
 
 

@@ -14,8 +14,6 @@ import importlib
 import io
 import pickle
 import re
-import tarfile
-import zlib
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -55,8 +53,8 @@ def is_cifar(names: list[str]) -> bool:
 def read_cifar(path: Path, archive=None) -> Corpus:
     """CIFAR-10 or CIFAR-100 in its binary version: the folder, one of its ``.bin`` files,
     or the distribution ``.tar.gz`` (``archive``, an
-    :class:`~hashret.data.archives.ArchiveFiles` of it). Records are a label byte (CIFAR-100: coarse then fine)
-    and a 32x32 RGB image stored channel by channel; labels are class names when the
+    :class:`~hashret.data.archives.ArchiveFiles` of it). Records are a label byte
+    (CIFAR-100: coarse then fine) and a 32x32 RGB image stored channel by channel; labels are class names when the
     folder has them (``batches.meta.txt`` / ``fine_label_names.txt``). Training files come
     first, then the test file; ids are row numbers."""
     path = Path(path)
@@ -72,8 +70,8 @@ def read_cifar(path: Path, archive=None) -> Corpus:
                 archive = ArchiveFiles(path)
             found = _cifar_files(archive.names)
             blobs = archive.read({n for n in (found[0] + [found[2]]) if n}) if found else {}
-    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as e:
-        raise CorpusError(f"{path}: not a readable CIFAR archive ({e}); re-download the "
+    except OSError as e:                  # an archive's own faults are ArchiveFiles' to report
+        raise CorpusError(f"{path}: not a readable CIFAR folder ({e}); re-download the "
                           "binary version") from None
     if found is None:
         raise CorpusError(f"{path}: no CIFAR data_batch_*.bin / test_batch.bin files; use "
