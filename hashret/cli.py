@@ -507,6 +507,11 @@ def eval_(index_dir, k, queries, max_queries, no_baselines, as_json, plot):
     else:
         click.echo(f"{res['queries']:,} test queries, {res['database']:,} training items, "
                    f"{res['bits']} bits")
+    unlabelled = [f"{res[key]:,} {many if res[key] > 1 else one}" for key, one, many in
+                  (("unlabelled_queries", "query", "queries"),
+                   ("unlabelled_database", "database item", "database items")) if res[key]]
+    if unlabelled:
+        click.echo(f"without labels, relevant to nothing: {' and '.join(unlabelled)}")
     names = list(res["methods"])
     cols = [c for c in next(iter(res["methods"].values())) if c != "seconds"]
     width = max(len(n) for n in names) + 2

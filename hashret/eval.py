@@ -249,7 +249,11 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
     bits = bundle.bits
     result = {"queries": int(len(q)), "database": int(len(db)), "bits": bits, "k": k,
               "query_split": "train" if leave_one_out else "test",
-              "leave_one_out": leave_one_out, "methods": {}}
+              "leave_one_out": leave_one_out, "methods": {},
+              # items without labels are relevant to nothing: a test query without labels
+              # scores 0, an unlabelled training item (IMDB's unsup reviews) is never a hit
+              "unlabelled_queries": sum(not labels[i] for i in q),
+              "unlabelled_database": sum(not labels[i] for i in db)}
 
     totals = None
     if curves:

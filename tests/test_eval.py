@@ -120,6 +120,17 @@ def test_a_leave_one_out_query_is_ranked_against_the_others_only():
     assert res["curves"]["hashret-deep"]["recall_at"][-1] == 0.5
 
 
+def test_items_without_labels_are_counted_and_relevant_to_nothing():
+    # test query 3 has no label; training item 2 (an unsup review) sits on query 1's code
+    codes = np.array([[0b0000], [0b0001], [0b0001], [0b0000], [0b0011]], np.uint8)
+    b = _Items(["train", "test", "train", "test", "train"], [["a"], ["a"], [], [], ["a"]],
+               codes)
+    res = evaluate_bundle(b, None, k=1, baselines=False)
+    assert (res["unlabelled_queries"], res["unlabelled_database"]) == (1, 1)
+    # query 1's nearest is the unlabelled item 2 (no hit); query 3 scores 0
+    assert res["methods"]["hashret-deep"]["precision@1"] == 0.0
+
+
 def test_baselines_computed_a_chunk_at_a_time_equal_the_whole_corpus_at_once(fashion_index):
     out, corpus = fashion_index
     model = Bundle.load(out).model

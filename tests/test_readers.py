@@ -35,6 +35,27 @@ def test_text_folder_labels_splits_and_encodings(tmp_path):
     assert by_id["test/food/3.txt"][1:] == (["food"], "test")
 
 
+def test_unsup_and_unlabeled_folders_hold_unlabelled_items(tmp_path):
+    # the IMDB reviews' layout: aclImdb/train/{pos,neg,unsup}, aclImdb/test/{pos,neg}
+    imdb = tmp_path / "aclImdb"
+    for rel, text in (("train/pos/0_9.txt", "a wonderful film"), ("train/neg/1_2.txt", "dull"),
+                      ("train/unsup/2_0.txt", "saw it twice"), ("test/pos/3_8.txt", "superb"),
+                      ("test/neg/4_1.txt", "awful")):
+        (imdb / rel).parent.mkdir(parents=True, exist_ok=True)
+        (imdb / rel).write_text(text)
+    c = read_corpus(imdb)
+    assert dict(zip(c.ids, c.labels)) == {"train/pos/0_9.txt": ["pos"], "train/neg/1_2.txt":
+                                          ["neg"], "train/unsup/2_0.txt": [],
+                                          "test/pos/3_8.txt": ["pos"], "test/neg/4_1.txt": ["neg"]}
+    pics = tmp_path / "pics"
+    for rel in ("cat/0.png", "Unlabeled/1.png", "dog/2.png"):
+        (pics / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4)).save(pics / rel)
+    c = read_corpus(pics)
+    assert dict(zip(c.ids, c.labels)) == {"cat/0.png": ["cat"], "Unlabeled/1.png": [],
+                                          "dog/2.png": ["dog"]}
+
+
 def test_a_text_files_title_is_its_subject_or_first_line(tmp_path):
     (tmp_path / "sci.space").mkdir()
     (tmp_path / "sci.space" / "1").write_text(

@@ -14,6 +14,9 @@ from ..errors import CorpusError
 TEXT = "text"
 IMAGE = "image"
 SPLITS = ("train", "test")
+# Sub-folders that hold a split's unlabelled items rather than a class: IMDB reviews'
+# ``train/unsup``, STL-10's and many image sets' ``unlabeled``.
+UNLABELLED_FOLDERS = {"unsup", "unlabeled", "unlabelled", "unsupervised"}
 
 
 @dataclass
@@ -194,7 +197,8 @@ def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, lis
     Sub-folders named ``train``/``test`` (or ending in ``-train``/``-test``, like
     ``20news-bydate-train``) define the split and hold the label folders; the files outside
     them are left out. Without such sub-folders every file is in the training split. A file
-    directly in a split's (or the folder's) top has no label.
+    directly in a split's (or the folder's) top has no label, nor has one in a sub-folder
+    named ``unsup`` or ``unlabeled`` (:data:`UNLABELLED_FOLDERS`).
     """
     split_of = {}
     for parts in rels:
@@ -210,8 +214,9 @@ def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, lis
             split, inner = split_of[parts[0]], parts[1:]
         else:
             split, inner = "train", parts
+        labelled = len(inner) > 1 and inner[0].lower() not in UNLABELLED_FOLDERS
         rows.append(((split != "train", tuple(parts)), i, "/".join(parts),
-                     [inner[0]] if len(inner) > 1 else [], split))
+                     [inner[0]] if labelled else [], split))
     rows.sort(key=lambda r: r[0])
     return [r[1:] for r in rows]
 
