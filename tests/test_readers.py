@@ -56,6 +56,32 @@ def test_unsup_and_unlabeled_folders_hold_unlabelled_items(tmp_path):
                                           "dog/2.png": ["dog"]}
 
 
+@pytest.mark.parametrize("train,val,test", [("training", None, "testing"),  # mnist_png
+                                             ("seg_train", None, "seg_test"),
+                                             ("train", "val", "test"),
+                                             ("Train", "Validation", "Test")])
+def test_split_folders_by_their_common_names(tmp_path, train, val, test):
+    for split, label, i in ((train, "0", 0), (val, "1", 1), (test, "1", 2), (train, "1", 3)):
+        if split:
+            (tmp_path / split / label).mkdir(parents=True, exist_ok=True)
+            Image.new("L", (4, 4), i).save(tmp_path / split / label / f"{i}.png")
+    c = read_corpus(tmp_path)
+    want = {f"{train}/0/0.png": (["0"], "train"), f"{train}/1/3.png": (["1"], "train"),
+            f"{test}/1/2.png": (["1"], "test")}
+    if val:     # a validation folder holds training items
+        want[f"{val}/1/1.png"] = (["1"], "train")
+    assert dict(zip(c.ids, zip(c.labels, c.splits))) == want
+
+
+def test_a_class_named_like_a_split_is_a_class(tmp_path):
+    for label in ("test_tube", "beaker", "flask"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "a.txt").write_text(f"a {label} on the bench")
+    c = read_corpus(tmp_path)
+    assert sorted(l for (l,) in c.labels) == ["beaker", "flask", "test_tube"]
+    assert set(c.splits) == {"train"}
+
+
 def test_a_text_files_title_is_its_subject_or_first_line(tmp_path):
     (tmp_path / "sci.space").mkdir()
     (tmp_path / "sci.space" / "1").write_text(
@@ -190,9 +216,14 @@ def test_tables_with_columns(tmp_path):
     c = read_corpus(p, text_column="doc", label_column="tag", id_column="key")
     assert c.ids == ["a", "b"] and c.labels == [["x", "y"], ["z"]] and c.items[1] == "gamma"
     csvp = tmp_path / "c.csv"
+    csvp.write_text('text,label,split\n"hello, world",greet,train\nbye,part,test\n'
+                    'ciao,greet,Testing\nhi,greet,validation\n')
+    c = read_corpus(csvp)
+    assert c.items[:2] == ["hello, world", "bye"]
+    assert c.splits == ["train", "test", "test", "train"]
+    assert c.ids == [0, 1, 2, 3]
     csvp.write_text('text,label,split\n"hello, world",greet,train\nbye,part,test\n')
     c = read_corpus(csvp)
-    assert c.items == ["hello, world", "bye"] and c.splits == ["train", "test"]
     assert c.ids == [0, 1]
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -322,8 +353,11 @@ def test_folder_of_tables_takes_each_files_split_from_its_name(tmp_path):
     (flat / "train.csv").write_text("text,label\nalpha,a\n")
     (flat / "testimonies.csv").write_text("text,label\nbeta,b\n")
     (flat / "test.csv").write_text("text,label\ngamma,a\n")
+    (flat / "news_testing.csv").write_text("text,label\ndelta,a\n")
     c = read_corpus(flat)
-    assert dict(zip(c.items, c.splits)) == {"alpha": "train", "beta": "train", "gamma": "test"}
+    assert dict(zip(c.items, c.splits)) == {"alpha": "train", "beta": "train", "gamma": "test",
+                                            "delta": "test"}
+    (flat / "news_testing.csv").unlink()
     (flat / "test.csv").write_text("body,label\ngamma,a\n")
     with pytest.raises(CorpusError, match="test.csv: columns .* differ"):
         read_corpus(flat)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,19 @@ SPLITS = ("train", "test")
 # Sub-folders that hold a split's unlabelled items rather than a class: IMDB reviews'
 # ``train/unsup``, STL-10's and many image sets' ``unlabeled``.
 UNLABELLED_FOLDERS = {"unsup", "unlabeled", "unlabelled", "unsupervised"}
+# The words that name a split folder, alone or joined to others by -, _, . or a space
+# (``20news-bydate-train``, ``seg_test``, ``train_images``). A validation folder holds
+# training items: a validation part for early stopping is carved from them anyway.
+SPLIT_WORDS = {"train": "train", "training": "train", "trainval": "train", "val": "train",
+               "valid": "train", "validation": "train", "dev": "train",
+               "test": "test", "testing": "test"}
+
+
+def named_split(name: str) -> str | None:
+    """The split a folder's or file's name, or a ``split`` column's value, says (see
+    :data:`SPLIT_WORDS`), or None."""
+    said = {SPLIT_WORDS[w] for w in re.split(r"[-_. ]+", name.lower()) if w in SPLIT_WORDS}
+    return said.pop() if len(said) == 1 else None
 
 
 @dataclass
@@ -194,18 +208,21 @@ def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, lis
     of its path relative to the folder: ``(position in rels, id, labels, split)`` for the
     files kept, training files first, each split in path order; the id is the relative path.
 
-    Sub-folders named ``train``/``test`` (or ending in ``-train``/``-test``, like
-    ``20news-bydate-train``) define the split and hold the label folders; the files outside
-    them are left out. Without such sub-folders every file is in the training split. A file
+    Sub-folders named for a split (:func:`named_split`: ``train``, ``training``, ``val``,
+    ``test``, ``testing``, ``20news-bydate-train``, ``seg_test``) define the split and hold
+    the label folders, when there is a training one and they are at least half the
+    sub-folders; the files outside them are left out. Without such sub-folders every file is in the training split. A file
     directly in a split's (or the folder's) top has no label, nor has one in a sub-folder
     named ``unsup`` or ``unlabeled`` (:data:`UNLABELLED_FOLDERS`).
     """
-    split_of = {}
-    for parts in rels:
-        name = parts[0].lower()
-        for split in SPLITS:
-            if len(parts) > 1 and (name == split or name.endswith("-" + split)):
-                split_of[parts[0]] = split
+    folders = {parts[0] for parts in rels if len(parts) > 1}
+    split_of = {f: named_split(f) for f in folders}
+    split_of = {f: s for f, s in split_of.items() if s}
+    # a class that happens to be named like a split ("test_tube") does not make the other
+    # classes' folders vanish: split folders need a training one and at least as many of
+    # them as other folders (a README or a metadata folder beside them)
+    if "train" not in split_of.values() or len(split_of) < len(folders) - len(split_of):
+        split_of = {}
     rows = []
     for i, parts in enumerate(rels):
         if split_of:

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from ..errors import CorpusError, UsageError
-from .corpus import IMAGE, SPLITS, Corpus
+from .corpus import IMAGE, Corpus, named_split
 from .images import images_from_sources
 from .tables import label_list, read_table_rows, table_file_split
 
@@ -86,9 +86,8 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
             i = keys.get(str(r.get(image_col)).strip().lstrip("./"))
             if i is None or i in chosen:
                 continue
-            split = str(r.get("split") or file_split).lower()
             chosen[i] = (str(rels[i]), label_list(r.get(label_col)),
-                         split if split in SPLITS else "train")
+                         named_split(str(r.get("split") or file_split)) or "train")
         used.append(f"{table.name} (images {image_col!r}, labels {label_col!r})")
     if not chosen:
         return None

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ..errors import CorpusError, UsageError
-from .corpus import SPLITS, TEXT, Corpus
+from .corpus import TEXT, Corpus, named_split
 from .text import decode_text, text_title
 
 log = logging.getLogger("hashret")
@@ -60,8 +60,8 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
         texts.append("\n".join(str(row[c]) for c in text_columns if row.get(c) is not None))
         ids.append(row.get(id_column) if id_column else i)
         labels.append(label_list(row.get(label_column)) if label_column else [])
-        split = str(row.get("split") or (file_splits[i] if file_splits else "train")).lower()
-        splits.append(split if split in SPLITS else "train")
+        split = str(row.get("split") or (file_splits[i] if file_splits else "train"))
+        splits.append(named_split(split) or "train")     # "testing" too; "valid" is train
         title = row.get("title")
         titles.append(str(title) if title else text_title(texts[-1]))
     if any(i is None for i in ids):
@@ -80,7 +80,6 @@ _DELIMITERS = (",", ";", "\t", "|")
 # documents, unless they open with a fastText label (``train.txt`` and ``test.txt``).
 LINES_SUFFIX = ".txt"
 FASTTEXT_LABEL = "__label__"
-_TEST_NAME = re.compile(r"test(?![a-z])", re.I)     # test.csv, test-0000…, not testimony.csv
 
 
 def _line_rows(text: str) -> list[dict]:
@@ -230,12 +229,13 @@ def read_table(path: Path, text_column=None, label_column=None, id_column=None) 
 
 
 def table_file_split(path: Path, root: Path) -> str:
-    """``test`` for a table whose file name (or a folder between it and ``root``) starts with
-    ``test`` (``test.csv``, ``test-00000-of-00001.parquet``, ``test/part-0.jsonl``), else
-    ``train``: training and validation files alike, since a validation part for early
-    stopping is carved from the training split anyway."""
+    """``test`` for a table whose file name (or a folder between it and ``root``) names the
+    test split (:func:`named_split`: ``test.csv``, ``test-00000-of-00001.parquet``,
+    ``dbpedia_test.csv``, ``testing/part-0.jsonl``; not ``testimony.csv``), else ``train``:
+    training and validation files alike, since a validation part for early stopping is
+    carved from the training split anyway."""
     parts = path.relative_to(root).parts
-    return "test" if any(_TEST_NAME.match(q) for q in parts) else "train"
+    return "test" if any(named_split(q) == "test" for q in parts) else "train"
 
 
 def read_table_folder(root: Path, text_column=None, label_column=None,
