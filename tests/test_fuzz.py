@@ -127,6 +127,13 @@ def _cifar_targz() -> bytes:
         ("batches.meta.txt", b"cat\ndog\n"))})
 
 
+def _stl10_targz() -> bytes:
+    images = bytes(range(256)) * 108                     # one 96 x 96 colour image
+    return _targz({"stl10_binary/" + name: data for name, data in (
+        ("train_X.bin", images * 2), ("train_y.bin", b"\x01\x02"), ("test_X.bin", images),
+        ("test_y.bin", b"\x02"), ("class_names.txt", b"cat\ndog\n"))})
+
+
 def _zip(members: dict) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -187,6 +194,7 @@ SEEDS = {
     "data_batch_1.bin": _cifar_bin,
     "cifar-10-binary.tar.gz": _cifar_targz,
     "cifar-10-python.tar.gz": _cifar_python_targz,
+    "stl10_binary.tar.gz": _stl10_targz,
     "news.zip": _text_zip,
     "pics.tar.gz": _images_targz,
     "train-images-idx3-ubyte": lambda: _idx(np.arange(2 * 5 * 5).reshape(2, 5, 5)),

@@ -797,3 +797,53 @@ def test_epub_books_are_read_as_their_title_and_chapters_in_reading_order(tmp_pa
     (tmp_path / "books" / "novels" / "c.epub").write_bytes(b"PK\x03\x04 damaged")
     with pytest.raises(CorpusError, match="c.epub: not a readable EPUB"):
         read_corpus(tmp_path / "books")
+
+
+def _write_stl10(folder, images, labels, part):
+    """STL-10's files: each image channel by channel, each channel column by column."""
+    folder.mkdir(exist_ok=True)
+    (folder / f"{part}_X.bin").write_bytes(images.transpose(0, 3, 2, 1).tobytes())
+    if labels is not None:
+        (folder / f"{part}_y.bin").write_bytes(np.asarray(labels, np.uint8).tobytes())
+
+
+def test_stl10_folder_archive_and_single_file(tmp_path, monkeypatch):
+    import tarfile
+
+    from hashret.data import archives
+    rng = np.random.default_rng(3)
+    train = rng.integers(0, 256, (3, 96, 96, 3), np.uint8)
+    test = rng.integers(0, 256, (2, 96, 96, 3), np.uint8)
+    folder = tmp_path / "stl10_binary"
+    _write_stl10(folder, train, [1, 2, 10], "train")
+    _write_stl10(folder, test, [2, 1], "test")
+    _write_stl10(folder, rng.integers(0, 256, (4, 96, 96, 3), np.uint8), None, "unlabeled")
+    (folder / "class_names.txt").write_text("\n".join(f"c{i}" for i in range(1, 11)) + "\n")
+    (folder / "fold_indices.txt").write_text("0 1 2\n")
+    archive = tmp_path / "stl10_binary.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="stl10_binary")
+    for source in (folder, archive):
+        c = read_corpus(source)
+        assert c.modality == IMAGE and c.meta["shape"] == (96, 96, 3)
+        assert c.splits == ["train"] * 3 + ["test"] * 2        # the unlabelled left out
+        assert c.labels == [["c1"], ["c2"], ["c10"], ["c2"], ["c1"]]
+        np.testing.assert_array_equal(c.take(range(5)), np.concatenate([train, test]))
+    # a member past the size the listing pass keeps is read by a second pass when wanted
+    monkeypatch.setattr(archives, "KEEP_MAX_BYTES", 100_000)
+    listing = archives.ArchiveFiles(archive)
+    assert "stl10_binary/train_X.bin" in listing._kept
+    assert "stl10_binary/unlabeled_X.bin" not in listing._kept      # 110,592 bytes
+    big = "stl10_binary/unlabeled_X.bin"
+    assert len(listing.read({big})[big]) == 4 * 96 * 96 * 3
+    # one file: its labels beside it; the unlabelled images when asked for by name
+    c = read_corpus(folder / "test_X.bin")
+    assert c.splits == ["test"] * 2 and c.labels == [["c2"], ["c1"]]
+    c = read_corpus(folder / "unlabeled_X.bin")
+    assert len(c) == 4 and c.labels == [[]] * 4
+    (folder / "test_y.bin").write_bytes(bytes([1]))
+    with pytest.raises(CorpusError, match="1 labels for the 2 images"):
+        read_corpus(folder)
+    (folder / "train_X.bin").write_bytes(b"\0" * 1000)
+    with pytest.raises(CorpusError, match="truncated or damaged"):
+        read_corpus(folder)

@@ -15,6 +15,7 @@ from .corpus import IMAGE, TEXT, Corpus, limit_rows
 from .images import IMAGE_SUFFIXES, read_idx_corpus, read_image_folder, read_npy, read_npz
 from .image_tables import read_image_table_folder
 from .reuters import read_reuters
+from .stl10 import is_stl10, read_stl10
 from .tables import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_fasttext_file,
                      read_table, read_table_folder)
 from .text import is_text_file, read_text_folder
@@ -54,9 +55,10 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
 
     - a file: ``.jsonl``/``.json``/``.csv``/``.tsv``/``.parquet`` (text table), ``.txt``
       (one document per line, fastText labels), ``.sgm`` (Reuters-21578),
-      ``.npy`` / ``.npz`` (image arrays), a CIFAR ``.bin`` file, an IDX file;
-    - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, CIFAR binary
-      files, image files or text files (one sub-folder per label), or tables
+      ``.npy`` / ``.npz`` (image arrays), a CIFAR ``.bin`` file, an STL-10 ``*_X.bin``
+      file, an IDX file;
+    - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, CIFAR or STL-10
+      binary files, image files or text files (one sub-folder per label), or tables
       (``train.csv`` and ``test.csv``, the split from each file's name);
     - an archive of a folder (``.tar.gz``, ``.tgz``, ``.tar``, ``.tar.bz2``, ``.tar.xz``,
       ``.zip``): Reuters-21578's and CIFAR's distributions, or any folder above, read
@@ -78,6 +80,8 @@ def _read_archive(p: Path, table_opts: dict) -> Corpus:
             return read_reuters(p)
     if cifar_python_files(archive.names):
         return read_cifar_python(p, archive)
+    if is_stl10(archive.names):
+        return read_stl10(p, archive)
     return read_folder_archive(archive, **table_opts)
 
 
@@ -97,6 +101,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
             return read_npy(p)
         if p.suffix.lower() == ".npz":
             return read_npz(p)
+        if p.suffix.lower() == ".bin" and p.stem.endswith("_X"):
+            return read_stl10(p)
         if p.suffix.lower() == ".bin" and is_cifar([f.name for f in p.parent.iterdir()]):
             return read_cifar(p)
         if _looks_like_idx(p):
@@ -105,8 +111,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
             raise CorpusError(f"{p} is a single image; put the images in a folder (one "
                               "sub-folder per label) and pass the folder")
         raise CorpusError(f"{p}: unknown corpus type; use a folder, .jsonl, .json, .csv, .tsv, "
-                          ".parquet, .txt, .sgm, .npy, .npz, a CIFAR .bin, an IDX file, or a "
-                          "folder's .tar.gz / .zip")
+                          ".parquet, .txt, .sgm, .npy, .npz, a CIFAR or STL-10 .bin, an IDX "
+                          "file, or a folder's .tar.gz / .zip")
     if not p.is_dir():
         raise CorpusError(f"{p} is neither a file nor a folder")
     files = [f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")]
@@ -121,6 +127,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         return read_cifar(p)
     if cifar_python_files([str(f) for f in files]):
         return read_cifar_python(p)
+    if is_stl10([f.name for f in files]):
+        return read_stl10(p)
     images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
     if len(images) > len(files) / 2:
         tables = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES]

@@ -37,12 +37,19 @@ def _unreadable(path: Path, e: Exception) -> CorpusError:
                        "or unpack it and pass the folder")
 
 
+# A member larger than this is not kept by the listing pass but read by a second one if it
+# is wanted: STL-10's 2.8 GB of unlabelled images, which its reader leaves out, would
+# otherwise be held in memory.
+KEEP_MAX_BYTES = 512 << 20
+
+
 class ArchiveFiles:
     """An archive's regular files: ``names`` in archive order, and their bytes on demand
     (:meth:`read`). A compressed tar can only be decompressed from its start, so the pass that
     lists a tar also keeps the bytes of every visible file a corpus could be made of (text,
-    image, table) and :meth:`read` serves them from memory: one decompression, not two. A
-    ``.zip`` lists its files from its directory and reads only the ones asked for."""
+    image, table; up to :data:`KEEP_MAX_BYTES` each) and :meth:`read` serves them from
+    memory: one decompression, not two. A ``.zip`` lists its files from its directory and
+    reads only the ones asked for."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -57,7 +64,8 @@ class ArchiveFiles:
                 for m in tar:          # sequential: a compressed tar is read once
                     if m.isfile():
                         self.names.append(m.name)
-                        if _visible(m.name) and _corpus_file(PurePosixPath(m.name)):
+                        if _visible(m.name) and _corpus_file(PurePosixPath(m.name)) \
+                                and m.size <= KEEP_MAX_BYTES:
                             self._kept[m.name] = tar.extractfile(m).read()
         except Exception as e:  # noqa: BLE001 - zip, tar and their codecs raise many kinds
             raise _unreadable(self.path, e) from None

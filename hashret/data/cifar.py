@@ -54,9 +54,10 @@ def read_cifar(path: Path, archive=None) -> Corpus:
     """CIFAR-10 or CIFAR-100 in its binary version: the folder, one of its ``.bin`` files,
     or the distribution ``.tar.gz`` (``archive``, an
     :class:`~hashret.data.archives.ArchiveFiles` of it). Records are a label byte
-    (CIFAR-100: coarse then fine) and a 32x32 RGB image stored channel by channel; labels are class names when the
-    folder has them (``batches.meta.txt`` / ``fine_label_names.txt``). Training files come
-    first, then the test file; ids are row numbers."""
+    (CIFAR-100: coarse then fine) and a 32x32 RGB image stored channel by channel; labels
+    are class names when the folder has them (``batches.meta.txt`` /
+    ``fine_label_names.txt``). Training files come first, then the test file; ids are row
+    numbers."""
     path = Path(path)
     blobs: dict[str, bytes] = {}          # the files' bytes when they come from an archive
     try:

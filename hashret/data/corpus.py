@@ -211,9 +211,10 @@ def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, lis
     Sub-folders named for a split (:func:`named_split`: ``train``, ``training``, ``val``,
     ``test``, ``testing``, ``20news-bydate-train``, ``seg_test``) define the split and hold
     the label folders, when there is a training one and they are at least half the
-    sub-folders; the files outside them are left out. Without such sub-folders every file is in the training split. A file
-    directly in a split's (or the folder's) top has no label, nor has one in a sub-folder
-    named ``unsup`` or ``unlabeled`` (:data:`UNLABELLED_FOLDERS`).
+    sub-folders; the files outside them are left out. Without such sub-folders every file
+    is in the training split. A file directly in a split's (or the folder's) top has no
+    label, nor has one in a sub-folder named ``unsup`` or ``unlabeled``
+    (:data:`UNLABELLED_FOLDERS`).
     """
     folders = {parts[0] for parts in rels if len(parts) > 1}
     split_of = {f: named_split(f) for f in folders}

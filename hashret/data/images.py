@@ -166,7 +166,8 @@ def read_npy(path: Path) -> Corpus:
             if len(lab) != n:
                 raise CorpusError(f"{cand}: {len(lab)} labels for {n} images; the label "
                                   "array must have one entry per image")
-            labels = [[str(v.item() if hasattr(v, "item") else v)] for v in lab.reshape(n, -1)[:, 0]]
+            labels = [[str(v.item() if hasattr(v, "item") else v)]
+                      for v in lab.reshape(n, -1)[:, 0]]
             break
     return Corpus(IMAGE, list(range(n)), arr, labels, ["train"] * n,
                   [f"{path.name}[{i}]" for i in range(n)], str(path),
