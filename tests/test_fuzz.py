@@ -134,6 +134,14 @@ def _stl10_targz() -> bytes:
         ("test_y.bin", b"\x02"), ("class_names.txt", b"cat\ndog\n"))})
 
 
+def _svhn_mat() -> bytes:
+    from scipy.io import savemat
+    buf = io.BytesIO()
+    savemat(buf, {"X": np.arange(4 * 4 * 3 * 2, dtype=np.uint8).reshape(4, 4, 3, 2),
+                  "y": np.array([[1.0], [10.0]])})
+    return buf.getvalue()
+
+
 def _zip(members: dict) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -195,6 +203,7 @@ SEEDS = {
     "cifar-10-binary.tar.gz": _cifar_targz,
     "cifar-10-python.tar.gz": _cifar_python_targz,
     "stl10_binary.tar.gz": _stl10_targz,
+    "train_32x32.mat": _svhn_mat,
     "news.zip": _text_zip,
     "pics.tar.gz": _images_targz,
     "train-images-idx3-ubyte": lambda: _idx(np.arange(2 * 5 * 5).reshape(2, 5, 5)),

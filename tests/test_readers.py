@@ -847,3 +847,52 @@ def test_stl10_folder_archive_and_single_file(tmp_path, monkeypatch):
     (folder / "train_X.bin").write_bytes(b"\0" * 1000)
     with pytest.raises(CorpusError, match="truncated or damaged"):
         read_corpus(folder)
+
+
+def test_mat_files_in_svhns_layout_and_images_first(tmp_path):
+    from scipy.io import savemat
+    rng = np.random.default_rng(4)
+    train = rng.integers(0, 256, (5, 8, 6, 3), np.uint8)
+    test = rng.integers(0, 256, (2, 8, 6, 3), np.uint8)
+    folder = tmp_path / "svhn"
+    folder.mkdir()
+    # SVHN: X is height x width x channels x n, y is n x 1 of doubles, 10 for the digit 0
+    for name, x, y in (("train_32x32.mat", train, [1, 10, 3, 3, 2]),
+                       ("test_32x32.mat", test, [10, 1])):
+        savemat(folder / name, {"X": np.moveaxis(x, 0, 3),
+                                "y": np.array(y, np.float64)[:, None]})
+    c = read_corpus(folder)
+    assert c.modality == IMAGE and c.meta["shape"] == (8, 6, 3)
+    assert c.splits == ["train"] * 5 + ["test"] * 2
+    assert c.labels == [["1"], ["10"], ["3"], ["3"], ["2"], ["10"], ["1"]]
+    np.testing.assert_array_equal(c.take(range(7)), np.concatenate([train, test]))
+    # images first, grey, labels named gnd as a row vector, in one file
+    grey = rng.integers(0, 256, (4, 7, 7), np.uint8)
+    savemat(tmp_path / "faces.mat", {"fea": grey, "gnd": np.array([[1, 1, 2, 2]])})
+    c = read_corpus(tmp_path / "faces.mat")
+    assert c.labels == [["1"], ["1"], ["2"], ["2"]] and c.splits == ["train"] * 4
+    np.testing.assert_array_equal(c.take(range(4))[..., 0], grey)
+    # a version 7.3 file is HDF5: say how to convert it
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .".ljust(116)
+    (tmp_path / "v73.mat").write_bytes(header + b"\0" * 8 + b"\x00\x02IM" + b"\0" * 400)
+    with pytest.raises(CorpusError, match="v73.mat: a MATLAB v7.3 .* '-v7'"):
+        read_corpus(tmp_path / "v73.mat")
+    (tmp_path / "cut.mat").write_bytes((folder / "test_32x32.mat").read_bytes()[:300])
+    with pytest.raises(CorpusError, match="cut.mat: a damaged MAT-file"):
+        read_corpus(tmp_path / "cut.mat")
+    (tmp_path / "notes.mat").write_text("x = [1 2 3]")
+    with pytest.raises(CorpusError, match="notes.mat: not a MATLAB 5 to 7.2 MAT-file"):
+        read_corpus(tmp_path / "notes.mat")
+
+
+def test_compressed_mat_files_with_text_cells_and_structures_beside_the_images(tmp_path):
+    from scipy.io import savemat
+    rng = np.random.default_rng(5)
+    x = rng.random((6, 5, 3)).astype(np.float32)          # images-last, grey, single
+    savemat(tmp_path / "set.mat", {"images": x, "labels": np.arange(3, dtype=np.int16),
+                                   "title": "three images", "meta": {"source": "camera"},
+                                   "names": np.array(["a", "b", "c"], dtype=object),
+                                   "phase": np.ones(3) * 1j}, do_compression=True)
+    c = read_corpus(tmp_path / "set.mat")
+    assert c.labels == [["0"], ["1"], ["2"]]
+    np.testing.assert_array_equal(c.take(range(3))[..., 0], np.moveaxis(x, 2, 0))

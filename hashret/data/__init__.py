@@ -14,6 +14,7 @@ from .cifar import cifar_python_files, is_cifar, read_cifar, read_cifar_python
 from .corpus import IMAGE, TEXT, Corpus, limit_rows
 from .images import IMAGE_SUFFIXES, read_idx_corpus, read_image_folder, read_npy, read_npz
 from .image_tables import read_image_table_folder
+from .matlab import MAT_SUFFIX, is_mat_folder, read_mat
 from .reuters import read_reuters
 from .stl10 import is_stl10, read_stl10
 from .tables import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_fasttext_file,
@@ -55,10 +56,10 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
 
     - a file: ``.jsonl``/``.json``/``.csv``/``.tsv``/``.parquet`` (text table), ``.txt``
       (one document per line, fastText labels), ``.sgm`` (Reuters-21578),
-      ``.npy`` / ``.npz`` (image arrays), a CIFAR ``.bin`` file, an STL-10 ``*_X.bin``
+      ``.npy`` / ``.npz`` / ``.mat`` (image arrays), a CIFAR ``.bin`` file, an STL-10 ``*_X.bin``
       file, an IDX file;
     - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, CIFAR or STL-10
-      binary files, image files or text files (one sub-folder per label), or tables
+      binary files, ``.mat`` files, image files or text files (one sub-folder per label), or tables
       (``train.csv`` and ``test.csv``, the split from each file's name);
     - an archive of a folder (``.tar.gz``, ``.tgz``, ``.tar``, ``.tar.bz2``, ``.tar.xz``,
       ``.zip``): Reuters-21578's and CIFAR's distributions, or any folder above, read
@@ -101,6 +102,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
             return read_npy(p)
         if p.suffix.lower() == ".npz":
             return read_npz(p)
+        if p.suffix.lower() == MAT_SUFFIX:
+            return read_mat(p)
         if p.suffix.lower() == ".bin" and p.stem.endswith("_X"):
             return read_stl10(p)
         if p.suffix.lower() == ".bin" and is_cifar([f.name for f in p.parent.iterdir()]):
@@ -111,7 +114,7 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
             raise CorpusError(f"{p} is a single image; put the images in a folder (one "
                               "sub-folder per label) and pass the folder")
         raise CorpusError(f"{p}: unknown corpus type; use a folder, .jsonl, .json, .csv, .tsv, "
-                          ".parquet, .txt, .sgm, .npy, .npz, a CIFAR or STL-10 .bin, an IDX "
+                          ".parquet, .txt, .sgm, .npy, .npz, .mat, a CIFAR or STL-10 .bin, an IDX "
                           "file, or a folder's .tar.gz / .zip")
     if not p.is_dir():
         raise CorpusError(f"{p} is neither a file nor a folder")
@@ -129,6 +132,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         return read_cifar_python(p)
     if is_stl10([f.name for f in files]):
         return read_stl10(p)
+    if is_mat_folder(files):
+        return read_mat(p)
     images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
     if len(images) > len(files) / 2:
         tables = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES]
