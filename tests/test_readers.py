@@ -281,6 +281,22 @@ def test_image_folder_and_corrupt_image(tmp_path):
         c.take(range(len(c)))
 
 
+def test_netpbm_and_other_image_formats_in_a_folder(tmp_path):
+    # the ORL / AT&T faces' layout: s1/1.pgm ... (grey Netpbm), beside other formats Pillow reads
+    rng = np.random.default_rng(6)
+    grey = rng.integers(0, 256, (4, 10, 12), np.uint8)
+    for i, (name, fmt) in enumerate((("s1/1.pgm", "PPM"), ("s1/2.tga", "TGA"),
+                                     ("s2/1.jp2", "JPEG2000"), ("s2/2.pnm", "PPM"))):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        Image.fromarray(grey[i]).save(tmp_path / name, fmt)
+    c = read_corpus(tmp_path)
+    assert c.ids == ["s1/1.pgm", "s1/2.tga", "s2/1.jp2", "s2/2.pnm"]
+    assert c.labels == [["s1"], ["s1"], ["s2"], ["s2"]]
+    got = c.take(range(4))[..., 0]
+    np.testing.assert_array_equal(got[[0, 1, 3]], grey[[0, 1, 3]])     # lossless formats
+    assert np.abs(got[2].astype(int) - grey[2]).mean() < 8                 # JPEG 2000
+
+
 def test_transparent_pixels_are_shown_on_white_whatever_colour_they_hide(tmp_path):
     """Two icons that look the same on screen (a red square on a transparent background)
     but store different colours under their transparent pixels read as the same image."""

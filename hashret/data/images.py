@@ -26,7 +26,10 @@ from .corpus import IMAGE, ConcatItems, Corpus, walk_labelled_folder
 
 log = logging.getLogger("hashret")
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+# What Pillow decodes and image sets ship in; Netpbm's grey .pgm and colour .ppm hold older
+# sets such as the ORL / AT&T faces
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".gif", ".webp", ".tif",
+                  ".tiff", ".pgm", ".ppm", ".pbm", ".pnm", ".tga", ".jp2", ".j2k", ".avif"}
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
               0x0E: ">f8"}
 
