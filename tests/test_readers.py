@@ -47,6 +47,11 @@ def test_unsup_and_unlabeled_folders_hold_unlabelled_items(tmp_path):
     assert dict(zip(c.ids, c.labels)) == {"train/pos/0_9.txt": ["pos"], "train/neg/1_2.txt":
                                           ["neg"], "train/unsup/2_0.txt": [],
                                           "test/pos/3_8.txt": ["pos"], "test/neg/4_1.txt": ["neg"]}
+    # the folder it was unpacked into: aclImdb/ wraps everything and is no label
+    (tmp_path / "reviews.tar.gz").write_bytes(b"the download, not a document")
+    c = read_corpus(tmp_path)
+    assert c.labels == [["neg"], ["pos"], [], ["neg"], ["pos"]]
+    assert c.splits == ["train"] * 3 + ["test"] * 2 and c.ids[0] == "aclImdb/train/neg/1_2.txt"
     pics = tmp_path / "pics"
     for rel in ("cat/0.png", "Unlabeled/1.png", "dog/2.png"):
         (pics / rel).parent.mkdir(parents=True, exist_ok=True)

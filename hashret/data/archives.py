@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..errors import CorpusError, UsageError
-from .corpus import IMAGE, TEXT, Corpus, labelled_layout
+from .corpus import IMAGE, TEXT, Corpus, below_wrappers, labelled_layout
 from .images import IMAGE_SUFFIXES, images_from_sources
 from .tables import TABLE_SUFFIXES, read_table_folder
 from .text import document_text, is_text_file, text_title
@@ -102,11 +102,8 @@ def _visible(name: str) -> bool:
 
 def _relative_parts(names: list[str]) -> list[tuple[str, ...]]:
     """Each name's path parts below the folders that wrap every file."""
-    parts = [tuple(p for p in PurePosixPath(n).parts if p not in ("/", ".")) for n in names]
-    depth = 0
-    while all(len(p) > depth + 1 for p in parts) and len({p[depth] for p in parts}) == 1:
-        depth += 1
-    return [p[depth:] for p in parts]
+    return below_wrappers([tuple(p for p in PurePosixPath(n).parts if p not in ("/", "."))
+                           for n in names])
 
 
 def read_folder_archive(archive: ArchiveFiles, text_column=None, label_column=None,

@@ -239,13 +239,23 @@ def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, lis
     return [r[1:] for r in rows]
 
 
+def below_wrappers(rels: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Each path's parts below the folders that wrap every file (``aclImdb/`` in a folder
+    holding only ``aclImdb/train/...`` and ``aclImdb/test/...``), which are no labels."""
+    depth = 0
+    while rels and all(len(p) > depth + 1 for p in rels) and \
+            len({p[depth] for p in rels}) == 1:
+        depth += 1
+    return [tuple(p[depth:]) for p in rels]
+
+
 def walk_labelled_folder(root: Path, accept: Callable[[Path], bool]):
     """Files of a folder laid out one sub-folder per label (see :func:`labelled_layout`),
     as ``(paths, ids, labels, splits)``; ids are paths relative to ``root``."""
     root = Path(root)
     files = [p for p in root.rglob("*")
              if p.is_file() and not p.name.startswith(".") and accept(p)]
-    layout = labelled_layout([p.relative_to(root).parts for p in files])
+    layout = labelled_layout(below_wrappers([p.relative_to(root).parts for p in files]))
     paths = [files[i] for i, _, _, _ in layout]
     ids = [str(p.relative_to(root)) for p in paths]
     return paths, ids, [r[2] for r in layout], [r[3] for r in layout]
