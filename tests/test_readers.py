@@ -53,12 +53,14 @@ def test_unsup_and_unlabeled_folders_hold_unlabelled_items(tmp_path):
     assert c.labels == [["neg"], ["pos"], [], ["neg"], ["pos"]]
     assert c.splits == ["train"] * 3 + ["test"] * 2 and c.ids[0] == "aclImdb/train/neg/1_2.txt"
     pics = tmp_path / "pics"
-    for rel in ("cat/0.png", "Unlabeled/1.png", "dog/2.png"):
+    for rel in ("cat/0.png", "Unlabeled/1.png", "dog/2.png", "images/3.png",
+                "dog/images/4.png"):
         (pics / rel).parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (4, 4)).save(pics / rel)
     c = read_corpus(pics)
     assert dict(zip(c.ids, c.labels)) == {"cat/0.png": ["cat"], "Unlabeled/1.png": [],
-                                          "dog/2.png": ["dog"]}
+                                          "dog/2.png": ["dog"], "images/3.png": [],
+                                          "dog/images/4.png": ["dog"]}
 
 
 @pytest.mark.parametrize("train,val,test", [("training", None, "testing"),  # mnist_png

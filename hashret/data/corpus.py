@@ -16,8 +16,10 @@ TEXT = "text"
 IMAGE = "image"
 SPLITS = ("train", "test")
 # Sub-folders that hold a split's unlabelled items rather than a class: IMDB reviews'
-# ``train/unsup``, STL-10's and many image sets' ``unlabeled``.
-UNLABELLED_FOLDERS = {"unsup", "unlabeled", "unlabelled", "unsupervised"}
+# ``train/unsup``, many image sets' ``unlabeled``, and a split's plain container of images
+# (Tiny ImageNet's ``val/images`` and ``test/images``; its ``train/<class>/images`` keep
+# their class).
+UNLABELLED_FOLDERS = {"unsup", "unlabeled", "unlabelled", "unsupervised", "images", "imgs"}
 # The words that name a split folder, alone or joined to others by -, _, . or a space
 # (``20news-bydate-train``, ``seg_test``, ``train_images``). A validation folder holds
 # training items: a validation part for early stopping is carved from them anyway.
