@@ -191,6 +191,8 @@ SEEDS = {
     "sheet.tsv": lambda: "text\tlabel\nalpha beta\tx\ngamma\ty\n".encode("utf-16"),
     "c.json": lambda: b'[{"text": "alpha beta", "label": "x"}, {"text": "gamma"}]',
     "ft.txt": lambda: b"__label__x __label__y alpha beta\n\n__label__z gamma\nplain line\n",
+    "r8.txt": lambda: b"earn\tstock split approved\nacq\tunit sale\t\"q\"\n\n1\t\n",
+    "agnews.csv": lambda: b'"3","Wall St. Bears","Short-sellers are back."\n"4","Chip","New."\n',
     "site.zip": _html_zip,
     "c.jsonl": lambda: b'{"text": "alpha beta", "label": ["x"]}\n{"text": "gamma", "id": 3}\n',
     "c.csv": lambda: b'text,label,split\n"alpha, beta",x,train\ngamma,y,test\n',

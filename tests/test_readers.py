@@ -151,6 +151,30 @@ def test_one_document_per_line_files_with_fasttext_labels(tmp_path):
     assert c.splits == ["train", "train", "test"] and c.ids == [0, 1, 2]
 
 
+def test_tab_separated_lines_read_as_label_and_text(tmp_path):
+    # R8 / R52 / WebKB as preprocessed for text classification: label TAB text, no header
+    r8 = tmp_path / "r8"
+    r8.mkdir()
+    (r8 / "r8-train-all-terms.txt").write_text(
+        "earn\tchampion products approves stock split\nacq\tterminal systems completes "
+        "sale of \"unit\"\n\nearn\tcobanco year net shr\n")
+    (r8 / "r8-test-all-terms.txt").write_text("acq\tbank buys stake\nearn\tqtr net profit\n")
+    (r8 / "README.txt").write_text("R8: the eight most frequent classes\nof Reuters-21578\n")
+    c = read_corpus(r8 / "r8-train-all-terms.txt")
+    assert c.items == ["champion products approves stock split",
+                       'terminal systems completes sale of "unit"', "cobanco year net shr"]
+    assert c.labels == [["earn"], ["acq"], ["earn"]]
+    c = read_corpus(r8)                                   # the folder: its files' splits
+    assert c.splits == ["train"] * 3 + ["test"] * 2 and c.labels[3:] == [["acq"], ["earn"]]
+    # documents whose first line merely holds a tab stay documents
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(3):
+        (docs / f"{i}.txt").write_text(f"Title\t{i}\nfirst paragraph\nsecond one\n")
+    c = read_corpus(docs)
+    assert len(c) == 3 and c.items[0].startswith("Title\t0\nfirst paragraph")
+
+
 def test_spreadsheet_exports_read_as_tables(tmp_path):
     want = (["orbit, rocket", "bread; butter"], [["space"], ["food"]])
     exports = {  # a byte-order mark, a semicolon separator, tabs, UTF-16
@@ -181,13 +205,25 @@ def test_headerless_csv_columns_are_numbered_and_text_columns_join(tmp_path):
     # AG News' layout: class index, title, description; no header row
     (tmp_path / "train.csv").write_text('"3","Wall St. Bears Claw Back","Short-sellers '
                                         'are back."\n"4","New chip","Intel unveiled it."\n')
-    with pytest.raises(UsageError, match=r"no 'text' column among \['1', '2', '3'\]"):
-        read_corpus(tmp_path / "train.csv")
     c = read_corpus(tmp_path / "train.csv", text_column="2,3", label_column="1")
     assert list(c.items) == ["Wall St. Bears Claw Back\nShort-sellers are back.",
                              "New chip\nIntel unveiled it."]
     assert c.labels == [["3"], ["4"]] and list(c.titles) == ["Wall St. Bears Claw Back",
                                                              "New chip"]
+    # unnamed, the columns are derived: a repeated single-word first column is the label,
+    # the other columns of words the text
+    auto = read_corpus(tmp_path / "train.csv")
+    assert (list(auto.items), auto.labels) == (list(c.items), c.labels)
+    c = read_corpus(tmp_path / "train.csv", label_column="2")      # named: not derived
+    assert c.labels[0] == ["Wall St. Bears Claw Back"] and c.items[0] == "Short-sellers are back."
+    # an id first (every value distinct, many rows) is no label; numbers are no text
+    rows = "".join(f'{i},"review number {i} of many",{i % 5}\n' for i in range(1, 31))
+    (tmp_path / "ids.csv").write_text(rows)
+    c = read_corpus(tmp_path / "ids.csv")
+    assert c.items[0] == "review number 1 of many" and c.labels == [[]] * 30
+    with pytest.raises(UsageError, match=r"no 'text' column among \['1', '2'\]"):
+        (tmp_path / "numbers.csv").write_text("1,2\n3,4\n")
+        read_corpus(tmp_path / "numbers.csv")
     # a header naming a column hashret knows stays a header, numbers in it or not
     (tmp_path / "h.csv").write_text("label,2019,text\nx,1,alpha\n")
     assert list(read_corpus(tmp_path / "h.csv").items) == ["alpha"]

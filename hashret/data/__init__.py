@@ -17,7 +17,7 @@ from .image_tables import read_image_table_folder
 from .matlab import MAT_SUFFIX, is_mat_folder, read_mat
 from .reuters import read_reuters
 from .stl10 import is_stl10, read_stl10
-from .tables import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_fasttext_file,
+from .tables import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_lines_table,
                      read_table, read_table_folder)
 from .text import is_text_file, read_text_folder
 
@@ -141,8 +141,8 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         return by_table or read_image_folder(p)
     # A dataset hub's folder: a few tables (train.csv, test.csv), perhaps beside a README
     # and a LICENSE, rather than one file per document.
-    fasttext = sum(map(is_fasttext_file, files))
-    n_tables = sum(f.suffix.lower() in TABLE_SUFFIXES for f in files) + fasttext
-    if n_tables and n_tables >= sum(map(is_text_file, files)) - fasttext:
+    line_tables = sum(map(is_lines_table, files))
+    n_tables = sum(f.suffix.lower() in TABLE_SUFFIXES for f in files) + line_tables
+    if n_tables and n_tables >= sum(map(is_text_file, files)) - line_tables:
         return read_table_folder(p, **table_opts)
     return read_text_folder(p)

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import logging
+import math
 import re
 import sys
 from pathlib import Path
@@ -34,11 +35,47 @@ def label_list(value) -> list[str]:
     return [str(value)]
 
 
+def _is_number(cell) -> bool:
+    try:
+        float(cell)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _headerless_columns(rows: list[dict], source: str, label_column):
+    """``(text columns, label column)`` of a table without a header row when none were
+    named: the first column is the label when its values are single words (or numbers)
+    repeated over the rows (a class: AG News' 1-4, R8's ``earn``); every other column that
+    mostly holds words, not numbers, is text, joined in order (AG News' title and
+    description)."""
+    sample = rows[:2_000]
+    columns = list(rows[0].keys())
+    if label_column is None:
+        first = [str(r.get("1") or "").strip() for r in sample]
+        classes = set(first)
+        if len(columns) > 1 and all(v and " " not in v and len(v) <= 40 for v in first) and \
+                len(classes) <= max(2, math.isqrt(len(sample))):
+            label_column = "1"
+    text = [c for c in columns if c != label_column and
+            sum(not _is_number(r.get(c)) and bool(str(r.get(c) or "").strip())
+                for r in sample) > len(sample) / 2]
+    if not text:
+        return None, label_column
+    log.info("%s: no header row; reading column%s %s as the text%s (name others with "
+             "--text-column and --label-column)", source, "s" * (len(text) > 1),
+             ",".join(text), f" and column {label_column} as the label" if label_column
+             else "")
+    return ",".join(text), label_column
+
+
 def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
                     id_column, file_splits: list[str] | None = None) -> Corpus:
     if not rows:
         raise CorpusError(f"{source} holds no rows: give a table with at least one document")
     columns = list(rows[0].keys())
+    if columns == [str(i + 1) for i in range(len(columns))] and text_column is None:
+        text_column, label_column = _headerless_columns(rows, source, label_column)
     if text_column is None:
         text_column = next((c for c in ("text", "body", "content", "document") if c in columns),
                            None)
@@ -97,15 +134,41 @@ def _line_rows(text: str) -> list[dict]:
     return rows
 
 
-def is_fasttext_file(path: Path) -> bool:
-    """A ``.txt`` file whose first line opens with a fastText label."""
+def _tab_separated(text: str) -> bool:
+    """Every non-blank line holds a tab: a table without a header row (``earn<TAB>champion
+    products ...``, as the R8, R52 and WebKB sets of preprocessed documents ship), not
+    one document per line."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and not lines[0].startswith(FASTTEXT_LABEL) and \
+        all("\t" in line for line in lines)
+
+
+def _tab_rows(path: Path, text: str) -> list[dict]:
+    """The lines of a tab-separated ``.txt`` file as rows keyed by column number; quotes are
+    text, as in the documents themselves."""
+    cells = [line.split("\t") for line in text.splitlines() if line.strip()]
+    width = max(map(len, cells))
+    log.info("%s: tab-separated lines, read as a table of %d columns without a header row",
+             path.name, width)
+    return [{str(i + 1): (row[i] if i < len(row) else "") for i in range(width)}
+            for row in cells]
+
+
+def is_lines_table(path: Path) -> bool:
+    """A ``.txt`` file that is a table rather than a document: its first line opens with a
+    fastText label, or its first lines are all tab-separated (:func:`_tab_separated`)."""
     if Path(path).suffix.lower() != LINES_SUFFIX:
         return False
     try:
         with open(path, "rb") as f:
-            return f.read(len(FASTTEXT_LABEL)) == FASTTEXT_LABEL.encode()
+            head = f.read(1 << 14)
     except OSError:
         return False
+    if head.startswith(FASTTEXT_LABEL.encode()):
+        return True
+    lines = head.split(b"\n")
+    lines = [line for line in (lines[:-1] or lines) if line.strip()][:5]   # whole lines
+    return bool(lines) and all(b"\t" in line for line in lines)
 
 
 def _json_lines(path: Path, lines) -> list[dict]:
@@ -166,27 +229,25 @@ def _csv_rows(path: Path, text: str, suffix: str) -> list[dict]:
         names = None
         if _is_data_row(first):
             names = [str(i + 1) for i in range(len(first))]
-            log.info("%s has no header row: its columns are numbered 1 to %d (e.g. "
-                     "--text-column 2,3 --label-column 1)", path.name, len(first))
+            log.info("%s has no header row: its columns are numbered 1 to %d", path.name,
+                     len(first))
         return list(csv.DictReader(io.StringIO(text, newline=""), fieldnames=names,
                                    delimiter=delimiter))
     except csv.Error as e:
         raise CorpusError(f"{path}: not a valid CSV file ({e}); check the quoting") from None
 
 
+HEADER_MAX_WORDS = 6
 _KNOWN_COLUMNS = {"text", "body", "content", "document", "label", "labels", "id", "split",
                   "title", "class", "category", "target"}
 
 
 def _is_data_row(cells: list[str]) -> bool:
-    def number(c):
-        try:
-            float(c)
-            return True
-        except ValueError:
-            return False
+    """A first row of data, not column names: it holds a bare number or a sentence (more
+    words than a column name has), and no column name hashret knows."""
     names = {c.strip().lower() for c in cells}
-    return any(number(c.strip()) for c in cells) and not names & _KNOWN_COLUMNS
+    return any(_is_number(c.strip()) or len(c.split()) > HEADER_MAX_WORDS for c in cells) \
+        and not names & _KNOWN_COLUMNS
 
 
 def read_table_rows(path: Path) -> list[dict]:
@@ -200,7 +261,8 @@ def read_table_rows(path: Path) -> list[dict]:
         if suffix == JSON_TABLE_SUFFIX:
             return _json_records(path)
         if suffix == LINES_SUFFIX:
-            return _line_rows(decode_text(path.read_bytes()))
+            text = decode_text(path.read_bytes())
+            return _tab_rows(path, text) if _tab_separated(text) else _line_rows(text)
         if suffix in (".csv", ".tsv"):
             return _csv_rows(path, decode_text(path.read_bytes()), suffix)
         if suffix == ".parquet":
@@ -247,7 +309,7 @@ def read_table_folder(root: Path, text_column=None, label_column=None,
     ``--id-column`` ids are row numbers, training files first."""
     root = Path(root)
     files = sorted((f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".")
-                    and (f.suffix.lower() in TABLE_SUFFIXES or is_fasttext_file(f))),
+                    and (f.suffix.lower() in TABLE_SUFFIXES or is_lines_table(f))),
                    key=lambda f: (table_file_split(f, root) != "train", str(f)))
     if not files:
         raise CorpusError(f"no .jsonl, .csv, .tsv or .parquet tables in {root}")
