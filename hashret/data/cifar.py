@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..errors import CorpusError
-from .corpus import IMAGE, ConcatItems, Corpus
+from .corpus import IMAGE, Corpus, image_arrays_corpus
 
 
 # --- binary version ----------------------------------------------------------------------
@@ -94,15 +94,13 @@ def read_cifar(path: Path, archive=None) -> Corpus:
                               "or damaged")
         recs = np.frombuffer(blobs[f], record) if f in blobs else \
             np.memmap(f, record, mode="r")
-        parts.append(recs["image"].transpose(0, 2, 3, 1))       # -> (n, h, w, c)
+        parts.append((Path(f).name, recs["image"].transpose(0, 2, 3, 1)))   # (n, h, w, c)
         for v in np.asarray(recs["label"][:, -1]):
             labels.append([class_names[v] if v < len(class_names) else str(int(v))])
         n = len(recs)
         splits += ["test" if Path(f).name.startswith("test") else "train"] * n
         titles += [f"{Path(f).name}[{i}]" for i in range(n)]
-    items = parts[0] if len(parts) == 1 else ConcatItems(parts)
-    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
-                  {"shape": (32, 32, 3)})
+    return image_arrays_corpus(path, parts, labels, splits, titles)
 
 
 # --- python version ----------------------------------------------------------------------

@@ -241,6 +241,20 @@ def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, lis
     return [r[1:] for r in rows]
 
 
+def image_arrays_corpus(source, parts: list[tuple[str, np.ndarray]], labels: list,
+                        splits: list[str], titles: list[str]) -> Corpus:
+    """One image corpus of the ``(name, (n, h, w, c) array)`` parts a file or split each
+    gave, in order; ids are row numbers."""
+    shapes = {name: tuple(a.shape[1:]) for name, a in parts}
+    if len(set(shapes.values())) > 1:
+        raise CorpusError(f"{source}: the image arrays differ in shape ({shapes}); give "
+                          "every split images of one shape")
+    arrays = [a for _, a in parts]
+    items = arrays[0] if len(arrays) == 1 else ConcatItems(arrays)
+    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(source),
+                  {"shape": tuple(arrays[0].shape[1:])})
+
+
 def below_wrappers(rels: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
     """Each path's parts below the folders that wrap every file (``aclImdb/`` in a folder
     holding only ``aclImdb/train/...`` and ``aclImdb/test/...``), which are no labels."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import defaults
 from ..errors import CorpusError
-from .corpus import IMAGE, ConcatItems, Corpus, walk_labelled_folder
+from .corpus import IMAGE, Corpus, image_arrays_corpus, walk_labelled_folder
 
 log = logging.getLogger("hashret")
 
@@ -126,13 +126,8 @@ def read_idx_corpus(path: Path) -> Corpus:
             labels += [[] for _ in range(arr.shape[0])]
         splits += [split] * arr.shape[0]
         titles += [f"{img_path.name.split('-')[0]}[{i}]" for i in range(arr.shape[0])]
-        arrays.append(arr)
-    if len({a.shape[1:] for a in arrays}) > 1:
-        raise CorpusError(f"{path}: train and test images differ in shape "
-                          f"({[a.shape[1:] for a in arrays]})")
-    items = arrays[0] if len(arrays) == 1 else ConcatItems(arrays)
-    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
-                  {"shape": tuple(arrays[0].shape[1:])})
+        arrays.append((img_path.name, arr))
+    return image_arrays_corpus(path, arrays, labels, splits, titles)
 
 
 # --- .npy --------------------------------------------------------------------------------
@@ -420,11 +415,5 @@ def read_npz(path: Path) -> Corpus:
             labels += [[str(v.item())] for v in np.asarray(lab).reshape(n, -1)[:, 0]]
         splits += ["test" if _TEST_KEY.search(k) else "train"] * n
         titles += [f"{k}[{i}]" for i in range(n)]
-        parts.append(arr)
-    if len({a.shape[1:] for a in parts}) > 1:
-        raise CorpusError(f"{path}: the image arrays differ in shape "
-                          f"({ {k: a.shape[1:] for k, a in zip(images, parts)} }); give "
-                          "every split images of one shape")
-    items = parts[0] if len(parts) == 1 else ConcatItems(parts)
-    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
-                  {"shape": tuple(parts[0].shape[1:])})
+        parts.append((k, arr))
+    return image_arrays_corpus(path, parts, labels, splits, titles)

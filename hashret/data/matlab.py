@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorpusError
-from .corpus import IMAGE, ConcatItems, Corpus, named_split
+from .corpus import Corpus, image_arrays_corpus, named_split
 from .images import _as_channels_last
 
 MAT_SUFFIX = ".mat"
@@ -173,14 +173,8 @@ def read_mat(path: Path) -> Corpus:
     parts, labels, splits, titles = [], [], [], []
     for f in files:
         x, lab = _images_and_labels(f)
-        parts.append(x)
+        parts.append((f.name, x))
         labels += lab
         splits += [named_split(f.name) or "train"] * len(x)
         titles += [f"{f.name}[{i}]" for i in range(len(x))]
-    if len({a.shape[1:] for a in parts}) > 1:
-        raise CorpusError(f"{path}: the files' images differ in shape "
-                          f"({ {f.name: a.shape[1:] for f, a in zip(files, parts)} }); give "
-                          "every file images of one shape")
-    items = parts[0] if len(parts) == 1 else ConcatItems(parts)
-    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
-                  {"shape": tuple(parts[0].shape[1:])})
+    return image_arrays_corpus(path, parts, labels, splits, titles)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..errors import CorpusError
-from .corpus import IMAGE, ConcatItems, Corpus
+from .corpus import Corpus, image_arrays_corpus
 
 log = logging.getLogger("hashret")
 
@@ -99,12 +99,10 @@ def read_stl10(path: Path, archive=None) -> Corpus:
                        for v in values]
         else:
             labels += [[] for _ in range(n)]
-        arrays.append(images)
+        arrays.append((PurePosixPath(x).name, images))
         splits += [split] * n
         titles += [f"{PurePosixPath(x).name}[{i}]" for i in range(n)]
     if skipped:
         log.info("%s: the 100,000 images of %s left out (unlabelled, for pre-training); "
                  "pass that file to index them", path, UNLABELLED)
-    items = arrays[0] if len(arrays) == 1 else ConcatItems(arrays)
-    return Corpus(IMAGE, list(range(len(splits))), items, labels, splits, titles, str(path),
-                  {"shape": (SIDE, SIDE, 3)})
+    return image_arrays_corpus(path, arrays, labels, splits, titles)
