@@ -87,6 +87,11 @@ def test_a_class_named_like_a_split_is_a_class(tmp_path):
     c = read_corpus(tmp_path)
     assert sorted(l for (l,) in c.labels) == ["beaker", "flask", "test_tube"]
     assert set(c.splits) == {"train"}
+    teams = tmp_path / "teams"                   # two classes, one named like a split
+    for label in ("dev", "ops"):
+        (teams / label).mkdir(parents=True)
+        (teams / label / "a.txt").write_text(f"a note from {label}")
+    assert sorted(l for (l,) in read_corpus(teams).labels) == ["dev", "ops"]
 
 
 def test_a_text_files_title_is_its_subject_or_first_line(tmp_path):

@@ -221,10 +221,12 @@ def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, lis
     folders = {parts[0] for parts in rels if len(parts) > 1}
     split_of = {f: named_split(f) for f in folders}
     split_of = {f: s for f, s in split_of.items() if s}
-    # a class that happens to be named like a split ("test_tube") does not make the other
-    # classes' folders vanish: split folders need a training one and at least as many of
-    # them as other folders (a README or a metadata folder beside them)
-    if "train" not in split_of.values() or len(split_of) < len(folders) - len(split_of):
+    # a class that happens to be named like a split ("test_tube", "dev") does not make the
+    # other classes' folders vanish: split folders need a training one, and as many of them
+    # as other folders (a metadata folder beside them), two at least when there are others
+    others = len(folders) - len(split_of)
+    if "train" not in split_of.values() or len(split_of) < others or \
+            (others and len(split_of) < 2):
         split_of = {}
     rows = []
     for i, parts in enumerate(rels):
