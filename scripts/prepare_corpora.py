@@ -44,6 +44,13 @@
   than 20 drawings dropped), copied as they are: PNGs of every size and aspect, most with
   transparent backgrounds, for hashret to bring to one size. A drawing is a test item when
   the SHA-256 of its path is 0 modulo 5; files Pillow will not open are skipped.
+- ``wordnet``: the definitions (glosses, with their example phrases) of WordNet 3.0's noun
+  and verb synsets, from the unpacked Debian package ``wordnet-base`` (``apt-get download
+  wordnet-base``, ``dpkg-deb -x``), labelled by the lexicographer file the synset belongs to
+  (``noun.animal``, ``noun.artifact``, ``noun.food``, ``verb.motion``, ``verb.communication``,
+  ...; files with fewer than 100 synsets dropped). A dictionary's one-sentence definitions
+  and semantic fields as labels; a synset is a test item when the SHA-256 of its id (part
+  of speech and offset, ``n02084071``) is 0 modulo 5.
 - ``emoji``: the 64 x 64 colour emoji of one or more vendors from npm's ``emoji-datasource-*``
   packages (``npm pack emoji-datasource-apple`` / ``-google`` / ``-twitter`` /
   ``-facebook``, each unpacked into its own folder), labelled by the emoji's Unicode
@@ -65,6 +72,8 @@
   python scripts/prepare_corpora.py fortunes fortune data/fortunes.jsonl
   dpkg-deb -x openclipart-png_*.deb clip
   python scripts/prepare_corpora.py clipart clip data/clipart
+  dpkg-deb -x wordnet-base_*.deb wordnet
+  python scripts/prepare_corpora.py wordnet wordnet data/wordnet.jsonl
   npm pack emoji-datasource-apple emoji-datasource-google   # then tar xzf each into its folder
   python scripts/prepare_corpora.py emoji apple google data/emoji
   hashret build data/debian.jsonl --out indexes/debian && hashret eval indexes/debian
@@ -89,6 +98,17 @@ MIN_CATEGORY = 20
 MIN_TRANSLATED_SECTION = 50
 DIGITS_TEST = 450
 MIN_FORTUNES = 100
+MIN_LEXICOGRAPHER_FILE = 100
+# WordNet's lexicographer files by number, as its lexnames(5WN) page lists them
+LEXNAMES = (["adj.all", "adj.pert", "adv.all", "noun.Tops"]
+            + ["noun." + n for n in ("act animal artifact attribute body cognition communication "
+                                     "event feeling food group location motive object person "
+                                     "phenomenon plant possession process quantity relation "
+                                     "shape state substance time").split()]
+            + ["verb." + n for n in ("body change cognition communication competition "
+                                     "consumption contact creation emotion motion perception "
+                                     "possession social stative weather").split()]
+            + ["adj.ppl"])
 CLIPART_NOT_CATEGORIES = {"special", "unsorted"}     # folders that say nothing of the subject
 
 
@@ -238,6 +258,30 @@ def fortunes(folder: Path, out: Path) -> None:
     print(f"wrote {out}: {len(rows):,} quotations, {len({r[2] for r in rows})} collections")
 
 
+def wordnet(package: Path, out: Path) -> None:
+    rows = []
+    for pos in ("noun", "verb"):
+        for data in sorted(package.rglob(f"data.{pos}")):
+            for line in data.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.startswith(" ") or "|" not in line:       # the licence header
+                    continue
+                fields, gloss = line.split("|", 1)
+                offset, lex_file = fields.split()[:2]
+                rows.append((pos[0] + offset, gloss.strip(), LEXNAMES[int(lex_file)]))
+    sizes = collections.Counter(r[2] for r in rows)
+    rows = [r for r in rows if sizes[r[2]] >= MIN_LEXICOGRAPHER_FILE]
+    if not rows:
+        sys.exit(f"{package}: no WordNet data.noun / data.verb files; unpack wordnet-base "
+                 "with dpkg-deb -x")
+    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for synset, text, label in rows:
+            test = int(hashlib.sha256(synset.encode()).hexdigest(), 16) % 5 == 0
+            f.write(json.dumps({"id": synset, "text": text, "label": label,
+                                "split": "test" if test else "train"}) + "\n")
+    print(f"wrote {out}: {len(rows):,} definitions, {len({r[2] for r in rows})} "
+          "lexicographer files")
+
+
 def emoji(packages: list[Path], out: Path) -> None:
     import shutil
     tmp = out.with_name(out.name + ".partial")
@@ -341,6 +385,10 @@ COMMANDS = {
                 [("package", dict(type=Path, help="the unpacked openclipart-png package "
                                                   "(dpkg-deb -x)"))],
                 clipart, {"package": ("folder", "unpack openclipart-png with dpkg-deb -x")}),
+    "wordnet": ("WordNet's noun and verb definitions by lexicographer file",
+                [("package", dict(type=Path, help="the unpacked wordnet-base package "
+                                                  "(dpkg-deb -x)"))],
+                wordnet, {"package": ("folder", "unpack wordnet-base with dpkg-deb -x")}),
     "emoji": ("vendors' emoji drawings by Unicode category",
               [("packages", dict(type=Path, nargs="+", help="unpacked npm emoji-datasource-* "
                                                             "packages, one folder each"))],

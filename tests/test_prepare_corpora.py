@@ -131,3 +131,25 @@ def test_clipart_by_top_category_at_its_own_sizes(tmp_path):
     c = read_corpus(out)
     assert c.modality == IMAGE and len(c) == 50 and c.meta["shape"] == (30, 40, 3)
     assert prepare("clipart", tmp_path / "nothing", out).returncode != 0
+
+
+def test_wordnet_definitions_by_lexicographer_file(tmp_path):
+    folder = tmp_path / "wordnet" / "usr" / "share" / "wordnet"
+    folder.mkdir(parents=True)
+    header = "  1 This software and database is being provided to you, the LICENSEE\n"
+    nouns = "".join(f"{2084071 + i:08d} 05 n 01 dog{i} 0 000 | a member of the genus Canis {i}\n"
+                    for i in range(100))
+    nouns += "00001740 03 n 01 entity 0 000 | that which is perceived\n"     # 1 noun.Tops
+    verbs = "".join(f"{1835496 + i:08d} 38 v 01 run{i} 0 000 00 | move fast by using legs {i}\n"
+                    for i in range(120))
+    (folder / "data.noun").write_text(header + nouns)
+    (folder / "data.verb").write_text(header + verbs)
+    out = tmp_path / "wordnet.jsonl"
+    r = prepare("wordnet", tmp_path / "wordnet", out)
+    assert r.returncode == 0, r.stderr
+    c = read_corpus(out, id_column="id")
+    assert c.modality == TEXT and len(c) == 220               # noun.Tops has too few
+    by_id = dict(zip(c.ids, zip(c.items, c.labels)))
+    assert by_id["n02084071"] == ("a member of the genus Canis 0", ["noun.animal"])
+    assert by_id["v01835496"][1] == ["verb.motion"]
+    assert 0 < c.splits.count("test") < 220
