@@ -213,7 +213,8 @@ def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, lis
     Sub-folders named for a split (:func:`named_split`: ``train``, ``training``, ``val``,
     ``test``, ``testing``, ``20news-bydate-train``, ``seg_test``) define the split and hold
     the label folders, when there is a training one and they are at least half the
-    sub-folders; the files outside them are left out. Without such sub-folders every file
+    sub-folders (and two or more when there are others); the files outside them are left
+    out. Without such sub-folders every file
     is in the training split. A file directly in a split's (or the folder's) top has no
     label, nor has one in a sub-folder named ``unsup`` or ``unlabeled``
     (:data:`UNLABELLED_FOLDERS`).
