@@ -134,6 +134,15 @@ def _stl10_targz() -> bytes:
         ("test_y.bin", b"\x02"), ("class_names.txt", b"cat\ndog\n"))})
 
 
+def _hub_images_parquet() -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"img": [{"bytes": _png(v), "path": f"{v}.png"} for v in (10, 200)],
+                             "label": [0, 1]}), buf)
+    return buf.getvalue()
+
+
 def _svhn_mat() -> bytes:
     from scipy.io import savemat
     buf = io.BytesIO()
@@ -206,6 +215,7 @@ SEEDS = {
     "cifar-10-python.tar.gz": _cifar_python_targz,
     "stl10_binary.tar.gz": _stl10_targz,
     "train_32x32.mat": _svhn_mat,
+    "train-00000-of-00001.parquet": _hub_images_parquet,
     "news.zip": _text_zip,
     "pics.tar.gz": _images_targz,
     "train-images-idx3-ubyte": lambda: _idx(np.arange(2 * 5 * 5).reshape(2, 5, 5)),

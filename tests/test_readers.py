@@ -960,3 +960,72 @@ def test_compressed_mat_files_with_text_cells_and_structures_beside_the_images(t
     c = read_corpus(tmp_path / "set.mat")
     assert c.labels == [["0"], ["1"], ["2"]]
     np.testing.assert_array_equal(c.take(range(3))[..., 0], np.moveaxis(x, 2, 0))
+
+
+def test_hub_parquet_tables_holding_the_images(tmp_path):
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 256, (5, 6, 8, 3), np.uint8)
+
+    def png(a):
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, "PNG")
+        return buf.getvalue()
+
+    # the Hub's layout: {bytes, path} images, class numbers, names in the dataset card
+    (tmp_path / "plain_text").mkdir()
+    for name, rows, labels in (("train-00000-of-00001", [0, 1, 2], [0, 1, 1]),
+                               ("test-00000-of-00001", [3, 4], [1, -1])):
+        pq.write_table(pa.table({"img": [{"bytes": png(pixels[i]), "path": f"{i}.png"}
+                                         for i in rows],
+                                 "fine_label": labels, "coarse_label": [0] * len(rows)}),
+                       tmp_path / "plain_text" / f"{name}.parquet")
+    (tmp_path / "README.md").write_text(
+        "---\ndataset_info:\n  features:\n  - name: img\n    dtype: image\n"
+        "  - name: fine_label\n    dtype:\n      class_label:\n        names:\n"
+        "          '0': apple\n          '1': aquarium_fish\n"
+        "  - name: coarse_label\n    dtype:\n      class_label:\n        names:\n"
+        "          '0': fruit\n---\n# CIFAR-like\n")
+    c = read_corpus(tmp_path)
+    assert c.modality == IMAGE and c.meta["shape"] == (6, 8, 3)
+    assert c.splits == ["train"] * 3 + ["test"] * 2
+    assert c.labels == [["apple"], ["aquarium_fish"], ["aquarium_fish"], ["aquarium_fish"], []]
+    assert list(c.titles) == ["0.png", "1.png", "2.png", "3.png", "4.png"]
+    np.testing.assert_array_equal(c.take(range(5)), pixels)
+    c = read_corpus(tmp_path / "plain_text" / "test-00000-of-00001.parquet",
+                    label_column="coarse_label")                  # one file, card above it
+    assert c.labels == [["fruit"], ["fruit"]]
+    pq.write_table(pa.table({"img": [{"bytes": png(pixels[0]), "path": None},
+                                     {"bytes": b"\x89PNG broken", "path": None}]}),
+                   tmp_path / "bad.parquet")
+    with pytest.raises(CorpusError, match="bad.parquet: row 1: not a readable image"):
+        read_corpus(tmp_path / "bad.parquet")
+
+
+def test_a_datasets_save_to_disk_folder_of_arrow_files(tmp_path):
+    import pyarrow as pa
+    # ag_news saved with save_to_disk: <split>/data-00000-of-00001.arrow (Arrow stream),
+    # dataset_info.json naming the classes, state.json, dataset_dict.json
+    info = {"features": {"text": {"dtype": "string", "_type": "Value"},
+                         "label": {"names": ["World", "Sports", "Business", "Sci/Tech"],
+                                   "_type": "ClassLabel"}}}
+    for split, texts, labels in (("train", ["stocks fall", "cup final won"], [2, 1]),
+                                 ("test", ["rocket launched"], [3])):
+        (tmp_path / split).mkdir()
+        table = pa.table({"text": texts, "label": labels})
+        with pa.OSFile(str(tmp_path / split / "data-00000-of-00001.arrow"), "wb") as sink, \
+                pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        (tmp_path / split / "dataset_info.json").write_text(json.dumps(info))
+        (tmp_path / split / "state.json").write_text('{"_data_files": []}')
+    (tmp_path / "dataset_dict.json").write_text('{"splits": ["train", "test"]}')
+    c = read_corpus(tmp_path)
+    assert c.items == ["stocks fall", "cup final won", "rocket launched"]
+    assert c.labels == [["Business"], ["Sports"], ["Sci/Tech"]]
+    assert c.splits == ["train", "train", "test"]
+    (tmp_path / "train" / "data-00000-of-00001.arrow").write_bytes(b"ARROW1 but cut")
+    with pytest.raises(CorpusError, match="data-00000-of-00001.arrow: not a readable Arrow"):
+        read_corpus(tmp_path)

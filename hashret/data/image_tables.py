@@ -1,7 +1,9 @@
-"""Folders of images labelled by a table rather than by sub-folders, as many image sets are
-published: ``labels.csv`` naming each image (by file name, name without suffix, or path)
-beside a folder of the images, e.g. ``train.csv`` with columns ``id,breed`` and
-``train/<id>.jpg``."""
+"""Images labelled by a table rather than by sub-folders, as many image sets are published:
+``labels.csv`` naming each image (by file name, name without suffix, or path) beside a folder
+of the images, e.g. ``train.csv`` with columns ``id,breed`` and ``train/<id>.jpg``; or
+tables that hold the images themselves, as the Hugging Face Hub publishes every image set
+(``plain_text/train-00000-of-00001.parquet`` with an ``img`` column of ``{bytes, path}``
+and a ``label`` column, the class names in the dataset card's ``README.md``)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from pathlib import Path, PurePosixPath
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, Corpus, named_split
 from .images import images_from_sources
-from .tables import label_list, read_table_rows, table_file_split
+from .tables import (class_names, label_list, named_classes, read_table_rows,
+                     table_file_split)
 
 log = logging.getLogger("hashret")
 
@@ -51,6 +54,11 @@ def _label_column(columns: list[str], image_col: str, label_column: str | None,
     by_name = next((c for c in columns if c.lower() in LABEL_COLUMNS), None)
     if by_name:
         return by_name
+    # CIFAR-100 on the Hub: fine_label and coarse_label; the finer one
+    named = sorted((c for c in columns if c.lower().endswith(("_label", "_labels"))),
+                   key=lambda c: not c.lower().startswith("fine"))
+    if named:
+        return named[0]
     others = [c for c in columns if c != image_col and c.lower() not in ("split", "id")]
     return others[0] if len(others) == 1 else None       # "id,breed": the one other column
 
@@ -103,3 +111,60 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
                           "training images in a table too (train.csv)")
     return Corpus(IMAGE, ids, items, [chosen[i][1] for i in order], splits, list(ids),
                   str(root), {"shape": items.shape[1:]})
+
+
+# --- tables that hold the images ----------------------------------------------------------
+
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF", b"II*\x00",
+                b"MM\x00*", b"P5", b"P6")
+
+
+def _image_bytes(value) -> bytes | None:
+    """The encoded image a table cell holds: the Hub's ``{"bytes": ..., "path": ...}`` or
+    the file's bytes themselves."""
+    if isinstance(value, dict):
+        value = value.get("bytes")
+    return value if isinstance(value, bytes) and value.startswith(_IMAGE_MAGIC) else None
+
+
+def embedded_image_column(rows: list[dict]) -> str | None:
+    """The column whose cells hold encoded images, judged by the first rows, or None."""
+    for col in rows[0]:
+        cells = [r.get(col) for r in rows[:5] if r.get(col) is not None]
+        if cells and all(_image_bytes(c) is not None for c in cells):
+            return col
+    return None
+
+
+def embedded_images_corpus(rows: list[dict], source: str, image_col: str,
+                           label_column: str | None, id_column: str | None,
+                           file_splits: list[str] | None, folder: Path | None) -> Corpus:
+    """A table of encoded images (see :func:`embedded_image_column`), one per row: labels from
+    ``--label-column`` or a label-named column (class numbers named by the dataset card when
+    there is one), splits from a ``split`` column or the tables' file names."""
+    columns = [c for c in rows[0] if isinstance(c, str)]
+    label_col = _label_column(columns, image_col, label_column, Path(source))
+    if id_column is not None and id_column not in columns:
+        raise UsageError(f"{source}: --id-column {id_column!r} is not a column; columns are "
+                         f"{columns}")
+    classes = class_names(folder).get(label_col, []) if label_col else []
+    sources, titles, labels, splits = [], [], [], []
+    for i, r in enumerate(rows):
+        encoded = _image_bytes(r.get(image_col))
+        if encoded is None:
+            raise CorpusError(f"{source}: row {i} of column {image_col!r} holds no image "
+                              "(PNG, JPEG, GIF, BMP, WebP, TIFF or Netpbm bytes)")
+        sources.append(encoded)
+        cell = r.get(image_col)
+        path = cell.get("path") if isinstance(cell, dict) else None
+        titles.append(str(path) if path else f"row {i}")
+        labels.append(named_classes(label_list(r.get(label_col)), classes)
+                      if label_col else [])
+        splits.append(named_split(str(r.get("split") or (file_splits[i] if file_splits
+                                                         else "train"))) or "train")
+    ids = [r.get(id_column) for r in rows] if id_column else list(range(len(rows)))
+    items = images_from_sources(sources, [f"{source}: row {i}" for i in range(len(rows))])
+    log.info("%s: images in column %r%s", source, image_col,
+             f", labels in {label_col!r}" if label_col else "")
+    return Corpus(IMAGE, ids, items, labels, splits, titles, source,
+                  {"shape": items.shape[1:]})

@@ -69,9 +69,15 @@ def _headerless_columns(rows: list[dict], source: str, label_column):
 
 
 def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
-                    id_column, file_splits: list[str] | None = None) -> Corpus:
+                    id_column, file_splits: list[str] | None = None,
+                    folder: Path | None = None) -> Corpus:
     if not rows:
         raise CorpusError(f"{source} holds no rows: give a table with at least one document")
+    from .image_tables import embedded_image_column, embedded_images_corpus
+    image_col = embedded_image_column(rows) if text_column is None else None
+    if image_col is not None:                           # a table of images, not documents
+        return embedded_images_corpus(rows, source, image_col, label_column, id_column,
+                                      file_splits, folder)
     columns = list(rows[0].keys())
     if columns == [str(i + 1) for i in range(len(columns))] and text_column is None:
         text_column, label_column = _headerless_columns(rows, source, label_column)
@@ -91,11 +97,13 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
                                  f"{columns}")
     if label_column is None:
         label_column = next((c for c in ("labels", "label") if c in columns), None)
+    classes = class_names(folder).get(label_column, []) if label_column else []
     texts, ids, labels, splits, titles = [], [], [], [], []
     for i, row in enumerate(rows):
         texts.append("\n".join(str(row[c]) for c in text_columns if row.get(c) is not None))
         ids.append(row.get(id_column) if id_column else i)
-        labels.append(label_list(row.get(label_column)) if label_column else [])
+        labels.append(named_classes(label_list(row.get(label_column)), classes)
+                      if label_column else [])
         split = str(row.get("split") or (file_splits[i] if file_splits else "train"))
         splits.append(named_split(split) or "train")     # "testing" too; "valid" is train
         title = row.get("title")
@@ -107,7 +115,9 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
     return Corpus(TEXT, ids, texts, labels, splits, titles, source)
 
 
-TABLE_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
+# .arrow: the Arrow files a Hugging Face dataset's save_to_disk writes
+# (train/data-00000-of-00001.arrow)
+TABLE_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet", ".arrow")
 # A lone ``.json`` file is read as a table too (an array of records, or JSON lines); in a
 # folder of tables it is not, since dataset folders keep their metadata in ``.json`` files.
 JSON_TABLE_SUFFIX = ".json"
@@ -271,10 +281,69 @@ def read_table_rows(path: Path) -> list[dict]:
             except Exception as e:  # noqa: BLE001 - Arrow raises many kinds on bad bytes
                 raise CorpusError(f"{path}: not a readable Parquet file ({str(e)[:120]})") \
                     from None
+        if suffix == ".arrow":
+            return _arrow_rows(path)
     except OSError as e:
         raise CorpusError(f"cannot read {path}: {e.strerror}") from None
     raise CorpusError(f"{path}: unknown table type {suffix!r}; use .jsonl, .json, .csv, .tsv, "
                       ".parquet or .txt (one document per line)")
+
+
+def _arrow_rows(path: Path) -> list[dict]:
+    """An Arrow IPC file, in the streaming form (save_to_disk's) or the file form."""
+    import pyarrow as pa
+    errors = []
+    for open_ in (pa.ipc.open_stream, pa.ipc.open_file):
+        try:
+            with pa.memory_map(str(path)) as source:
+                return open_(source).read_all().to_pylist()
+        except (pa.ArrowInvalid, pa.ArrowException, ValueError) as e:
+            errors.append(str(e)[:80])
+    raise CorpusError(f"{path}: not a readable Arrow file ({errors[-1]}); save the dataset "
+                      "again, or as Parquet")
+
+
+def class_names(folder: Path | None) -> dict[str, list[str]]:
+    """Class names by column, for tables that store class numbers: from the dataset card's
+    YAML (``README.md`` in or up to two folders above ``folder``: ``- name: label`` ...
+    ``class_label: names: '0': World``), as the Hugging Face Hub writes it, or from a
+    ``dataset_info.json`` in ``folder`` or its split folders (``"features": {"label":
+    {"names": [...]}}``), as a dataset's save_to_disk writes it."""
+    if folder is None:
+        return {}
+    folder = Path(folder)
+    for info in [folder / "dataset_info.json", *sorted(folder.glob("*/dataset_info.json"))]:
+        try:
+            features = json.loads(info.read_text(encoding="utf-8")).get("features") or {}
+        except (OSError, ValueError, AttributeError):      # absent, or not what we know
+            continue
+        found = {k: [str(n) for n in v["names"]] for k, v in features.items()
+                 if isinstance(v, dict) and isinstance(v.get("names"), list)}
+        if found:
+            return found
+    card = next((c / "README.md" for c in (folder, *folder.parents[:2])
+                 if (c / "README.md").is_file()), None)
+    if card is None:
+        return {}
+    names: dict[str, dict[int, str]] = {}
+    feature = None
+    for line in card.read_text(encoding="utf-8", errors="replace").splitlines():
+        if m := re.match(r"\s*- name: (\S+)\s*$", line):
+            feature = m.group(1)
+        elif feature and (m := re.match(r"\s+'?(\d+)'?: (.+?)\s*$", line)):
+            names.setdefault(feature, {})[int(m.group(1))] = m.group(2).strip("'\"")
+        elif line.startswith("---") and names:
+            break                                             # the end of the card's YAML
+    return {f: [n[k] for k in sorted(n)] for f, n in names.items()
+            if sorted(n) == list(range(len(n)))}
+
+
+def named_classes(values: list[str], classes: list[str]) -> list[str]:
+    """Class numbers as the names ``classes`` gives them; -1, the Hub's "no label", dropped."""
+    if not classes:
+        return values
+    return [classes[int(v)] if v.isdigit() and int(v) < len(classes) else v
+            for v in values if v != "-1"]
 
 
 def read_table(path: Path, text_column=None, label_column=None, id_column=None) -> Corpus:
@@ -286,7 +355,8 @@ def read_table(path: Path, text_column=None, label_column=None, id_column=None) 
     multi-label.
     """
     path = Path(path)
-    return _rows_to_corpus(read_table_rows(path), str(path), text_column, label_column, id_column)
+    return _rows_to_corpus(read_table_rows(path), str(path), text_column, label_column, id_column,
+                           folder=path.parent)
 
 
 def table_file_split(path: Path, root: Path) -> str:
@@ -325,4 +395,5 @@ def read_table_folder(root: Path, text_column=None, label_column=None,
                               "share their columns")
         rows += part
         file_splits += [table_file_split(f, root)] * len(part)
-    return _rows_to_corpus(rows, str(root), text_column, label_column, id_column, file_splits)
+    return _rows_to_corpus(rows, str(root), text_column, label_column, id_column, file_splits,
+                           root)
