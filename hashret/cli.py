@@ -137,15 +137,18 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
           label_column, id_column):
     """Train a model on CORPUS and index every item.
 
-    CORPUS is a folder (text files or images, one sub-folder per label; IDX train-*/t10k-*
-    files; Reuters reut2-*.sgm files; CIFAR-10/100 binary or python batches;
-    .jsonl/.csv/.tsv/.parquet tables split by file name, as train.csv and test.csv), such a
-    folder as a .tar.gz, .tgz, .tar or .zip archive (read without unpacking; Reuters' and
-    CIFAR's distributions too), a .jsonl/.json/.csv/.tsv/.parquet table, a .txt file of one
-    document per line (fastText __label__ prefixes as labels), a Reuters .sgm, a .npy or
-    .npz image array (x_train, y_train, x_test, y_test; channels last or first) or an IDX
-    file. Without CORPUS, --dataset (default reuters) picks an embedded corpus. The model
-    trains on the training split when the corpus has one; the index holds all items.
+    CORPUS is a folder (text files or images, one sub-folder per label, under train/ and
+    test/ when split; IDX train-*/t10k-* files; Reuters reut2-*.sgm files; CIFAR-10/100
+    binary or python batches; STL-10's binary files; .mat files; .jsonl, .csv, .tsv,
+    .parquet or .arrow tables split by file name, as train.csv and test.csv or a Hugging Face dataset's
+    parquet or save_to_disk files, of documents or of images), such a folder as a .tar.gz,
+    .tgz, .tar or .zip archive (read without unpacking; Reuters', CIFAR's and STL-10's
+    distributions too), one such table or .json file, a .txt file of one document per line
+    (fastText __label__ prefixes as labels; label TAB text lines as a table), a Reuters
+    .sgm, a .npy, .npz or .mat image array (channels last or first) or an IDX file. The
+    README lists every layout. Without CORPUS, --dataset (default reuters) picks an
+    embedded corpus. The model trains on the training split when the corpus has one; the
+    index holds all items.
     """
     from .build import build_index
     from .data import limit_rows
