@@ -226,6 +226,13 @@ def test_headerless_csv_columns_are_numbered_and_text_columns_join(tmp_path):
     (tmp_path / "ids.csv").write_text(rows)
     c = read_corpus(tmp_path / "ids.csv")
     assert c.items[0] == "review number 1 of many" and c.labels == [[]] * 30
+    # a spreadsheet's header of questions is a header, long as its names are
+    (tmp_path / "form.csv").write_text(
+        "Timestamp,What did you like most about the course and why\n"
+        "2024-01-05 10:00,the labs were well paced\n2024-01-06 11:00,the notes\n")
+    c = read_corpus(tmp_path / "form.csv",
+                    text_column="What did you like most about the course and why")
+    assert c.items == ["the labs were well paced", "the notes"]
     with pytest.raises(UsageError, match=r"no 'text' column among \['1', '2'\]"):
         (tmp_path / "numbers.csv").write_text("1,2\n3,4\n")
         read_corpus(tmp_path / "numbers.csv")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import csv
 import io
+import itertools
 import json
 import logging
 import re
@@ -234,9 +235,11 @@ def _csv_rows(path: Path, text: str, suffix: str) -> list[dict]:
     csv.field_size_limit(sys.maxsize)
     delimiter = _csv_delimiter(text, suffix)
     try:
-        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+        head = list(itertools.islice(csv.reader(io.StringIO(text, newline=""),
+                                                delimiter=delimiter), 1_000))
+        first = head[0] if head else []
         names = None
-        if _is_data_row(first):
+        if _is_data_row(first, head[1:]):
             names = [str(i + 1) for i in range(len(first))]
             log.info("%s has no header row: its columns are numbered 1 to %d", path.name,
                      len(first))
@@ -251,12 +254,19 @@ _KNOWN_COLUMNS = {"text", "body", "content", "document", "label", "labels", "id"
                   "title", "class", "category", "target"}
 
 
-def _is_data_row(cells: list[str]) -> bool:
-    """A first row of data, not column names: it holds a bare number or a sentence (more
-    words than a column name has), and no column name hashret knows."""
+def _is_data_row(cells: list[str], rest: list[list[str]]) -> bool:
+    """A first row of data, not column names (``rest``: the rows after it): it holds no
+    column name hashret knows, and either a bare number, or a sentence (more words than a
+    column name has) beside a first cell that the first column repeats below, as a class
+    does (``earn``; a spreadsheet's header of questions, ``Timestamp,How did you ...``,
+    names its first column once)."""
     names = {c.strip().lower() for c in cells}
-    return any(_is_number(c.strip()) or len(c.split()) > HEADER_MAX_WORDS for c in cells) \
-        and not names & _KNOWN_COLUMNS
+    if not cells or names & _KNOWN_COLUMNS:
+        return False
+    if any(_is_number(c.strip()) for c in cells):
+        return True
+    return any(len(c.split()) > HEADER_MAX_WORDS for c in cells) and \
+        any(row[:1] == cells[:1] for row in rest)
 
 
 def read_table_rows(path: Path) -> list[dict]:
