@@ -215,7 +215,8 @@ class Bundle:
     @staticmethod
     def verify_files(path, manifest: dict, hashes: bool = False) -> list[str]:
         """Problems with the bundle's files: missing, wrong size, or a checksum mismatch
-        (every file with ``hashes``, else only :data:`ALWAYS_HASHED`). An empty list means the files are as written."""
+        (every file with ``hashes``, else only :data:`ALWAYS_HASHED`). An empty list means the
+        files are as written."""
         problems = []
         if hashes and manifest.get("checksum") != manifest_checksum(manifest):
             problems.append(f"{MANIFEST} does not match its own checksum")

@@ -140,8 +140,9 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     CORPUS is a folder (text files or images, one sub-folder per label, under train/ and
     test/ when split; IDX train-*/t10k-* files; Reuters reut2-*.sgm files; CIFAR-10/100
     binary or python batches; STL-10's binary files; .mat files; .jsonl, .csv, .tsv,
-    .parquet or .arrow tables split by file name, as train.csv and test.csv or a Hugging Face dataset's
-    parquet or save_to_disk files, of documents or of images), such a folder as a .tar.gz,
+    .parquet or .arrow tables split by file name, as train.csv and test.csv or a Hugging
+    Face dataset's parquet or save_to_disk files, of documents or of images), such a
+    folder as a .tar.gz,
     .tgz, .tar or .zip archive (read without unpacking; Reuters', CIFAR's and STL-10's
     distributions too), one such table or .json file, a .txt file of one document per line
     (fastText __label__ prefixes as labels; label TAB text lines as a table), a Reuters

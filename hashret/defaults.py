@@ -132,10 +132,11 @@ SEMI_TEACHER_STEPS = 3_000
 # still gained on three seeds of five. Validation (BENCHMARKS.md "A teacher for semi"), 64
 # bits, 10% of the labels, mAP@1000 without / with: Fashion-MNIST seeds 0 / 1 / 2 0.8776 /
 # 0.8761 / 0.8751 -> 0.8846 / 0.8918 / 0.8844; 8 x 8 digits seeds 0-4 0.8825 / 0.8669 /
-# 0.8703 / 0.9088 / 0.9055 -> 0.9043 / 0.8652 / 0.8872 / 0.8915 / 0.9212. Such a model then codes the mean of an image's logits and its
-# mirror image's (HashModel.embed_features): Fashion-MNIST seeds 0 / 1 / 2 0.8846 / 0.8918 /
-# 0.8844 -> 0.8879 / 0.8949 / 0.8858, digits seeds 0-4 +0.020 / +0.006 / +0.012 / +0.028 /
-# -0.007. ``extra["mirror"]`` (``hashret build --mirror``) sets the share; 0 turns both off.
+# 0.8703 / 0.9088 / 0.9055 -> 0.9043 / 0.8652 / 0.8872 / 0.8915 / 0.9212. Such a model then
+# codes the mean of an image's logits and its mirror image's (HashModel.embed_features):
+# Fashion-MNIST seeds 0 / 1 / 2 0.8846 / 0.8918 / 0.8844 -> 0.8879 / 0.8949 / 0.8858, digits
+# seeds 0-4 +0.020 / +0.006 / +0.012 / +0.028 / -0.007. ``extra["mirror"]`` (``hashret build
+# --mirror``) sets the share; 0 turns both off.
 SEMI_MIRROR = 0.5
 
 

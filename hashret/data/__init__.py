@@ -56,11 +56,12 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
 
     - a file: ``.jsonl``/``.json``/``.csv``/``.tsv``/``.parquet`` (text table), ``.txt``
       (one document per line, fastText labels), ``.sgm`` (Reuters-21578),
-      ``.npy`` / ``.npz`` / ``.mat`` (image arrays), a CIFAR ``.bin`` file, an STL-10 ``*_X.bin``
-      file, an IDX file;
+      ``.npy`` / ``.npz`` / ``.mat`` (image arrays), a CIFAR ``.bin`` file, an STL-10
+      ``*_X.bin`` file, an IDX file;
     - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, CIFAR or STL-10
-      binary files, ``.mat`` files, image files or text files (one sub-folder per label), or tables
-      (``train.csv`` and ``test.csv``, the split from each file's name);
+      binary files, ``.mat`` files, image files or text files (one sub-folder per label),
+      or tables (``train.csv`` and ``test.csv``, the split from each file's name; of
+      documents, or of encoded images as the Hugging Face Hub publishes them);
     - an archive of a folder (``.tar.gz``, ``.tgz``, ``.tar``, ``.tar.bz2``, ``.tar.xz``,
       ``.zip``): Reuters-21578's and CIFAR's distributions, or any folder above, read
       without unpacking it.

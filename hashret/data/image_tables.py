@@ -12,9 +12,9 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from ..errors import CorpusError, UsageError
-from .corpus import IMAGE, Corpus, named_split
+from .corpus import IMAGE, Corpus
 from .images import images_from_sources
-from .tables import (class_names, label_list, named_classes, read_table_rows,
+from .tables import (class_names, label_list, named_classes, read_table_rows, row_split,
                      table_file_split)
 
 log = logging.getLogger("hashret")
@@ -94,8 +94,7 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
             i = keys.get(str(r.get(image_col)).strip().lstrip("./"))
             if i is None or i in chosen:
                 continue
-            chosen[i] = (str(rels[i]), label_list(r.get(label_col)),
-                         named_split(str(r.get("split") or file_split)) or "train")
+            chosen[i] = (str(rels[i]), label_list(r.get(label_col)), row_split(r, file_split))
         used.append(f"{table.name} (images {image_col!r}, labels {label_col!r})")
     if not chosen:
         return None
@@ -160,8 +159,7 @@ def embedded_images_corpus(rows: list[dict], source: str, image_col: str,
         titles.append(str(path) if path else f"row {i}")
         labels.append(named_classes(label_list(r.get(label_col)), classes)
                       if label_col else [])
-        splits.append(named_split(str(r.get("split") or (file_splits[i] if file_splits
-                                                         else "train"))) or "train")
+        splits.append(row_split(r, file_splits[i] if file_splits else "train"))
     ids = [r.get(id_column) for r in rows] if id_column else list(range(len(rows)))
     items = images_from_sources(sources, [f"{source}: row {i}" for i in range(len(rows))])
     log.info("%s: images in column %r%s", source, image_col,

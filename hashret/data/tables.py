@@ -69,6 +69,12 @@ def _headerless_columns(rows: list[dict], source: str, label_column):
     return ",".join(text), label_column
 
 
+def row_split(row: dict, default: str) -> str:
+    """A table row's split: its ``split`` column, else ``default`` (its file's), read by
+    :func:`named_split` (``testing`` is test; ``valid`` and anything else train)."""
+    return named_split(str(row.get("split") or default)) or "train"
+
+
 def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
                     id_column, file_splits: list[str] | None = None,
                     folder: Path | None = None) -> Corpus:
@@ -105,8 +111,7 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
         ids.append(row.get(id_column) if id_column else i)
         labels.append(named_classes(label_list(row.get(label_column)), classes)
                       if label_column else [])
-        split = str(row.get("split") or (file_splits[i] if file_splits else "train"))
-        splits.append(named_split(split) or "train")     # "testing" too; "valid" is train
+        splits.append(row_split(row, file_splits[i] if file_splits else "train"))
         title = row.get("title")
         titles.append(str(title) if title else text_title(texts[-1]))
     if any(i is None for i in ids):
