@@ -141,25 +141,27 @@ def debian(packages: Path, out: Path) -> None:
         if text and section and "Package" in p and text not in seen:
             seen.add(text)
             rows.append((p["Package"], text, section))
-    write_descriptions(out, rows, MIN_SECTION,
+    write_texts(out, rows, MIN_SECTION,
                        f"{packages}: no package stanzas with a Description and a Section")
 
 
-def write_descriptions(out: Path, rows, min_section: int, none_left: str) -> None:
-    """``(package, text, section)`` rows of sections with at least ``min_section`` rows as
-    JSON lines, a fixed 20% of packages (by a hash of the name) in the test split; exits
-    with ``none_left`` when no row is left."""
-    sizes = collections.Counter(s for _, _, s in rows)
-    rows = [r for r in rows if sizes[r[2]] >= min_section]
+def write_texts(out: Path, rows, min_label: int, none_left: str,
+                names=("descriptions", "sections"), split_by_text: bool = False) -> None:
+    """``(id, text, label)`` rows of labels with at least ``min_label`` rows as JSON lines, a
+    fixed 20% (by a hash of the id, or of the text) in the test split; exits with
+    ``none_left`` when no row is left. ``names``: what the rows and labels are, for the
+    summary line."""
+    sizes = collections.Counter(label for _, _, label in rows)
+    rows = [r for r in rows if sizes[r[2]] >= min_label]
     if not rows:
         sys.exit(none_left)
     with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        for name, text, section in rows:
-            test = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 5 == 0
-            f.write(json.dumps({"id": name, "text": text, "label": section,
+        for name, text, label in rows:
+            key = text if split_by_text else name
+            test = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 5 == 0
+            f.write(json.dumps({"id": name, "text": text, "label": label,
                                 "split": "test" if test else "train"}) + "\n")
-    print(f"wrote {out}: {len(rows):,} descriptions, "
-          f"{len({s for _, _, s in rows})} sections")
+    print(f"wrote {out}: {len(rows):,} {names[0]}, {len({r[2] for r in rows})} {names[1]}")
 
 
 def debian_translated(packages: Path, translation: Path, out: Path) -> None:
@@ -172,7 +174,7 @@ def debian_translated(packages: Path, translation: Path, out: Path) -> None:
         section = sections.get(p.get("Package", ""))
         if text and section:
             rows.append((p["Package"], text, section))
-    write_descriptions(out, rows, MIN_TRANSLATED_SECTION,
+    write_texts(out, rows, MIN_TRANSLATED_SECTION,
                        f"{translation}: no translated descriptions of packages in {packages}")
 
 
@@ -245,17 +247,10 @@ def fortunes(folder: Path, out: Path) -> None:
             if text and text not in seen:
                 seen.add(text)
                 rows.append((f"{p.name}-{n}", text, p.name))
-    sizes = collections.Counter(r[2] for r in rows)
-    rows = [r for r in rows if sizes[r[2]] >= MIN_FORTUNES]
-    if not rows:
-        sys.exit(f"{folder}: no .../fortunes/<collection> files with at least "
-                 f"{MIN_FORTUNES} quotations; unpack the fortunes packages with dpkg-deb -x")
-    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        for name, text, label in rows:
-            test = int(hashlib.sha256(text.encode()).hexdigest(), 16) % 5 == 0
-            f.write(json.dumps({"id": name, "text": text, "label": label,
-                                "split": "test" if test else "train"}) + "\n")
-    print(f"wrote {out}: {len(rows):,} quotations, {len({r[2] for r in rows})} collections")
+    write_texts(out, rows, MIN_FORTUNES,
+                f"{folder}: no .../fortunes/<collection> files with at least {MIN_FORTUNES} "
+                "quotations; unpack the fortunes packages with dpkg-deb -x",
+                ("quotations", "collections"), split_by_text=True)
 
 
 def wordnet(package: Path, out: Path) -> None:
@@ -268,18 +263,9 @@ def wordnet(package: Path, out: Path) -> None:
                 fields, gloss = line.split("|", 1)
                 offset, lex_file = fields.split()[:2]
                 rows.append((pos[0] + offset, gloss.strip(), LEXNAMES[int(lex_file)]))
-    sizes = collections.Counter(r[2] for r in rows)
-    rows = [r for r in rows if sizes[r[2]] >= MIN_LEXICOGRAPHER_FILE]
-    if not rows:
-        sys.exit(f"{package}: no WordNet data.noun / data.verb files; unpack wordnet-base "
-                 "with dpkg-deb -x")
-    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        for synset, text, label in rows:
-            test = int(hashlib.sha256(synset.encode()).hexdigest(), 16) % 5 == 0
-            f.write(json.dumps({"id": synset, "text": text, "label": label,
-                                "split": "test" if test else "train"}) + "\n")
-    print(f"wrote {out}: {len(rows):,} definitions, {len({r[2] for r in rows})} "
-          "lexicographer files")
+    write_texts(out, rows, MIN_LEXICOGRAPHER_FILE,
+                f"{package}: no WordNet data.noun / data.verb files; unpack wordnet-base with "
+                "dpkg-deb -x", ("definitions", "lexicographer files"))
 
 
 def emoji(packages: list[Path], out: Path) -> None:
