@@ -150,7 +150,7 @@ def read_npy(path: Path) -> Corpus:
                           f"or (n, c, h, w), found shape {shape}{_flat_image_hint(shape)}")
     if arr.dtype.kind not in "uif" or arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
         raise CorpusError(f"{path}: pixel type {arr.dtype} is not numeric")
-    arr = _as_channels_last(arr, str(path))
+    arr = as_channels_last(arr, str(path))
     n = arr.shape[0]
     labels: list[list[str]] = [[] for _ in range(n)]
     for cand in (path.with_name(path.stem + "_labels.npy"),
@@ -172,7 +172,7 @@ def read_npy(path: Path) -> Corpus:
                   {"shape": tuple(arr.shape[1:])})
 
 
-def _as_channels_last(arr: np.ndarray, what: str) -> np.ndarray:
+def as_channels_last(arr: np.ndarray, what: str) -> np.ndarray:
     """An image array as (n, h, w, c). (n, h, w) gains a channel axis; (n, c, h, w) with 1, 3
     or 4 channels on axis 1 and a last axis that cannot be channels (PyTorch's layout) is
     viewed channels-last, without a copy."""
@@ -405,7 +405,7 @@ def read_npz(path: Path) -> Corpus:
     images.sort(key=lambda k: (bool(_TEST_KEY.search(k)), keys.index(k)))
     parts, labels, splits, titles = [], [], [], []
     for k in images:
-        arr = _as_channels_last(arrays[k], f"{path}: {k!r}")
+        arr = as_channels_last(arrays[k], f"{path}: {k!r}")
         n = arr.shape[0]
         lab = next((arrays[c] for c in _npz_label_key(k, keys, len(images))
                     if len(arrays[c]) == n), None)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import CorpusError
 from .corpus import Corpus, image_arrays_corpus, named_split
-from .images import _as_channels_last
+from .images import as_channels_last
 
 MAT_SUFFIX = ".mat"
 LABEL_NAMES = ("y", "labels", "label", "gnd", "targets", "target", "class", "classes")
@@ -152,7 +152,7 @@ def _images_and_labels(path: Path) -> tuple[np.ndarray, list[list[str]]]:
         axis = int(np.argmax(x.shape))
     # one image's pixels together, as every other reader gives them (MATLAB's arrays are
     # column-major, the images axis last)
-    x = _as_channels_last(np.ascontiguousarray(np.moveaxis(x, axis, 0)), f"{path}: {key!r}")
+    x = as_channels_last(np.ascontiguousarray(np.moveaxis(x, axis, 0)), f"{path}: {key!r}")
     labels = _label_text(vectors[label_key]) if label_key else [[] for _ in range(len(x))]
     return x, labels
 
