@@ -1036,3 +1036,33 @@ def test_a_datasets_save_to_disk_folder_of_arrow_files(tmp_path):
     (tmp_path / "train" / "data-00000-of-00001.arrow").write_bytes(b"ARROW1 but cut")
     with pytest.raises(CorpusError, match="data-00000-of-00001.arrow: not a readable Arrow"):
         read_corpus(tmp_path)
+
+
+def test_tiny_imagenet_layout_folders_and_a_headerless_annotation_table(tmp_path):
+    root = tmp_path / "tiny-imagenet-200"
+    rng = np.random.default_rng(8)
+
+    def save(rel):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), np.uint8)).save(root / rel, "JPEG")
+
+    for wnid in ("n01443537", "n01629819"):
+        for i in range(2):
+            save(f"train/{wnid}/images/{wnid}_{i}.JPEG")
+        (root / "train" / wnid / f"{wnid}_boxes.txt").write_text(
+            "".join(f"{wnid}_{i}.JPEG\t0\t1\t6\t7\n" for i in range(2)))
+    for i in range(3):
+        save(f"val/images/val_{i}.JPEG")
+        save(f"test/images/test_{i}.JPEG")
+    (root / "val" / "val_annotations.txt").write_text(
+        "val_0.JPEG\tn01629819\t0\t1\t6\t7\nval_1.JPEG\tn01443537\t2\t2\t5\t5\n"
+        "val_2.JPEG\tn01629819\t0\t0\t8\t8\n")
+    (root / "wnids.txt").write_text("n01443537\nn01629819\n")
+    (root / "words.txt").write_text("n01443537\tgoldfish, Carassius auratus\n"
+                                    "n01629819\tEuropean fire salamander\n")
+    c = read_corpus(root)
+    got = dict(zip(c.ids, zip(c.labels, c.splits)))
+    assert got["train/n01443537/images/n01443537_1.JPEG"] == (["n01443537"], "train")
+    assert got["val/images/val_0.JPEG"] == (["n01629819"], "train")     # by the table
+    assert got["val/images/val_1.JPEG"] == (["n01443537"], "train")
+    assert len(c) == 7 and not any("test_" in i for i in c.ids)       # test: no labels

@@ -137,7 +137,7 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
         return read_mat(p)
     images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
     if len(images) > len(files) / 2:
-        tables = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES]
+        tables = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES or is_lines_table(f)]
         by_table = read_image_table_folder(p, images, tables, label_column) if tables else None
         return by_table or read_image_folder(p)
     # A dataset hub's folder: a few tables (train.csv, test.csv), perhaps beside a README

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from ..errors import CorpusError, UsageError
-from .corpus import IMAGE, Corpus
+from .corpus import IMAGE, Corpus, below_wrappers, labelled_layout
 from .images import images_from_sources
 from .tables import (class_names, label_list, named_classes, read_table_rows, row_split,
                      table_file_split)
@@ -44,6 +44,20 @@ def _image_column(rows: list[dict], keys: dict[str, int]) -> str | None:
     return best if best_share >= MIN_MATCHED_SHARE else None
 
 
+def _class_column(rows: list[dict], columns: list[str], image_col: str) -> str | None:
+    """In a table without a header row (columns numbered), the first column after the
+    image's whose values are words, not numbers, repeated as classes are (Tiny ImageNet's
+    ``val_annotations.txt``: file, class id, box)."""
+    sample = rows[:2_000]
+    for col in columns:
+        values = [str(r.get(col) or "").strip() for r in sample]
+        if col != image_col and all(v and " " not in v and not v.lstrip("-").replace(".", "")
+                                    .isdigit() for v in values) and \
+                len(set(values)) <= max(2, len(sample) // 4):
+            return col
+    return None
+
+
 def _label_column(columns: list[str], image_col: str, label_column: str | None,
                   table: Path) -> str | None:
     if label_column is not None:
@@ -67,8 +81,9 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
                             label_column: str | None = None) -> Corpus | None:
     """The images of ``root`` named and labelled by its tables, split by them (a ``split``
     column, else the table's file name, ``test.csv`` being test); None when no table names
-    and labels the images. Images no table names are left out (and counted in a log
-    line)."""
+    and labels the images. Images no table names keep their sub-folder's label and split
+    when they have one (:func:`labelled_layout`); the others are left out (and counted in a
+    log line)."""
     rels = [PurePosixPath(p.relative_to(root).as_posix()) for p in images]
     keys = _image_keys(rels)
     chosen: dict[int, tuple[str, list[str], str]] = {}
@@ -87,6 +102,9 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
             continue
         columns = [c for c in rows[0] if isinstance(c, str)]   # not a CSV row's extra fields
         label_col = _label_column(columns, image_col, label_column, table)
+        if label_col is None and label_column is None and \
+                columns == [str(i + 1) for i in range(len(columns))]:
+            label_col = _class_column(rows, columns, image_col)
         if label_col is None:           # a listing of the files (sizes, sources), no labels:
             continue                    # the sub-folders label the images, if anything does
         file_split = table_file_split(table, root)
@@ -98,6 +116,11 @@ def read_image_table_folder(root: Path, images: list[Path], tables: list[Path],
         used.append(f"{table.name} (images {image_col!r}, labels {label_col!r})")
     if not chosen:
         return None
+    # images no table names keep the label of the sub-folder they are in, if any (Tiny
+    # ImageNet: train/<class>/images/*.JPEG beside val/images labelled by a table)
+    for i, rel_id, labels, split in labelled_layout(below_wrappers([r.parts for r in rels])):
+        if i not in chosen and labels:
+            chosen[i] = (str(rels[i]), labels, split)
     order = sorted(chosen, key=lambda i: (chosen[i][2] != "train", str(rels[i])))
     left_out = len(images) - len(order)
     log.info("images named by %s%s", ", ".join(used),
