@@ -112,9 +112,10 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
                    "+ ITQ).")
 @click.option("--epochs", type=click.IntRange(min=1),
               help="Maximum training epochs (default: about 2,000 optimisation steps for "
-                   "documents, 4,000 for documents under 32 bits and for images; an epoch "
-                   "is the whole training split, or a random 400 / 800 batches of a larger "
-                   "one; early stopping on a validation split may end sooner).")
+                   "documents, 4,000 for documents under 32 bits and for images; documents "
+                   "also at least 10 passes over the training split, up to 10,000 steps; an "
+                   "epoch is the whole training split, or a random 400 / 800 batches of a "
+                   "larger one; early stopping on a validation split may end sooner).")
 @click.option("--device", default="auto", show_default=True,
               help="auto (CUDA when present), cpu or cuda.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")

@@ -52,6 +52,16 @@ TARGET_STEPS = {"text": 2_000, "image": 4_000}
 # after 2,850, no gain).
 SHORT_TEXT_CODE_BITS = 32
 SHORT_TEXT_CODE_STEP_FACTOR = 2
+# A document model also passes over its training documents at least MIN_TEXT_PASSES times,
+# up to MAX_TEXT_STEPS steps: 2,000 steps are 33 passes over Reuters' 7,000 training
+# documents but under four over WordNet's 69,000 definitions, which go on gaining with
+# passes (BENCHMARKS.md "WordNet definitions", validation P@100 / mAP@1000 at 64 bits:
+# 0.3291 / 0.3144 after 3.7 passes, 0.3536 / 0.3398 after 7.4, 0.3797 / 0.3586 after 15,
+# 0.3975 / 0.3709 after 30); on Debian's 42,000 descriptions 6 / 12 / 24 passes give
+# 0.4287 / 0.4169, 0.4281 / 0.4124, 0.4211 / 0.4008, so the floor is set low, where the
+# one gains and the other hardly loses. The cap bounds the time on corpora of millions.
+MIN_TEXT_PASSES = 10
+MAX_TEXT_STEPS = 10_000
 MIN_EPOCHS, MAX_EPOCHS = 5, 200
 ENCODE_BATCH_SIZE = 1_024
 # On a CPU an image model's convolutions run over IMAGE_FORWARD_CHUNK images at a time when
@@ -234,21 +244,24 @@ def validation_size(n_train: int) -> int:
 def epoch_items(n_train: int, modality: str, batch_size: int = BATCH_SIZE) -> int:
     """Items one epoch visits: the whole training part, up to ``TARGET_STEPS[modality] /
     MIN_EPOCHS`` batches of it (51,200 documents, 102,400 images); beyond, each epoch is a
-    fresh random sample of that many. So a run takes about ``TARGET_STEPS`` steps at any
-    corpus size: the validated run length (BENCHMARKS.md "Choosing the run length"), where
-    whole epochs of a million documents would take 35,000 steps, 14 times the training
-    time, and codes that retrieve worse (BENCHMARKS.md "Building large document indexes":
-    on a synthetic corpus of 100,000 documents validation precision@100 fell from 0.966
-    after about 1,300 steps to 0.846 after about 3,300)."""
+    fresh random sample of that many. So a run's length is set in steps
+    (:func:`target_steps`), whatever the corpus size: whole epochs of a million documents
+    would take 35,000 steps at the least (BENCHMARKS.md "Building large document
+    indexes")."""
     return int(min(n_train, math.ceil(TARGET_STEPS[modality] / MIN_EPOCHS) * batch_size))
 
 
-def target_steps(modality: str, bits: int = DEFAULT_BITS) -> int:
+def target_steps(modality: str, bits: int = DEFAULT_BITS, n_train: int = 0,
+                 batch_size: int = BATCH_SIZE) -> int:
     """Optimisation steps a default run aims for: ``TARGET_STEPS[modality]``, more for
-    short document codes (see SHORT_TEXT_CODE_BITS)."""
+    short document codes (see SHORT_TEXT_CODE_BITS), and for documents enough for
+    MIN_TEXT_PASSES passes over the ``n_train`` training documents, up to MAX_TEXT_STEPS."""
     steps = TARGET_STEPS[modality]
     if modality == "text" and bits < SHORT_TEXT_CODE_BITS:
         steps *= SHORT_TEXT_CODE_STEP_FACTOR
+    if modality == "text":
+        passes = MIN_TEXT_PASSES * math.ceil(n_train / batch_size)
+        steps = max(steps, min(MAX_TEXT_STEPS, passes))
     return steps
 
 
@@ -257,10 +270,9 @@ def epochs_for(n_train: int, modality: str, batch_size: int = BATCH_SIZE,
     """Epochs so that a run takes about :func:`target_steps` steps: small corpora get more
     passes, large ones fewer (of at most :func:`epoch_items` items each); early stopping
     ends it sooner when validation stops improving."""
-    n_train = epoch_items(n_train, modality, batch_size)
-    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
-    return int(min(MAX_EPOCHS, max(MIN_EPOCHS,
-                                   round(target_steps(modality, bits) / steps_per_epoch))))
+    steps = target_steps(modality, bits, n_train, batch_size)
+    steps_per_epoch = max(1, math.ceil(epoch_items(n_train, modality, batch_size) / batch_size))
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(steps / steps_per_epoch))))
 
 
 def patience_for(n_train: int, modality: str, batch_size: int = BATCH_SIZE) -> int:

@@ -18,16 +18,33 @@ def test_a_run_takes_about_the_target_steps_at_any_corpus_size():
     for modality in ("text", "image"):
         target = defaults.TARGET_STEPS[modality]
         for n in (20_000, 60_000, 300_000, 1_000_000, 10_000_000):
-            assert target * 0.8 <= steps_of_run(n, modality) <= target * 1.25, (modality, n)
+            steps = steps_of_run(n, modality)
+            if modality == "image":
+                assert target * 0.8 <= steps <= target * 1.25, (modality, n)
+            else:       # documents: enough for the minimum passes, up to the step cap
+                want = max(target, min(defaults.MAX_TEXT_STEPS,
+                                       defaults.MIN_TEXT_PASSES * math.ceil(n / 128)))
+                assert want * 0.8 <= steps <= want * 1.25, (n, steps, want)
             assert defaults.epoch_items(n, modality) <= n
 
 
+def test_documents_pass_over_the_corpus_a_minimum_number_of_times_up_to_a_cap():
+    for n in (3_000, 7_000, 12_000):             # small corpora: the step target rules
+        assert abs(steps_of_run(n, "text") - defaults.TARGET_STEPS["text"]) <= n / 128
+    for n in (40_000, 70_000):                   # larger: at least MIN_TEXT_PASSES passes
+        passes = steps_of_run(n, "text") * defaults.BATCH_SIZE / n
+        assert defaults.MIN_TEXT_PASSES * 0.9 <= passes <= defaults.MIN_TEXT_PASSES * 1.2
+    for n in (1_000_000, 10_000_000):            # millions: the cap bounds the time
+        assert steps_of_run(n, "text") <= defaults.MAX_TEXT_STEPS * 1.05
+
+
 def test_short_document_codes_train_longer_images_and_long_codes_do_not():
-    for n in (3_000, 7_000, 1_000_000):
+    for n in (3_000, 7_000):
         per_epoch = math.ceil(defaults.epoch_items(n, "text") / defaults.BATCH_SIZE)
         for bits in (8, 16, 24):
             steps = steps_of_run(n, "text", bits)
             assert abs(steps - 2 * defaults.TARGET_STEPS["text"]) <= per_epoch / 2, (n, bits)
+    for n in (3_000, 7_000, 1_000_000):
         for bits in (32, 64, 128, 256):
             assert defaults.epochs_for(n, "text", bits=bits) == defaults.epochs_for(n, "text")
         for bits in (8, 16, 64):

@@ -20,8 +20,8 @@ def test_bits_must_be_whole_bytes(bits):
 @pytest.mark.parametrize("n_train", [6_298, 54_000, 300_000])
 def test_default_run_length_aims_at_the_modality_step_budget(modality, n_train):
     epochs = defaults.epochs_for(n_train, modality)
-    steps_per_epoch = -(-n_train // defaults.BATCH_SIZE)
-    target = defaults.TARGET_STEPS[modality]
+    steps_per_epoch = -(-defaults.epoch_items(n_train, modality) // defaults.BATCH_SIZE)
+    target = defaults.target_steps(modality, n_train=n_train)
     if defaults.MIN_EPOCHS < epochs < defaults.MAX_EPOCHS:
         # rounding to whole epochs misses the budget by at most half an epoch
         assert abs(epochs * steps_per_epoch - target) <= steps_per_epoch / 2
