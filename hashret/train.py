@@ -65,14 +65,17 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
           lr: float = defaults.LEARNING_RATE, device: torch.device, seed: int = 0,
           patience: int = defaults.PATIENCE, progress: bool = True,
           after_epoch: Callable[[], None] | None = None,
-          epoch_items: int | None = None, desc: str = "training") -> TrainReport:
+          epoch_items: int | None = None, desc: str = "training",
+          stop_early: bool = True) -> TrainReport:
     """Fit ``module`` (which has ``loss(batch)``) with Adam; return what happened.
 
     ``make_batch(rows)`` builds a batch on ``device`` from row numbers. ``after_epoch``,
     if given, runs after each epoch's validation (to refresh targets that depend on the
     model). ``epoch_items``, if given, caps what one epoch visits: a fresh random sample of
     that many training rows each epoch. The weights that gave the lowest validation loss
-    are restored at the end.
+    are restored at the end, and ``patience`` epochs without a lower one end the run; with
+    ``stop_early`` False the run goes its whole length and keeps its last weights (the
+    validation loss is still recorded).
     """
     seed_everything(seed)
     rng = np.random.default_rng(seed)
@@ -109,14 +112,15 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
         score = val_loss if val_loss is not None else train_loss
         if score < best - 1e-6 * abs(best if np.isfinite(best) else 1):
             best, report.best_epoch = score, epoch + 1
-            best_state = copy.deepcopy(module.state_dict())
+            if stop_early:
+                best_state = copy.deepcopy(module.state_dict())
         bar.set_postfix(train=f"{train_loss:.3f}",
                         val="-" if val_loss is None else f"{val_loss:.3f}", refresh=False)
-        if epoch + 1 - report.best_epoch >= patience:
+        if stop_early and epoch + 1 - report.best_epoch >= patience:
             report.stopped_early = True
             break
     bar.close()
-    if best_state is not None:
+    if stop_early and best_state is not None:
         module.load_state_dict(best_state)
     report.best_val_loss = best if len(val_rows) else None
     report.seconds = time.perf_counter() - start

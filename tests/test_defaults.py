@@ -94,3 +94,25 @@ def test_a_progress_bar_into_a_log_is_drawn_rarely_not_every_epoch(capsys):
     err = capsys.readouterr().err
     assert "training" in err                               # the bar is there
     assert err.count("training:") <= 3, err[:500]
+
+
+def test_a_run_that_keeps_its_last_weights_ignores_a_rising_validation_loss():
+    # training rows pull w toward 1, validation rows score it against 0: the validation
+    # loss rises from the first epoch on
+    def make_batch(rows):
+        return torch.where(torch.as_tensor(rows) < 1_000, 1.0, 0.0)
+
+    def run(stop_early):
+        module = _Mean()
+        report = train(module, make_batch, np.arange(1_000), np.arange(1_000, 1_010),
+                       epochs=8, batch_size=100, lr=0.01, device=torch.device("cpu"),
+                       progress=False, patience=2, stop_early=stop_early)
+        return report, float(module.w.detach())
+
+    stopped, w_stopped = run(True)
+    whole, w_whole = run(False)
+    assert stopped.stopped_early and stopped.epochs_run == 3 and stopped.best_epoch == 1
+    assert not whole.stopped_early and whole.epochs_run == 8 and whole.best_epoch == 1
+    assert w_whole > w_stopped > 0          # the last weights, not the first epoch's
+    assert defaults.stops_early("image", "deep") and defaults.stops_early("text", "semi")
+    assert not defaults.stops_early("text", "deep")

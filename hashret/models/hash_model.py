@@ -359,7 +359,8 @@ class HashModel:
                             epoch_items=defaults.epoch_items(len(tr), c.modality,
                                                              c.batch_size),
                             patience=defaults.patience_for(len(tr), c.modality,
-                                                           c.batch_size))
+                                                           c.batch_size),
+                            stop_early=defaults.stops_early(c.modality, c.kind))
         self.report.train_items, self.report.validation_items = len(tr), len(val)
         self.report.teacher = self.config.extra.get("teacher")
         self.report.prepare_seconds = round(prepare_seconds, 2)
