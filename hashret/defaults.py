@@ -35,7 +35,9 @@ MAX_VALIDATION_ITEMS = 5_000
 # left every document with the same code). Image models on small sets are not given more:
 # on the 8 x 8 digits (10 steps an epoch) 1,000 steps' patience trained them about three
 # times as long, to a lower validation loss and worse codes (validation mAP@1000, seeds
-# 0 / 1 / 2: 0.749 / 0.727 / 0.751 with 5 epochs, 0.689 / 0.682 / 0.695 with 100).
+# 0 / 1 / 2: 0.749 / 0.727 / 0.751 with 5 epochs, 0.689 / 0.682 / 0.695 with 100). A `deep`
+# document model does not stop early at all (KEEP_LAST_WEIGHTS below); the document
+# patience serves `semi` and `denoising`.
 PATIENCE = 5
 PATIENCE_STEPS = {"text": 500, "image": 0}
 # Optimisation steps a default training run aims for, by modality (validation, BENCHMARKS.md
