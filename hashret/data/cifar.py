@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..errors import CorpusError
-from .corpus import IMAGE, Corpus, image_arrays_corpus
+from .corpus import IMAGE, Corpus, image_arrays_corpus, name_lines
 
 
 # --- binary version ----------------------------------------------------------------------
@@ -81,8 +81,7 @@ def read_cifar(path: Path, archive=None) -> Corpus:
     class_names = []
     if names_file:
         raw = blobs[names_file] if names_file in blobs else Path(names_file).read_bytes()
-        class_names = [w.strip() for w in raw.decode("utf-8", "replace").splitlines()
-                       if w.strip()]
+        class_names = name_lines(raw)
     record = np.dtype([("label", np.uint8, (label_bytes,)), ("image", np.uint8,
                                                              (3, 32, 32))])
     parts, labels, splits, titles = [], [], [], []

@@ -244,6 +244,12 @@ def labelled_layout(rels: Sequence[tuple[str, ...]]) -> list[tuple[int, str, lis
     return [r[1:] for r in rows]
 
 
+def name_lines(raw: bytes) -> list[str]:
+    """The non-blank lines of a class-names file (CIFAR's ``batches.meta.txt``, STL-10's
+    ``class_names.txt``), stripped."""
+    return [w.strip() for w in bytes(raw).decode("utf-8", "replace").splitlines() if w.strip()]
+
+
 def image_arrays_corpus(source, parts: list[tuple[str, np.ndarray]], labels: list,
                         splits: list[str], titles: list[str]) -> Corpus:
     """One image corpus of the ``(name, (n, h, w, c) array)`` parts a file or split each

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..errors import CorpusError
-from .corpus import Corpus, image_arrays_corpus
+from .corpus import Corpus, image_arrays_corpus, name_lines
 
 log = logging.getLogger("hashret")
 
@@ -84,8 +84,7 @@ def read_stl10(path: Path, archive=None) -> Corpus:
                           "again") from None
     class_names = []
     if names_file:
-        class_names = [w.strip() for w in bytes(blobs[names_file]).decode("utf-8", "replace")
-                       .splitlines() if w.strip()]
+        class_names = name_lines(blobs[names_file])
     arrays, labels, splits, titles = [], [], [], []
     for x, y, split in parts:
         images = _images(blobs[x], x)
