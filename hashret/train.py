@@ -120,7 +120,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
             report.stopped_early = True
             break
     bar.close()
-    if stop_early and best_state is not None:
+    if best_state is not None:                 # kept only when stopping early
         module.load_state_dict(best_state)
     report.best_val_loss = best if len(val_rows) else None
     report.seconds = time.perf_counter() - start
