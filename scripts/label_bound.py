@@ -22,7 +22,6 @@ The TF-IDF matrix is held dense, so this is for corpora of tens of thousands of 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -31,9 +30,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from validation_sweep import validation_split  # noqa: E402
+from validation_sweep import corpus_parser, load_corpus, validation_split  # noqa: E402
 
-from hashret import load_dataset, read_corpus  # noqa: E402
 from hashret.eval import MAP_DEPTH, float_ranking, label_matrix, relevance, scores  # noqa: E402
 from hashret.features import TfidfFeaturizer  # noqa: E402
 
@@ -106,16 +104,13 @@ def label_spreading(x_db, y_seed, k, alpha=0.9, iterations=50):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset")
-    ap.add_argument("--corpus")
+    ap = corpus_parser(__doc__)
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.1, 1.0])
     ap.add_argument("--weight-decays", type=float, nargs="+", default=[0.0, 1e-5, 1e-4])
     ap.add_argument("--neighbours", type=int, nargs="+", default=[10, 20])
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    corpus = load_dataset(a.dataset) if a.dataset else read_corpus(a.corpus)
+    corpus = load_corpus(a)
     if corpus.modality != "text":
         sys.exit("error: label_bound.py measures document corpora; give a text corpus")
     queries, db = validation_split(corpus)

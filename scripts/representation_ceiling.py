@@ -23,18 +23,16 @@ against the training split (report only, never choose settings on it).
 
 from __future__ import annotations
 
-import argparse
 
 import faiss
 import numpy as np
 import torch
 
-from hashret import load_dataset, read_corpus
 from hashret.eval import label_matrix
 from hashret.features import TfidfFeaturizer
 
 from label_bound import ranked_scores, unit_rows
-from validation_sweep import validation_split
+from validation_sweep import corpus_parser, load_corpus, validation_split
 
 
 def diffuse(eq, edb, k: int, alpha: float, rounds: int = 10):
@@ -62,15 +60,12 @@ def diffuse(eq, edb, k: int, alpha: float, rounds: int = 10):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset")
-    ap.add_argument("--corpus")
+    ap = corpus_parser(__doc__)
     ap.add_argument("--split", choices=("validation", "test"), default="validation")
     ap.add_argument("--ranks", type=int, nargs="+", default=[16, 32, 48, 64, 128, 256])
     ap.add_argument("--k", type=int, default=100)
     a = ap.parse_args()
-    corpus = load_dataset(a.dataset) if a.dataset else read_corpus(a.corpus)
+    corpus = load_corpus(a)
     if corpus.modality != "text":
         ap.error("the corpus holds images; this script measures document representations")
     if a.split == "validation":

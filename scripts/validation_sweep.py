@@ -42,6 +42,22 @@ def validation_split(corpus):
     return np.sort(perm[:n_q]), np.sort(perm[n_q:])
 
 
+def corpus_parser(doc: str) -> argparse.ArgumentParser:
+    """An argument parser with the corpus options of the validation scripts: ``--dataset``
+    (an embedded corpus) or ``--corpus`` (any file or folder hashret reads), one of them."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    which = ap.add_mutually_exclusive_group(required=True)
+    which.add_argument("--dataset", help="an embedded corpus: reuters or fashion-mnist")
+    which.add_argument("--corpus", help="a corpus file or folder")
+    return ap
+
+
+def load_corpus(args):
+    """The corpus the parsed ``args`` of :func:`corpus_parser` name."""
+    return load_dataset(args.dataset) if args.dataset else read_corpus(args.corpus)
+
+
 def parse_value(v: str):
     if v.lower() in ("true", "false"):
         return v.lower() == "true"
@@ -54,17 +70,14 @@ def parse_value(v: str):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset")
-    ap.add_argument("--corpus")
+    ap = corpus_parser(__doc__)
     ap.add_argument("--bits", type=int, default=64)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[],
                     help="name=v1,v2 (a ModelConfig field or extra.NAME); repeat to combine")
     a = ap.parse_args()
-    corpus = load_dataset(a.dataset) if a.dataset else read_corpus(a.corpus)
+    corpus = load_corpus(a)
     corpus = limit_rows(corpus, a.limit, a.seed)
     queries, db = validation_split(corpus)
     grid = [[(k, parse_value(v)) for v in vs.split(",")] for k, vs in

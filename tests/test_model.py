@@ -109,6 +109,23 @@ def test_seeded_training_is_reproducible():
     np.testing.assert_array_equal(a[1], b[1])
 
 
+def test_following_a_fit_epoch_by_epoch_leaves_the_run_as_it_was():
+    """``fit(on_epoch=...)`` lets a caller encode after every epoch; the model it returns
+    must be the one a fit without the callback gives (mode and random state restored)."""
+    corpus = _topic_corpus(60)
+    seen = []
+
+    def follow(model):
+        seen.append(model.encode(corpus.items[:5])[1])
+        torch.rand(3)                     # a caller's own random draws change nothing
+
+    a = HashModel(bits=8, epochs=4, seed=5).fit(corpus, progress=False, on_epoch=follow)
+    b = HashModel(bits=8, epochs=4, seed=5).fit(corpus, progress=False)
+    np.testing.assert_array_equal(a.encode(corpus.items)[1], b.encode(corpus.items)[1])
+    assert len(seen) == a.report.epochs_run == 4
+    assert not np.array_equal(seen[0], seen[-1])              # it saw the model change
+
+
 def test_save_load_roundtrip(tmp_path):
     corpus = _topic_corpus(60)
     m = HashModel(bits=8, epochs=2).fit(corpus, progress=False)

@@ -229,9 +229,11 @@ class HashModel:
         return getattr(self.module, "classifier", None) is not None
 
     def fit(self, corpus: Corpus, rows=None, device: str = "auto",
-            progress: bool = True) -> "HashModel":
+            progress: bool = True, on_epoch=None) -> "HashModel":
         """Train on ``rows`` of ``corpus`` (default: its training split), holding out a
-        validation part for early stopping."""
+        validation part for early stopping. ``on_epoch(model)``, if given, is called after
+        each epoch of the main run (to follow the model as it trains: it may encode, and
+        training resumes where it was)."""
         c = self.config
         started = time.perf_counter()
         rows = corpus.training_indices() if rows is None else np.asarray(rows)
@@ -352,6 +354,8 @@ class HashModel:
                 c.extra["teacher"]["mirror"] = 0.0 if c.modality == TEXT else \
                     float(c.extra.setdefault("mirror", defaults.SEMI_MIRROR))
         prepare_seconds = time.perf_counter() - started
+        if on_epoch is not None:
+            after_epoch = self._with_callback(after_epoch, on_epoch)
         self.report = train(self.module, make_batch,
                             tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
                             device=self.device, seed=c.seed, progress=progress,
@@ -367,6 +371,19 @@ class HashModel:
         self.module.to("cpu").eval()
         self.device = torch.device("cpu")
         return self
+
+    def _with_callback(self, after_epoch, on_epoch):
+        """``after_epoch`` followed by ``on_epoch(self)``, the module's mode and the random
+        state of torch kept across the call, so that the run goes on as without it."""
+        def both():
+            if after_epoch is not None:
+                after_epoch()
+            was_training = self.module.training
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda"
+                                       else []):
+                on_epoch(self)
+            self.module.train(was_training)
+        return both
 
     def _label_targets(self, corpus: Corpus, rows: np.ndarray):
         """Multi-hot training labels and the mask of those the model may use (all labelled
