@@ -115,7 +115,9 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
                    "documents, 4,000 for documents under 32 bits and for images; documents "
                    "also at least 10 passes over the training split, up to 10,000 steps; an "
                    "epoch is the whole training split, or a random 400 / 800 batches of a "
-                   "larger one; early stopping on a validation split may end sooner).")
+                   "larger one; early stopping on a validation split may end sooner: for an "
+                   "unsupervised document model, when the codes of held-out documents stop "
+                   "retrieving documents more like them).")
 @click.option("--device", default="auto", show_default=True,
               help="auto (CUDA when present), cpu or cuda.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
@@ -575,8 +577,12 @@ def info(index_dir, as_json, verify):
     if b:
         t = b.get("train", {})
         steps = f", {t['steps']:,} steps" if t.get("steps") else ""
+        # a deep document model's epoch is chosen by retrieval agreement, not by the loss
+        chosen = f", retrieval agreement {max(t['agreement']):.3f}" \
+            if t.get("agreement") else ""
         lines.append(f"training    {t.get('epochs_run')} epochs{steps} (best "
-                     f"{t.get('best_epoch')}) on {t.get('device')}, {b.get('fit_seconds')} s; "
+                     f"{t.get('best_epoch')}{chosen}) on {t.get('device')}, "
+                     f"{b.get('fit_seconds')} s; "
                      + _describe_validation_loss(t.get('best_val_loss')))
         lines.append(f"encoding    {b.get('items_per_second_encode'):,} items/s")
     lines.append("versions    " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))

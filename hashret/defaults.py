@@ -36,8 +36,8 @@ MAX_VALIDATION_ITEMS = 5_000
 # on the 8 x 8 digits (10 steps an epoch) 1,000 steps' patience trained them about three
 # times as long, to a lower validation loss and worse codes (validation mAP@1000, seeds
 # 0 / 1 / 2: 0.749 / 0.727 / 0.751 with 5 epochs, 0.689 / 0.682 / 0.695 with 100). A `deep`
-# document model does not stop early at all (KEEP_LAST_WEIGHTS below); the document
-# patience serves `semi` and `denoising`.
+# document model counts its patience on another score than the validation loss
+# (SELECT_BY_AGREEMENT below).
 PATIENCE = 5
 PATIENCE_STEPS = {"text": 500, "image": 0}
 # Optimisation steps a default training run aims for, by modality (validation, BENCHMARKS.md
@@ -64,16 +64,22 @@ SHORT_TEXT_CODE_STEP_FACTOR = 2
 # one gains and the other hardly loses. The cap bounds the time on corpora of millions.
 MIN_TEXT_PASSES = 10
 MAX_TEXT_STEPS = 10_000
-# (modality, model kind) pairs that train their whole run and keep their last weights rather
-# than stopping at, and returning to, their lowest validation loss. An unsupervised document
-# model's validation loss does not follow its retrieval: on WordNet at 128 bits it turned up
-# after the third epoch and early stopping kept that epoch, validation P@100 / mAP@1000
-# 0.3261 / 0.3125, against 0.3856 / 0.3652 for the whole run (BENCHMARKS.md "WordNet
-# definitions"). Where it did not turn up the two are the same model: Reuters 64 / 128 bits,
-# Debian, Japanese descriptions, fortunes, identical figures either way. `semi` (whose loss
-# holds the classifier's on a tenth of the labels) and `denoising` keep early stopping, as
-# measured.
-KEEP_LAST_WEIGHTS = {("text", "deep")}
+# (modality, model kind) pairs whose run keeps, and ends PATIENCE epochs after, its epoch of
+# highest retrieval agreement rather than of lowest validation loss
+# (hashret.models.selection.RetrievalAgreement): up to AGREEMENT_QUERIES validation documents
+# query up to AGREEMENT_DATABASE training documents by Hamming distance, and the score is the
+# mean cosine, in the latent semantic space of the neighbours (TEXT_NEIGHBOUR_RANK), between a
+# query and its top AGREEMENT_DEPTH (a tenth of a smaller database). An unsupervised
+# document model's validation loss does not follow its retrieval: on WordNet at 128 bits it
+# turned up after the third epoch while validation precision still rose (early stopping on
+# it kept 0.3261 / 0.3125 P@100 / mAP@1000; the whole run 0.3856 / 0.3652), and where it
+# keeps falling, retrieval can fall with it (BENCHMARKS.md "Choosing the epoch without
+# labels"). `semi` (whose loss holds the classifier's) and `denoising` keep the validation
+# loss, as measured.
+SELECT_BY_AGREEMENT = {("text", "deep")}
+AGREEMENT_QUERIES = 1_000
+AGREEMENT_DATABASE = 20_000
+AGREEMENT_DEPTH = 100
 MIN_EPOCHS, MAX_EPOCHS = 5, 200
 ENCODE_BATCH_SIZE = 1_024
 # On a CPU an image model's convolutions run over IMAGE_FORWARD_CHUNK images at a time when
@@ -287,10 +293,15 @@ def epochs_for(n_train: int, modality: str, batch_size: int = BATCH_SIZE,
     return int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(steps / steps_per_epoch))))
 
 
-def stops_early(modality: str, kind: str) -> bool:
-    """Whether a model's run ends, and its weights are taken, at its lowest validation loss
-    (see KEEP_LAST_WEIGHTS)."""
-    return (modality, kind) not in KEEP_LAST_WEIGHTS
+def chooses_by_agreement(modality: str, kind: str) -> bool:
+    """Whether a model's run keeps its epoch of highest retrieval agreement rather than of
+    lowest validation loss (see SELECT_BY_AGREEMENT)."""
+    return (modality, kind) in SELECT_BY_AGREEMENT
+
+
+def agreement_depth(n_database: int) -> int:
+    """How many of the retrieved training documents the agreement score averages over."""
+    return max(1, min(AGREEMENT_DEPTH, n_database // 10))
 
 
 def patience_for(n_train: int, modality: str, batch_size: int = BATCH_SIZE) -> int:

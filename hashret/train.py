@@ -51,12 +51,14 @@ class TrainReport:
     history: list = field(default_factory=list)
     teacher: dict | None = None      # semi: the teacher trained on the labelled items
     objective: list = field(default_factory=list)    # per-iteration fit objective (EM, ALS)
+    agreement: list = field(default_factory=list)    # per-epoch score that chose the epoch
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
         d["history"] = [[round(a, 4), None if b is None else round(b, 4)]
                         for a, b in self.history]
         d["objective"] = [round(v, 6) if isinstance(v, float) else v for v in self.objective]
+        d["agreement"] = [round(v, 4) for v in self.agreement]
         return d
 
 
@@ -66,7 +68,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
           patience: int = defaults.PATIENCE, progress: bool = True,
           after_epoch: Callable[[], None] | None = None,
           epoch_items: int | None = None, desc: str = "training",
-          stop_early: bool = True) -> TrainReport:
+          stop_early: bool = True, score: Callable[[], float] | None = None) -> TrainReport:
     """Fit ``module`` (which has ``loss(batch)``) with Adam; return what happened.
 
     ``make_batch(rows)`` builds a batch on ``device`` from row numbers. ``after_epoch``,
@@ -75,7 +77,9 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
     that many training rows each epoch. The weights that gave the lowest validation loss
     are restored at the end, and ``patience`` epochs without a lower one end the run; with
     ``stop_early`` False the run goes its whole length and keeps its last weights (the
-    validation loss is still recorded).
+    validation loss is still recorded). ``score``, if given, is called after each epoch
+    (after ``after_epoch``) and takes the validation loss's place: the weights of its
+    highest epoch are kept, and ``patience`` epochs without a higher one end the run.
     """
     seed_everything(seed)
     rng = np.random.default_rng(seed)
@@ -109,20 +113,28 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
         report.history.append((train_loss, val_loss))
         report.epochs_run = epoch + 1
         report.final_train_loss = train_loss
-        score = val_loss if val_loss is not None else train_loss
-        if score < best - 1e-6 * abs(best if np.isfinite(best) else 1):
-            best, report.best_epoch = score, epoch + 1
+        if score is not None:
+            report.agreement.append(score())
+        # lower is better: the validation loss (the training loss without one), or minus
+        # the score
+        key = -report.agreement[-1] if score is not None else \
+            val_loss if val_loss is not None else train_loss
+        if key < best - 1e-6 * abs(best if np.isfinite(best) else 1):
+            best, report.best_epoch = key, epoch + 1
             if stop_early:
                 best_state = copy.deepcopy(module.state_dict())
         bar.set_postfix(train=f"{train_loss:.3f}",
-                        val="-" if val_loss is None else f"{val_loss:.3f}", refresh=False)
+                        val="-" if val_loss is None else f"{val_loss:.3f}", refresh=False,
+                        **({"agreement": f"{report.agreement[-1]:.3f}"}
+                           if score is not None else {}))
         if stop_early and epoch + 1 - report.best_epoch >= patience:
             report.stopped_early = True
             break
     bar.close()
     if best_state is not None:                 # kept only when stopping early
         module.load_state_dict(best_state)
-    report.best_val_loss = best if len(val_rows) else None
+    report.best_val_loss = report.history[report.best_epoch - 1][1] \
+        if report.best_epoch else None
     report.seconds = time.perf_counter() - start
     module.eval()
     return report

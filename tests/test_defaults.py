@@ -114,5 +114,30 @@ def test_a_run_that_keeps_its_last_weights_ignores_a_rising_validation_loss():
     assert stopped.stopped_early and stopped.epochs_run == 3 and stopped.best_epoch == 1
     assert not whole.stopped_early and whole.epochs_run == 8 and whole.best_epoch == 1
     assert w_whole > w_stopped > 0          # the last weights, not the first epoch's
-    assert defaults.stops_early("image", "deep") and defaults.stops_early("text", "semi")
-    assert not defaults.stops_early("text", "deep")
+
+
+def test_a_run_with_a_score_keeps_the_weights_of_its_highest_epoch_and_stops_after_it():
+    """The score (highest wins) takes the validation loss's place: a falling validation
+    loss does not move the kept epoch, the score's peak does, and patience counts from it."""
+    module = _Mean()
+    weights = []
+
+    def score():                          # peaks at epoch 3, whatever the loss does
+        weights.append(float(module.w.detach()))
+        return [0.1, 0.5, 0.9, 0.4, 0.3, 0.2, 0.8, 0.1][len(weights) - 1]
+
+    report = train(module, lambda r: torch.ones(len(r)), np.arange(100), np.arange(100, 110),
+                   epochs=8, batch_size=10, lr=0.01, device=torch.device("cpu"),
+                   progress=False, patience=3, score=score)
+    assert report.agreement == [0.1, 0.5, 0.9, 0.4, 0.3, 0.2]
+    assert report.best_epoch == 3 and report.epochs_run == 6 and report.stopped_early
+    assert float(module.w.detach()) == weights[2] != weights[-1]   # epoch 3's weights
+    assert report.best_val_loss == report.history[2][1] > report.history[-1][1]
+
+
+def test_only_unsupervised_document_models_choose_their_epoch_by_agreement():
+    assert defaults.chooses_by_agreement("text", "deep")
+    assert not defaults.chooses_by_agreement("image", "deep")
+    assert not defaults.chooses_by_agreement("text", "semi")
+    assert not defaults.chooses_by_agreement("text", "denoising")
+    assert [defaults.agreement_depth(n) for n in (5, 300, 20_000)] == [1, 30, 100]

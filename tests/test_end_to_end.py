@@ -47,13 +47,17 @@ def test_cli_build_query_export_fashion(run, tmp_path):
     r = run("info", out)
     assert r.code == 0 and "32 bits" in r.out and "500" in r.out
     assert re.search(r"validation loss \d+\.\d{4}$", r.out, re.M), r.out
+    assert "retrieval agreement" not in r.out
     assert "features    28 x 28 pixels, grey" in r.out
 
 
 def test_query_text_and_readable_table(run, reuters_index):
     out, corpus = reuters_index
     vocabulary = len(json.loads((out / "featurizer.json").read_text())["vocabulary"])
-    assert f"TF-IDF over {vocabulary:,} terms, tokenizer version 3" in run("info", out).out
+    info = run("info", out).out
+    assert f"TF-IDF over {vocabulary:,} terms, tokenizer version 3" in info
+    # a deep document model's epoch is chosen by retrieval agreement (images: by the loss)
+    assert re.search(r"\(best \d+, retrieval agreement 0\.\d{3}\)", info), info
     r = run("query", out, "--text", "oil prices opec crude output", "-k", "4", "--json")
     assert r.code == 0, r.err
     hits = r.json()

@@ -74,3 +74,31 @@ def test_dropping_self_handles_duplicates_and_missing_results():
                       [-1, -1, -1]])   # none found: names itself
     np.testing.assert_array_equal(drop_self(found, 2),
                                   [[1, 2], [0, 2], [2, 1], [1, 1], [4, 4]])
+
+
+def test_retrieval_agreement_scores_codes_by_how_alike_what_they_retrieve_is():
+    """Codes that put each query next to the documents of its own direction score the mean
+    cosine of those documents; codes that mix the directions score less; one code for
+    every document scores what a plain list of the database does."""
+    from hashret.models.selection import RetrievalAgreement
+    rng = np.random.default_rng(0)
+    directions = np.eye(4, dtype=np.float32)
+    group_db, group_q = np.arange(200) % 4, np.arange(20) % 4
+    noisy = directions[group_db] + 0.1 * rng.standard_normal((200, 4)).astype(np.float32)
+    vec_db = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+    vec_q = directions[group_q]
+    q_rows, db_rows = np.arange(200, 220), np.arange(200)
+    group = np.concatenate([group_db, group_q])
+    agreement = RetrievalAgreement(q_rows, vec_q, db_rows, vec_db, depth=20)
+
+    def codes_by(groups):                  # 16 bits: one group's pattern, +-1 logits
+        pattern = np.where(rng.random((4, 16)) < 0.5, 1.0, -1.0)
+        return lambda rows: pattern[groups[rows]]
+
+    good = agreement.score(codes_by(group))
+    mixed = agreement.score(codes_by((group + np.arange(220) % 2) % 4))
+    same = agreement.score(lambda rows: np.ones((len(rows), 16)))
+    expected = np.mean([vec_db[group_db == g] @ directions[g] for g in range(4)])
+    assert abs(good - expected) < 0.02
+    assert good > mixed + 0.2 and good > same + 0.5
+    assert abs(same - float((vec_q @ vec_db[:20].T).mean())) < 1e-5

@@ -24,8 +24,10 @@ from ..train import TrainReport, pick_device, train
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
 from .code_targets import NeighbourCodeVotes, gradient_code_targets
 from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix
-from .neighbours import NeighbourhoodCounts, tfidf_neighbours, torch_sparse
+from .neighbours import (NeighbourhoodCounts, latent_basis, latent_vectors, tfidf_neighbours,
+                         torch_sparse)
 from .networks import OrientationHistograms, parse_noise
+from .selection import RetrievalAgreement
 
 log = logging.getLogger("hashret")
 
@@ -269,13 +271,13 @@ class HashModel:
         torch.manual_seed(c.seed)
         if self.is_classic:
             return self._fit_classic(feats)
-        targets, votes = None, None
+        targets, votes, basis = None, None, None
         n_neighbours = int(c.extra.get("neighbours", defaults.TEXT_NEIGHBOURS))
+        rank = int(c.extra.get("neighbour_rank", defaults.TEXT_NEIGHBOUR_RANK))
         if c.modality == TEXT and n_neighbours and len(rows) >= 2:
             t = time.perf_counter()
-            nbrs = tfidf_neighbours(self.featurizer, feats, n_neighbours,
-                                    rank=int(c.extra.get("neighbour_rank",
-                                                         defaults.TEXT_NEIGHBOUR_RANK)))
+            basis = latent_basis(self.featurizer, feats, rank) if rank else None
+            nbrs = tfidf_neighbours(self.featurizer, feats, n_neighbours, basis=basis)
             log.info("found the %d nearest neighbours of %d training documents in %.1f s",
                      nbrs.shape[1], len(nbrs), time.perf_counter() - t)
             targets = NeighbourhoodCounts(feats, nbrs,
@@ -316,11 +318,7 @@ class HashModel:
                 epochs_done += 1
                 if epochs_done < first_vote:
                     return
-                was_training, step = self.module.training, defaults.ENCODE_BATCH_SIZE
-                logits = np.concatenate([
-                    self.embed_features(self._rows(feats, np.arange(s, min(s + step, len(rows)))))
-                    for s in range(0, len(rows), step)])
-                self.module.train(was_training)
+                logits = self._logits_of(feats, np.arange(len(rows)))
                 votes.update(torch.sigmoid(torch.from_numpy(logits)).to(self.device))
 
         mirror_rng = torch.Generator().manual_seed(c.seed)
@@ -354,6 +352,10 @@ class HashModel:
                 c.extra["teacher"]["mirror"] = 0.0 if c.modality == TEXT else \
                     float(c.extra.setdefault("mirror", defaults.SEMI_MIRROR))
         prepare_seconds = time.perf_counter() - started
+        score, by_agreement = None, defaults.chooses_by_agreement(c.modality, c.kind)
+        if by_agreement and len(val) and len(tr):
+            agreement = self._retrieval_agreement(feats, tr, val, basis)
+            score = lambda: agreement.score(lambda r: self._logits_of(feats, r))  # noqa: E731
         if on_epoch is not None:
             after_epoch = self._with_callback(after_epoch, on_epoch)
         self.report = train(self.module, make_batch,
@@ -364,13 +366,44 @@ class HashModel:
                                                              c.batch_size),
                             patience=defaults.patience_for(len(tr), c.modality,
                                                            c.batch_size),
-                            stop_early=defaults.stops_early(c.modality, c.kind))
+                            score=score,
+                            # too few documents to hold some out: the whole run, last weights
+                            stop_early=score is not None or not by_agreement)
         self.report.train_items, self.report.validation_items = len(tr), len(val)
         self.report.teacher = self.config.extra.get("teacher")
         self.report.prepare_seconds = round(prepare_seconds, 2)
         self.module.to("cpu").eval()
         self.device = torch.device("cpu")
         return self
+
+    def _logits_of(self, feats, rows: np.ndarray) -> np.ndarray:
+        """The code logits of ``rows`` of ``feats`` as the model is now, encoded a batch at a
+        time; the module's mode is kept."""
+        was_training, step = self.module.training, defaults.ENCODE_BATCH_SIZE
+        logits = [self.embed_features(self._rows(feats, rows[s:s + step]))
+                  for s in range(0, len(rows), step)]
+        self.module.train(was_training)
+        return np.concatenate(logits) if logits else np.zeros((0, self.config.bits), np.float32)
+
+    def _retrieval_agreement(self, feats, tr: np.ndarray, val: np.ndarray,
+                             basis) -> RetrievalAgreement:
+        """The label-free score that chooses a document model's epoch: a sample of the
+        validation documents querying a sample of the training documents (see
+        defaults.SELECT_BY_AGREEMENT), in the latent space the neighbours were found in."""
+        if basis is None:
+            basis = latent_basis(self.featurizer, feats, defaults.TEXT_NEIGHBOUR_RANK)
+        rng = np.random.default_rng(self.config.seed + 2)
+        queries = np.sort(rng.permutation(val)[:defaults.AGREEMENT_QUERIES])
+        database = np.sort(rng.permutation(tr)[:defaults.AGREEMENT_DATABASE])
+
+        def vectors(r):
+            counts = self._rows(feats, r)
+            if basis is None:              # a corpus too small for a latent space: TF-IDF
+                w = self.featurizer.weight(counts).toarray()
+                return w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
+            return latent_vectors(self.featurizer, counts, basis)
+        return RetrievalAgreement(queries, vectors(queries), database, vectors(database),
+                                  depth=defaults.agreement_depth(len(database)))
 
     def _with_callback(self, after_epoch, on_epoch):
         """``after_epoch`` followed by ``on_epoch(self)``, the module's mode and the random

@@ -25,28 +25,23 @@ log = logging.getLogger("hashret")
 
 
 def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
-                     rank: int = 0, chunk: int = 1024) -> np.ndarray:
+                     rank: int = 0, chunk: int = 1024, basis: torch.Tensor | None = None
+                     ) -> np.ndarray:
     """``(n, k)`` row numbers of each document's ``k`` nearest other documents by cosine in
-    the ``rank``-dimensional truncated SVD of the TF-IDF matrix (by raw TF-IDF cosine, found
-    exactly ``chunk`` documents at a time, when ``rank`` is 0 or the corpus or vocabulary is
-    too small for one latent dimension)."""
+    the ``rank``-dimensional truncated SVD of the TF-IDF matrix (``basis``, when it is
+    already at hand: :func:`latent_basis`), or by raw TF-IDF cosine, found exactly ``chunk``
+    documents at a time, when ``rank`` is 0 or the corpus or vocabulary is too small for one
+    latent dimension."""
     n = len(counts)
     k = min(k, n - 1)
+    if basis is None and rank:
+        basis = latent_basis(featurizer, counts, rank)
+    if basis is not None:
+        # compare documents in their latent semantic space: words that co-occur count as
+        # shared, so neighbours agree more often on topic than by raw TF-IDF cosine
+        return cosine_neighbours(latent_vectors(featurizer, counts, basis), k)
     w = featurizer.weight(counts)
     x = torch_sparse(w)
-    q = min(rank, n - 1, w.n_cols - 1)
-    if q >= 1:
-        # compare documents in their top-``rank`` latent semantic space (truncated SVD of
-        # the TF-IDF matrix): words that co-occur count as shared, so neighbours agree
-        # more often on topic than by raw TF-IDF cosine
-        coo = x.to_sparse_coo()
-        with torch.random.fork_rng():           # seeded, and the caller's RNG untouched
-            torch.manual_seed(0)
-            # randomized SVD, 10 extra directions for accuracy, the top q kept
-            _, _, v = torch.svd_lowrank(coo, q=min(q + 10, n, w.n_cols), niter=4)
-        e = torch.sparse.mm(coo, v[:, :q])
-        e = e / e.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        return cosine_neighbours(e.numpy(), k)
     nbrs = np.zeros((n, k), np.int64)
     for s in range(0, n, chunk):
         t = min(s + chunk, n)
@@ -55,6 +50,30 @@ def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
         sim[torch.arange(t - s), torch.arange(s, t)] = -2.0               # not itself
         nbrs[s:t] = sim.topk(k, dim=1).indices.numpy()
     return nbrs
+
+
+def latent_basis(featurizer: TfidfFeaturizer, counts: SparseRows,
+                 rank: int) -> torch.Tensor | None:
+    """The ``(n_words, q)`` top right singular vectors of the documents' TF-IDF matrix, q =
+    ``rank`` or less for a small corpus or vocabulary (a latent semantic space); None when
+    not even one dimension fits."""
+    w = featurizer.weight(counts)
+    q = min(rank, len(counts) - 1, w.n_cols - 1)
+    if q < 1:
+        return None
+    coo = torch_sparse(w).to_sparse_coo()
+    with torch.random.fork_rng():               # seeded, and the caller's RNG untouched
+        torch.manual_seed(0)
+        # randomized SVD, 10 extra directions for accuracy, the top q kept
+        _, _, v = torch.svd_lowrank(coo, q=min(q + 10, len(counts), w.n_cols), niter=4)
+    return v[:, :q]
+
+
+def latent_vectors(featurizer: TfidfFeaturizer, counts: SparseRows,
+                   basis: torch.Tensor) -> np.ndarray:
+    """The documents' unit-length vectors in the latent space of ``basis``."""
+    e = torch.sparse.mm(torch_sparse(featurizer.weight(counts)).to_sparse_coo(), basis)
+    return (e / e.norm(dim=1, keepdim=True).clamp_min(1e-12)).numpy()
 
 
 def cosine_neighbours(e: np.ndarray, k: int,
