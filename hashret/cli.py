@@ -577,12 +577,14 @@ def info(index_dir, as_json, verify):
     if b:
         t = b.get("train", {})
         steps = f", {t['steps']:,} steps" if t.get("steps") else ""
-        # a deep document model's epoch is chosen by retrieval agreement, not by the loss
-        chosen = f", retrieval agreement {max(t['agreement']):.3f}" \
-            if t.get("agreement") else ""
-        lines.append(f"training    {t.get('epochs_run')} epochs{steps} (best "
-                     f"{t.get('best_epoch')}{chosen}) on {t.get('device')}, "
-                     f"{b.get('fit_seconds')} s; "
+        kept = t.get("kept_epoch") or t.get("best_epoch")
+        if t.get("agreement"):
+            # an unsupervised document model stops by retrieval agreement, not by the loss
+            a = t["agreement"]
+            kept = f"{kept}; retrieval agreement {a[kept - 1]:.3f}, highest " \
+                f"{max(a):.3f} at epoch {t.get('best_epoch')}"
+        lines.append(f"training    {t.get('epochs_run')} epochs{steps} (kept {kept}) on "
+                     f"{t.get('device')}, {b.get('fit_seconds')} s; "
                      + _describe_validation_loss(t.get('best_val_loss')))
         lines.append(f"encoding    {b.get('items_per_second_encode'):,} items/s")
     lines.append("versions    " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))

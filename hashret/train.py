@@ -39,6 +39,7 @@ def seed_everything(seed: int) -> None:
 class TrainReport:
     epochs_run: int = 0
     best_epoch: int = 0
+    kept_epoch: int = 0              # the epoch whose weights the model has at the end
     best_val_loss: float | None = None
     final_train_loss: float | None = None
     seconds: float = 0.0
@@ -78,8 +79,10 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
     are restored at the end, and ``patience`` epochs without a lower one end the run; with
     ``stop_early`` False the run goes its whole length and keeps its last weights (the
     validation loss is still recorded). ``score``, if given, is called after each epoch
-    (after ``after_epoch``) and takes the validation loss's place: the weights of its
-    highest epoch are kept, and ``patience`` epochs without a higher one end the run.
+    (after ``after_epoch``) and takes the validation loss's place in stopping: ``patience``
+    epochs without a higher one end the run and return it to the weights of its highest
+    epoch; a run that goes its whole length keeps its last weights (a fall shorter than the
+    patience is not told from the score's noise).
     """
     seed_everything(seed)
     rng = np.random.default_rng(seed)
@@ -131,10 +134,14 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
             report.stopped_early = True
             break
     bar.close()
-    if best_state is not None:                 # kept only when stopping early
+    report.kept_epoch = report.epochs_run
+    # the best weights are kept only when stopping early; by a score, only once it stopped
+    if best_state is not None and (score is None or report.stopped_early):
         module.load_state_dict(best_state)
-    report.best_val_loss = report.history[report.best_epoch - 1][1] \
-        if report.best_epoch else None
+        report.kept_epoch = report.best_epoch
+    # the validation loss of the weights kept (the lowest one, when they were chosen by it)
+    report.best_val_loss = report.history[report.kept_epoch - 1][1] \
+        if report.kept_epoch else None
     report.seconds = time.perf_counter() - start
     module.eval()
     return report

@@ -130,9 +130,27 @@ def test_a_run_with_a_score_keeps_the_weights_of_its_highest_epoch_and_stops_aft
                    epochs=8, batch_size=10, lr=0.01, device=torch.device("cpu"),
                    progress=False, patience=3, score=score)
     assert report.agreement == [0.1, 0.5, 0.9, 0.4, 0.3, 0.2]
-    assert report.best_epoch == 3 and report.epochs_run == 6 and report.stopped_early
+    assert report.best_epoch == report.kept_epoch == 3 and report.epochs_run == 6
+    assert report.stopped_early
     assert float(module.w.detach()) == weights[2] != weights[-1]   # epoch 3's weights
     assert report.best_val_loss == report.history[2][1] > report.history[-1][1]
+
+
+def test_a_run_whose_score_falls_for_less_than_the_patience_keeps_its_last_weights():
+    """A fall shorter than the patience at the end of a run is not told from noise."""
+    module = _Mean()
+    scores = iter([0.1, 0.5, 0.9, 0.8, 0.85])
+    report = train(module, lambda r: torch.ones(len(r)), np.arange(100), np.arange(100, 110),
+                   epochs=5, batch_size=10, lr=0.01, device=torch.device("cpu"),
+                   progress=False, patience=3, score=lambda: next(scores))
+    assert report.best_epoch == 3 and not report.stopped_early
+    assert report.kept_epoch == report.epochs_run == 5
+    assert report.best_val_loss == report.history[-1][1]
+    plain = _Mean()
+    train(plain, lambda r: torch.ones(len(r)), np.arange(100), np.arange(100, 110), epochs=5,
+          batch_size=10, lr=0.01, device=torch.device("cpu"), progress=False, patience=3,
+          stop_early=False)
+    assert float(module.w.detach()) == float(plain.w.detach())    # the last weights
 
 
 def test_only_unsupervised_document_models_choose_their_epoch_by_agreement():

@@ -56,8 +56,9 @@ def test_query_text_and_readable_table(run, reuters_index):
     vocabulary = len(json.loads((out / "featurizer.json").read_text())["vocabulary"])
     info = run("info", out).out
     assert f"TF-IDF over {vocabulary:,} terms, tokenizer version 3" in info
-    # a deep document model's epoch is chosen by retrieval agreement (images: by the loss)
-    assert re.search(r"\(best \d+, retrieval agreement 0\.\d{3}\)", info), info
+    # a deep document model stops by retrieval agreement (images: by the loss)
+    assert re.search(r"\(kept \d+; retrieval agreement 0\.\d{3}, highest 0\.\d{3} at epoch "
+                     r"\d+\)", info), info
     r = run("query", out, "--text", "oil prices opec crude output", "-k", "4", "--json")
     assert r.code == 0, r.err
     hits = r.json()

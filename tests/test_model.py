@@ -185,18 +185,19 @@ def test_images_encoded_in_small_chunks_get_the_codes_of_one_pass(fashion_index,
     assert np.array_equal(chunked > 0, whole > 0)
 
 
-def test_a_deep_document_model_keeps_its_epoch_of_highest_retrieval_agreement():
+def test_a_deep_document_model_stops_by_retrieval_agreement_and_keeps_those_weights():
     corpus = _topic_corpus(200)
     model = HashModel(bits=16, epochs=12, seed=0).fit(corpus, progress=False)
     r = model.report
     assert len(r.agreement) == r.epochs_run and r.validation_items == 20
     assert r.agreement[r.best_epoch - 1] == max(r.agreement)
+    assert r.kept_epoch == (r.best_epoch if r.stopped_early else r.epochs_run)
     # the weights kept are that epoch's: scoring them again gives its score
     val, tr = _fit_split(model, len(corpus))
     feats = model.features(corpus.items)
     again = model._retrieval_agreement(feats, tr, val, None).score(
         lambda rows: model._logits_of(feats, rows))
-    assert abs(again - max(r.agreement)) < 1e-6
+    assert abs(again - r.agreement[r.kept_epoch - 1]) < 1e-6
     semi = HashModel(kind="semi", bits=16, epochs=3, seed=0).fit(corpus, progress=False)
     assert semi.report.agreement == []                 # semi keeps its validation loss
 
