@@ -31,7 +31,7 @@ from hashret.eval import hamming_ranking
 from hashret.models.neighbours import torch_sparse
 
 from label_bound import unit_rows
-from validation_sweep import corpus_parser, load_corpus, retrieval_scores, validation_split
+from validation_sweep import corpus_parser, load_documents, retrieval_scores, validation_split
 
 DEPTH = 100
 LATENT_RANK = 64
@@ -68,9 +68,7 @@ def main():
     ap.add_argument("--epochs", type=int, help="default: the model's own run length")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    corpus = load_corpus(a)
-    if corpus.modality != "text":
-        ap.error("the label-free signals are defined for documents only")
+    corpus = load_documents(ap, a)
     queries, db = validation_split(corpus)
     q_items, db_items = corpus.take(queries), corpus.take(db)
     q_labels = [corpus.labels[i] for i in queries]

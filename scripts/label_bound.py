@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from validation_sweep import corpus_parser, load_corpus, validation_split  # noqa: E402
+from validation_sweep import corpus_parser, load_documents, validation_split  # noqa: E402
 
 from hashret.eval import MAP_DEPTH, float_ranking, label_matrix, relevance, scores  # noqa: E402
 from hashret.features import TfidfFeaturizer  # noqa: E402
@@ -110,9 +110,7 @@ def main():
     ap.add_argument("--neighbours", type=int, nargs="+", default=[10, 20])
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    corpus = load_corpus(a)
-    if corpus.modality != "text":
-        sys.exit("error: label_bound.py measures document corpora; give a text corpus")
+    corpus = load_documents(ap, a)
     queries, db = validation_split(corpus)
     feat = TfidfFeaturizer().fit([corpus.items[i] for i in db])
 

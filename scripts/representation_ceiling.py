@@ -32,7 +32,7 @@ from hashret.eval import label_matrix
 from hashret.features import TfidfFeaturizer
 
 from label_bound import ranked_scores, unit_rows
-from validation_sweep import corpus_parser, load_corpus, validation_split
+from validation_sweep import corpus_parser, load_documents, validation_split
 
 
 def diffuse(eq, edb, k: int, alpha: float, rounds: int = 10):
@@ -65,9 +65,7 @@ def main():
     ap.add_argument("--ranks", type=int, nargs="+", default=[16, 32, 48, 64, 128, 256])
     ap.add_argument("--k", type=int, default=100)
     a = ap.parse_args()
-    corpus = load_corpus(a)
-    if corpus.modality != "text":
-        ap.error("the corpus holds images; this script measures document representations")
+    corpus = load_documents(ap, a)
     if a.split == "validation":
         queries, db = validation_split(corpus)
     else:

@@ -58,6 +58,15 @@ def load_corpus(args):
     return load_dataset(args.dataset) if args.dataset else read_corpus(args.corpus)
 
 
+def load_documents(parser: argparse.ArgumentParser, args):
+    """:func:`load_corpus` for a script that measures document corpora only: another one
+    ends the script with a usage error."""
+    corpus = load_corpus(args)
+    if corpus.modality != "text":
+        parser.error("the corpus holds images; this script measures document corpora")
+    return corpus
+
+
 def parse_value(v: str):
     if v.lower() in ("true", "false"):
         return v.lower() == "true"

@@ -1,5 +1,4 @@
-"""A label-free measure of how well a document model's codes retrieve, to choose which
-epoch's weights a run keeps.
+"""A label-free measure of how well a document model's codes retrieve, to stop its run.
 
 An unsupervised document model's validation loss does not follow its retrieval (it goes on
 falling as the model fits the training documents' own words, or turns up while retrieval
@@ -7,9 +6,8 @@ still improves), and there are no labels to measure retrieval with. What can be 
 whether the documents a code retrieves resemble the query: held-out documents query a sample
 of the training documents by Hamming distance, and the score is the mean cosine, in the
 latent semantic space the model's neighbour targets come from, between each query and the
-documents ranked in its top ``depth``. Its highest epoch is the one kept (BENCHMARKS.md
-"Choosing the epoch without labels").
-"""
+documents ranked in its top ``depth``. A run whose score has not risen for a while stops
+and returns to its highest epoch (BENCHMARKS.md "Choosing the epoch without labels")."""
 
 from __future__ import annotations
 
