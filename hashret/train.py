@@ -52,7 +52,7 @@ class TrainReport:
     history: list = field(default_factory=list)
     teacher: dict | None = None      # semi: the teacher trained on the labelled items
     objective: list = field(default_factory=list)    # per-iteration fit objective (EM, ALS)
-    agreement: list = field(default_factory=list)    # per-epoch score that chose the epoch
+    agreement: list = field(default_factory=list)    # per-epoch score that stops the run
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)

@@ -387,7 +387,7 @@ class HashModel:
 
     def _retrieval_agreement(self, feats, tr: np.ndarray, val: np.ndarray,
                              basis) -> RetrievalAgreement:
-        """The label-free score that chooses a document model's epoch: a sample of the
+        """The label-free score that stops a document model's run: a sample of the
         validation documents querying a sample of the training documents (see
         defaults.SELECT_BY_AGREEMENT), in the latent space the neighbours were found in."""
         if basis is None:
