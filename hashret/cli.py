@@ -233,6 +233,12 @@ def _format_hits(hits) -> str:
               help="Number of neighbours.")
 @click.option("--radius", type=click.IntRange(min=0),
               help="Return every item within this many bits instead of the k nearest.")
+@click.option("--no-rerank", is_flag=True,
+              help="Order the neighbours of a --text, --file or --image query by Hamming "
+                   "distance alone. By default the 10 x k nearest by Hamming distance are "
+                   "re-ranked by the query's code logits against their bits (an asymmetric "
+                   "distance: a bit the model is unsure of counts less), and each keeps its "
+                   "Hamming distance. --id and --radius queries are by Hamming distance.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of {id, distance, labels, title}.")
 @click.option("--grid", type=click.Path(path_type=Path),
@@ -241,7 +247,7 @@ def _format_hits(hits) -> str:
 @click.option("--gpu", is_flag=True,
               help="Run the k-NN scan of a flat index on a CUDA GPU (faiss-gpu where it "
                    "works on the GPU, else torch).")
-def query(index_dir, text, file_, image, item_id, k, radius, as_json, grid, gpu):
+def query(index_dir, text, file_, image, item_id, k, radius, no_rerank, as_json, grid, gpu):
     """Find the nearest neighbours of an example in the index at DIR."""
     from .retriever import Retriever
     given = [n for n, v in (("--text", text), ("--file", file_), ("--image", image),
@@ -258,7 +264,8 @@ def query(index_dir, text, file_, image, item_id, k, radius, as_json, grid, gpu)
             hits = r.query_id(item_id, k)
     else:
         example = text if text is not None else r.load_example(file_ or image)
-        hits = r.range(example, radius) if radius is not None else r.query(example, k)
+        hits = r.range(example, radius) if radius is not None else \
+            r.query(example, k, rerank=not no_rerank)
     if grid is not None:
         _query_grid(r, hits, grid, item_id, None if item_id is not None else example)
     if as_json:

@@ -179,6 +179,14 @@ def teacher_epochs(n_labelled: int) -> int:
                    max(MIN_EPOCHS, round(SEMI_TEACHER_STEPS / steps_per_epoch))))
 
 
+# A query by example is answered from its RERANK_CANDIDATES_PER_RESULT * k nearest items by
+# Hamming distance (at least RERANK_MIN_CANDIDATES), re-ranked by the inner product of its
+# code logits with their bits as +-1 (hashret.rerank; BENCHMARKS.md "Re-ranking by an
+# asymmetric distance": 1,000 and 300 candidates for k = 100 gave the same precision@100).
+RERANK_CANDIDATES_PER_RESULT = 10
+RERANK_MIN_CANDIDATES = 100
+
+
 IMAGE_NOISE = "gaussian:0.3"      # denoising corruption of pixels in [0, 1]
 TEXT_NOISE = "mask:0.3"           # denoising corruption of documents: drop 30% of the words
 

@@ -17,7 +17,9 @@ import time
 
 import numpy as np
 
+from . import defaults
 from .errors import CorpusError, UsageError
+from .rerank import asymmetric_order
 
 MAP_DEPTH = 1000
 
@@ -284,7 +286,18 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
         return ranked(lambda d: hamming_ranking(c[q], c[db], d))
 
     codes = bundle.codes
-    record(f"hashret-{bundle.manifest['model']['kind']}", hamming(codes))
+    name = f"hashret-{bundle.manifest['model']['kind']}"
+    candidates = hamming(codes)
+    record(name, candidates)
+    if corpus is not None:
+        # queries by example are re-ranked by their logits against the items' bits
+        # (hashret.rerank): the same candidates, the top ``depth`` by Hamming distance
+        logits = np.concatenate([
+            bundle.model.encode(items)[1]
+            for _, items in corpus.batches(defaults.ENCODE_BATCH_SIZE, q)])
+        order = asymmetric_order(logits, np.where(candidates >= 0, db[candidates], -1),
+                                 codes)
+        record(f"{name}, re-ranked", np.take_along_axis(candidates, order, 1))
     if baselines:
         if corpus is None:
             raise UsageError("baselines need the corpus the index was built from")

@@ -14,6 +14,7 @@ from .data.corpus import IMAGE, TEXT
 from .data.images import load_image
 from .data.text import read_text_file
 from .errors import UsageError
+from .rerank import asymmetric_order, rerank_candidates
 
 log = logging.getLogger("hashret")
 
@@ -76,6 +77,10 @@ class Retriever:
 
     def encode(self, examples) -> np.ndarray:
         """Packed codes for a list of examples (strings, or (h, w[, c]) image arrays)."""
+        return self._encode(examples)[0]
+
+    def _encode(self, examples):
+        """``(codes, logits)`` of a list of examples (see :meth:`encode`)."""
         if self.modality == IMAGE:
             if any(isinstance(e, str) for e in examples):
                 raise UsageError("this index holds images; query it with --image or --id, "
@@ -85,7 +90,7 @@ class Retriever:
         elif not all(isinstance(e, str) for e in examples):
             raise UsageError("this index holds documents; query it with --text, --file or "
                              "--id")
-        codes, _ = self.model.encode(examples)
+        codes, logits = self.model.encode(examples)
         if self.model.empty_items:
             # a text with no vocabulary word is coded like an empty document: its
             # "neighbours" say nothing about it, so say so rather than return them silently
@@ -93,7 +98,7 @@ class Retriever:
                         "of %s terms; their neighbours are those of an empty document",
                         self.model.empty_items, len(examples),
                         f"{self.model.featurizer.n_features:,}")
-        return codes
+        return codes, logits
 
     # --- searching ---------------------------------------------------------------------
     def _hits(self, dist, rows) -> list[Hit]:
@@ -104,11 +109,22 @@ class Retriever:
         dist, rows = self.bundle.index.search(codes, k)
         return [self._hits(d, r) for d, r in zip(dist, rows)]
 
-    def query(self, example, k: int = 10) -> list[Hit]:
-        """Nearest neighbours of one example: text, an image array or a file path."""
+    def query(self, example, k: int = 10, rerank: bool = True) -> list[Hit]:
+        """Nearest neighbours of one example: text, an image array or a file path. With
+        ``rerank`` (the default) the nearest candidates by Hamming distance are ordered by
+        the asymmetric distance of :mod:`hashret.rerank` (the example's code logits against
+        the items' bits) before the first ``k`` are taken; each hit keeps its Hamming
+        distance."""
         if isinstance(example, Path):
             example = self.load_example(example)
-        return self.search_codes(self.encode([example]), k)[0]
+        codes, logits = self._encode([example])
+        if not rerank:
+            return self.search_codes(codes, k)[0]
+        dist, rows = self.bundle.index.search(
+            codes, rerank_candidates(k, self.bundle.index.ntotal))
+        order = asymmetric_order(logits, rows, self.bundle.codes)[:, :k]
+        return self._hits(np.take_along_axis(dist, order, 1)[0],
+                          np.take_along_axis(rows, order, 1)[0])
 
     def query_id(self, item_id, k: int = 10) -> list[Hit]:
         """Nearest neighbours of an indexed item; the item itself comes first."""

@@ -31,12 +31,13 @@ def run(capsys):
 
 @pytest.fixture(scope="session")
 def fashion_index(tmp_path_factory):
-    """A small Fashion-MNIST index built once for the session through the library."""
+    """A small Fashion-MNIST index built once for the session through the library; trained
+    long enough (10 epochs, a few seconds) that its codes differ from item to item."""
     from hashret import build_index, load_dataset
     from hashret.data import limit_rows
     out = tmp_path_factory.mktemp("idx") / "fm"
     corpus = limit_rows(load_dataset("fashion-mnist"), 600)
-    build_index(corpus, out, bits=32, epochs=2, progress=False)
+    build_index(corpus, out, bits=32, epochs=10, progress=False)
     return out, corpus
 
 

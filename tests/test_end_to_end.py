@@ -66,6 +66,13 @@ def test_query_text_and_readable_table(run, reuters_index):
     r = run("query", out, "--text", "oil prices", "-k", "3")
     assert r.code == 0 and r.out.splitlines()[0].split()[:3] == ["rank", "distance", "id"]
     assert len(r.out.splitlines()) == 4
+    # --no-rerank: the Hamming order, as Retriever.query(rerank=False) gives it
+    from hashret import Retriever
+    plain = run("query", out, "--text", "oil prices opec crude output", "-k", "30",
+                "--no-rerank", "--json").json()
+    expected = Retriever.load(out).query("oil prices opec crude output", k=30, rerank=False)
+    assert [h["id"] for h in plain] == [h.id for h in expected]
+    assert [h["distance"] for h in plain] == sorted(h["distance"] for h in plain)
 
 
 def test_query_text_without_a_vocabulary_word_warns(run, reuters_index):

@@ -1,0 +1,41 @@
+"""Re-ranking Hamming candidates by an asymmetric distance.
+
+A query by example is encoded by the model, so its code logits are at hand, not only its
+bits; the indexed items are stored as bits alone. Scoring a candidate by the inner product
+of the query's logits with the candidate's bits as +-1 (an asymmetric distance, Gordo et al.
+2014) keeps how sure the model is of each of the query's bits: a bit it barely set counts
+little when it disagrees. The candidates are the nearest ``rerank_candidates(k, n)`` by
+Hamming distance; the k best of them by this score are returned. On the test splits,
+64 bits, precision@100 / mAP@1000: Reuters 0.7852 / 0.7597 -> 0.7875 / 0.7640, Fashion-MNIST
+0.7919 / 0.7650 -> 0.8011 / 0.7761 (BENCHMARKS.md "Re-ranking by an asymmetric distance").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import defaults
+
+
+def rerank_candidates(k: int, n_items: int) -> int:
+    """How many Hamming neighbours are re-ranked to return ``k``: RERANK_CANDIDATES_PER_RESULT
+    per result, at least RERANK_MIN_CANDIDATES, at most the index."""
+    return int(min(n_items, max(k, defaults.RERANK_MIN_CANDIDATES,
+                                defaults.RERANK_CANDIDATES_PER_RESULT * k)))
+
+
+def asymmetric_order(query_logits: np.ndarray, rows: np.ndarray,
+                     codes: np.ndarray) -> np.ndarray:
+    """``(m, r)`` positions that sort each query's candidate ``rows`` (rows of the packed
+    ``codes``; -1 = no candidate, kept last) by the inner product of the query's logits
+    with the candidate's bits as +-1, highest first; ties keep the Hamming order."""
+    query_logits = np.asarray(query_logits, np.float32)
+    m, r = rows.shape
+    bits = query_logits.shape[1]
+    found = rows >= 0
+    cand = np.unpackbits(codes[np.where(found, rows, 0)].reshape(m * r, -1), axis=1,
+                         count=bits, bitorder="little").reshape(m, r, bits)
+    signs = cand.astype(np.float32) * 2 - 1
+    score = np.einsum("qk,qrk->qr", query_logits, signs)
+    score[~found] = -np.inf
+    return np.argsort(-score, axis=1, kind="stable")
