@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hashret import Bundle, Retriever
+from hashret import Bundle, Retriever, load_dataset
 from hashret.bundle import codes_from_column
 from hashret.models import unpack_bits
 
@@ -164,6 +164,18 @@ def test_build_with_each_exact_index_kind_answers_like_brute_force(run, tmp_path
         assert r.code == 0, r.err
         d = hamming(b.codes[:1], b.codes)[0]
         assert sorted(h["distance"] for h in r.json()) == sorted(d[d <= 2].tolist())
+        # a query by example re-ranks this kind's exact Hamming candidates: the hits of a
+        # brute-force search of the same codes, re-ranked the same way
+        # (k = 30 re-ranks 300 candidates: every item, so no tie decides which)
+        image = load_dataset("fashion-mnist").take([7])[0]
+        retriever = Retriever.load(out)
+        hits = retriever.query(image, k=30)
+        codes, logits = retriever._encode([image])
+        score = (logits[0] * (unpack_bits(b.codes) * 2.0 - 1)).sum(1)
+        assert np.allclose(sorted(score[[h.row for h in hits]]), sorted(score)[-30:],
+                           atol=1e-4)
+        assert [h.distance for h in hits] == hamming(codes, b.codes)[0][
+            [h.row for h in hits]].tolist()
     r = run("build", "--out", tmp_path / "x", "--index", "ivf", "--index-param", "M=4")
     assert r.code == 2 and "no parameter 'M'" in r.err
 
