@@ -459,21 +459,29 @@ def remove(index_dir, ids, ids_file):
                    "by the index's model. Default: every indexed item queries the others.")
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1),
               help="Neighbours per query.")
+@click.option("--no-rerank", is_flag=True,
+              help="With --corpus: order each query's neighbours by Hamming distance alone "
+                   "instead of re-ranking its 10 x k nearest by its code logits (as hashret "
+                   "query does).")
 @corpus_options
 @click.pass_context
-def neighbours(ctx, index_dir, out, corpus_path, k, text_column, label_column, id_column):
+def neighbours(ctx, index_dir, out, corpus_path, k, no_rerank, text_column, label_column,
+               id_column):
     """Write the k nearest neighbours of many queries to OUT (Parquet).
 
     One row per query: query_id, neighbour_ids (nearest first, ties in index order) and
     distances (Hamming). Without --corpus every indexed item queries the others (itself
-    left out): a k-nearest-neighbour graph of the index, e.g. to find near-duplicates."""
+    left out): a k-nearest-neighbour graph of the index, e.g. to find near-duplicates.
+    With --corpus each item is a query by example, re-ranked as hashret query re-ranks
+    (--no-rerank: by Hamming distance)."""
     from .bundle import Bundle
     from .data import read_corpus
     from .export import neighbours_to_parquet
     bundle = Bundle.load(index_dir)
     c = read_corpus(corpus_path, text_column, label_column, id_column) if corpus_path \
         else None
-    neighbours_to_parquet(bundle, out, k, c, progress=not ctx.obj["quiet"])
+    neighbours_to_parquet(bundle, out, k, c, progress=not ctx.obj["quiet"],
+                          rerank=not no_rerank)
     n = len(c) if c is not None else len(bundle.items)
     click.echo(f"wrote the neighbours of {n:,} queries to {out}")
 

@@ -11,6 +11,7 @@ from .errors import UsageError
 from .fileio import atomic_file
 from .models import HashModel
 from .progress import progress_bar
+from .rerank import search_reranked
 
 
 def write_parquet(table, out) -> Path:
@@ -112,11 +113,14 @@ SEARCH_BATCH = 4_096     # queries searched at once when writing neighbour lists
 
 
 def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
-                          progress: bool = True) -> Path:
+                          progress: bool = True, rerank: bool = True) -> Path:
     """The ``k`` nearest indexed items of every item of ``corpus`` (encoded by the bundle's
     model), or, without a corpus, of every indexed item among the others (itself left out):
     one Parquet row per query with ``query_id``, ``neighbour_ids`` (list, nearest first;
-    ties in row order) and ``distances`` (list<int32>, Hamming)."""
+    ties in row order) and ``distances`` (list<int32>, Hamming). A corpus's items are
+    queries by example: with ``rerank`` their Hamming candidates are re-ranked by their
+    code logits as :meth:`Retriever.query` does (:mod:`hashret.rerank`), the distances
+    staying Hamming distances."""
     import pyarrow as pa
     if k < 1:
         raise UsageError(f"k must be at least 1, got {k}")
@@ -128,17 +132,20 @@ def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
 
     def batches():
         if corpus is not None:
-            for rows, codes, _ in bundle.model.iter_encode(corpus, progress=progress):
-                yield rows, codes
+            yield from bundle.model.iter_encode(corpus, progress=progress)
             return
         all_codes = bundle.codes
         for s in progress_bar(range(0, n_q, SEARCH_BATCH), desc="searching", unit="batch",
                       disable=not progress, leave=False):
             rows = np.arange(s, min(s + SEARCH_BATCH, n_q))
-            yield rows, all_codes[rows]
+            yield rows, all_codes[rows], None
 
     if k_out > 0:
-        for rows, codes in batches():
+        for rows, codes, logits in batches():
+            if corpus is not None and rerank:
+                d, r = search_reranked(index, codes, logits, k_out, bundle.codes)
+                found[rows], dists[rows] = r, d
+                continue
             d, r = index.search(codes, k_out + (corpus is None))
             if corpus is None:
                 # leave the query itself out: at its place among its ties, or the last

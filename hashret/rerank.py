@@ -39,3 +39,14 @@ def asymmetric_order(query_logits: np.ndarray, rows: np.ndarray,
     score = np.einsum("qk,qrk->qr", query_logits, signs)
     score[~found] = -np.inf
     return np.argsort(-score, axis=1, kind="stable")
+
+
+def search_reranked(index, codes: np.ndarray, logits: np.ndarray, k: int,
+                    stored_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(distances, rows)``, each ``(m, k)``: the ``k`` best of each query's
+    :func:`rerank_candidates` nearest items in ``index`` by Hamming distance, ordered by
+    :func:`asymmetric_order` (``stored_codes``: the index's codes by row); the distances
+    stay Hamming distances."""
+    dist, rows = index.search(codes, rerank_candidates(k, index.ntotal))
+    order = asymmetric_order(logits, rows, stored_codes)[:, :k]
+    return np.take_along_axis(dist, order, 1), np.take_along_axis(rows, order, 1)

@@ -14,7 +14,7 @@ from .data.corpus import IMAGE, TEXT
 from .data.images import load_image
 from .data.text import read_text_file
 from .errors import UsageError
-from .rerank import asymmetric_order, rerank_candidates
+from .rerank import search_reranked
 
 log = logging.getLogger("hashret")
 
@@ -120,11 +120,8 @@ class Retriever:
         codes, logits = self._encode([example])
         if not rerank:
             return self.search_codes(codes, k)[0]
-        dist, rows = self.bundle.index.search(
-            codes, rerank_candidates(k, self.bundle.index.ntotal))
-        order = asymmetric_order(logits, rows, self.bundle.codes)[:, :k]
-        return self._hits(np.take_along_axis(dist, order, 1)[0],
-                          np.take_along_axis(rows, order, 1)[0])
+        dist, rows = search_reranked(self.bundle.index, codes, logits, k, self.bundle.codes)
+        return self._hits(dist[0], rows[0])
 
     def query_id(self, item_id, k: int = 10) -> list[Hit]:
         """Nearest neighbours of an indexed item; the item itself comes first."""

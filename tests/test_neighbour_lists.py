@@ -2,7 +2,7 @@
 import numpy as np
 import pyarrow.parquet as pq
 
-from hashret import Bundle
+from hashret import Bundle, Retriever
 
 from conftest import hamming
 
@@ -32,7 +32,7 @@ def test_a_corpus_queries_with_the_models_codes(run, fashion_index, tmp_path):
     images = fashion_index[1].take(range(20))
     np.save(tmp_path / "q.npy", images[..., 0])
     r = run("--quiet", "neighbours", fashion_index[0], tmp_path / "nb.parquet", "--corpus",
-            tmp_path / "q.npy", "-k", "4")
+            tmp_path / "q.npy", "-k", "4", "--no-rerank")
     assert r.code == 0 and "neighbours of 20 queries" in r.out, r.err
     t = pq.read_table(tmp_path / "nb.parquet")
     assert t.schema.metadata[b"queries"] == b"corpus"
@@ -43,6 +43,15 @@ def test_a_corpus_queries_with_the_models_codes(run, fashion_index, tmp_path):
         assert row["query_id"] == q
         assert row["distances"] == sorted(d[q])[:4]
         assert row["distances"] == [int(d[q, row_of[i]]) for i in row["neighbour_ids"]]
+    # re-ranked (the default): what Retriever.query returns for each image
+    r = run("--quiet", "neighbours", fashion_index[0], tmp_path / "rr.parquet", "--corpus",
+            tmp_path / "q.npy", "-k", "4")
+    assert r.code == 0, r.err
+    retriever = Retriever.load(fashion_index[0])
+    for q, row in enumerate(pq.read_table(tmp_path / "rr.parquet").to_pylist()):
+        hits = retriever.query(images[q, ..., 0], k=4)
+        assert row["neighbour_ids"] == [h.id for h in hits]
+        assert row["distances"] == [h.distance for h in hits]
     # more neighbours than the index holds: each query gets every item
     r = run("--quiet", "neighbours", fashion_index[0], tmp_path / "all.parquet", "--corpus",
             tmp_path / "q.npy", "-k", "100000")
