@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import defaults
+from .models.hash_model import unpack_bits
 
 
 def rerank_candidates(k: int, n_items: int) -> int:
@@ -31,10 +32,8 @@ def asymmetric_order(query_logits: np.ndarray, rows: np.ndarray,
     with the candidate's bits as +-1, highest first; ties keep the Hamming order."""
     query_logits = np.asarray(query_logits, np.float32)
     m, r = rows.shape
-    bits = query_logits.shape[1]
     found = rows >= 0
-    cand = np.unpackbits(codes[np.where(found, rows, 0)].reshape(m * r, -1), axis=1,
-                         count=bits, bitorder="little").reshape(m, r, bits)
+    cand = unpack_bits(codes[np.where(found, rows, 0)].reshape(m * r, -1)).reshape(m, r, -1)
     signs = cand.astype(np.float32) * 2 - 1
     score = np.einsum("qk,qrk->qr", query_logits, signs)
     score[~found] = -np.inf

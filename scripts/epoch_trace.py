@@ -28,9 +28,8 @@ import torch
 
 from hashret import HashModel
 from hashret.eval import hamming_ranking
-from hashret.models.neighbours import torch_sparse
+from hashret.models.neighbours import latent_basis, latent_vectors, torch_sparse
 
-from label_bound import unit_rows
 from validation_sweep import corpus_parser, load_documents, retrieval_scores, validation_split
 
 DEPTH = 100
@@ -42,15 +41,12 @@ class LabelFreeReference:
 
     def __init__(self, model: HashModel, queries, database):
         f = model.featurizer
-        wq, wd = (f.weight(model.features(items)) for items in (queries, database))
-        xd = torch_sparse(wd).to_sparse_coo()
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            _, _, v = torch.svd_lowrank(xd, q=LATENT_RANK + 10, niter=4)
-        v = v[:, :LATENT_RANK]
-        self.eq = unit_rows(torch.sparse.mm(torch_sparse(wq).to_sparse_coo(), v).numpy())
-        self.ed = unit_rows(torch.sparse.mm(xd, v).numpy())
-        index = faiss.IndexFlatIP(LATENT_RANK)
+        counts_q, counts_db = model.features(queries), model.features(database)
+        basis = latent_basis(f, counts_db, LATENT_RANK)
+        self.eq = latent_vectors(f, counts_q, basis)
+        self.ed = latent_vectors(f, counts_db, basis)
+        wq, xd = f.weight(counts_q), torch_sparse(f.weight(counts_db)).to_sparse_coo()
+        index = faiss.IndexFlatIP(basis.shape[1])
         index.add(self.ed)
         self.lsa_top = index.search(self.eq, DEPTH)[1]
         self.tfidf_cos = torch.sparse.mm(xd, torch.from_numpy(wq.toarray()).t()).t().numpy()

@@ -398,9 +398,8 @@ class HashModel:
 
         def vectors(r):
             counts = self._rows(feats, r)
-            if basis is None:              # a corpus too small for a latent space: TF-IDF
-                w = self.featurizer.weight(counts).toarray()
-                return w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
+            if basis is None:      # a corpus too small for a latent space: TF-IDF rows,
+                return self.featurizer.weight(counts).toarray()      # already unit length
             return latent_vectors(self.featurizer, counts, basis)
         return RetrievalAgreement(queries, vectors(queries), database, vectors(database),
                                   depth=defaults.agreement_depth(len(database)))
