@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
+import numba as nb
 import numpy as np
 
 from . import defaults
@@ -128,10 +129,47 @@ class SparseRows:
     def row_ids(self) -> np.ndarray:
         return np.repeat(np.arange(len(self)), np.diff(self.indptr))
 
+    def summed(self) -> "SparseRows":
+        """The same matrix with each row's repeated columns added into one entry, kept in
+        the order of their first occurrence.
+
+        A model's gradient through a gather of these entries is accumulated by scattered
+        atomic adds; with repeated entries the order of those adds, and so the rounding,
+        depends on how the threads happen to be scheduled, and a busy machine trained a
+        different model from the same seed. Distinct entries make it deterministic."""
+        indptr, indices, data = _sum_repeated_columns(
+            np.asarray(self.indptr, np.int64), self.indices, self.data, self.n_cols)
+        return SparseRows(indptr, indices, data, self.n_cols)
+
     def toarray(self) -> np.ndarray:
         out = np.zeros((len(self), self.n_cols), np.float32)
         np.add.at(out, (self.row_ids(), self.indices), self.data)    # repeated entries add
         return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _sum_repeated_columns(indptr, indices, data, n_cols):
+    # where[c]: the output position of column c in the current row; a position before
+    # the row's start (or -1) means the column has not occurred in this row yet, so the
+    # array never needs clearing between rows
+    where = np.full(n_cols, -1, np.int64)
+    out_ptr = np.zeros(len(indptr), np.int64)
+    out_indices = np.empty_like(indices)
+    out_data = np.empty_like(data)
+    n = 0
+    for r in range(len(indptr) - 1):
+        start = n
+        for j in range(indptr[r], indptr[r + 1]):
+            c = indices[j]
+            if where[c] < start:
+                where[c] = n
+                out_indices[n] = c
+                out_data[n] = data[j]
+                n += 1
+            else:
+                out_data[where[c]] += data[j]
+        out_ptr[r + 1] = n
+    return out_ptr, out_indices[:n].copy(), out_data[:n].copy()
 
 
 class TfidfFeaturizer:

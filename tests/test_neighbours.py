@@ -33,6 +33,26 @@ def test_neighbourhood_targets_of_a_batch_are_counts_plus_weighted_neighbour_mea
     np.testing.assert_allclose(targets.rows(batch).toarray(), expected, rtol=1e-6)
     full = dense + 0.7 / 4 * dense[nbrs].sum(1)
     np.testing.assert_allclose(targets.mean_words(), full.sum(1).mean(), rtol=1e-6)
+    # one entry per word of a row: the gradient of the decoder's gather then adds each
+    # entry's share once, in no order that thread scheduling could change
+    got = targets.rows(batch)
+    for r in range(len(got)):
+        cols = got.indices[got.indptr[r]:got.indptr[r + 1]]
+        assert len(np.unique(cols)) == len(cols)
+
+
+def test_summed_rows_add_repeated_columns_in_order_of_first_occurrence():
+    rows = SparseRows(np.array([0, 5, 5, 8]), np.array([3, 1, 3, 0, 1, 2, 2, 2]),
+                      np.array([1, 2, 4, 8, 16, 1, 2, 4], np.float32), 4)
+    got = rows.summed()
+    np.testing.assert_array_equal(got.indptr, [0, 3, 3, 4])
+    np.testing.assert_array_equal(got.indices, [3, 1, 0, 2])
+    np.testing.assert_array_equal(got.data, [5, 18, 8, 7])
+    np.testing.assert_array_equal(got.toarray(), rows.toarray())
+    counts, dense = _random_counts(30, 7, np.random.default_rng(2))
+    repeated = counts.rows(np.repeat(np.arange(30), 3))    # every row three times, as one
+    stacked = SparseRows(repeated.indptr[::3].copy(), repeated.indices, repeated.data, 7)
+    np.testing.assert_allclose(stacked.summed().toarray(), 3 * dense)
 
 
 def _clustered_unit_vectors(n, d=16, clusters=40, seed=0):
