@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import defaults
-from .models.hash_model import unpack_bits
+from .models.bits import unpack_bits
 
 
 def rerank_candidates(k: int, n_items: int) -> int:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from hashret import defaults
-from hashret.models.hash_model import pack_bits, unpack_bits
+from hashret.models.bits import pack_bits, unpack_bits
 from hashret.rerank import asymmetric_order, rerank_candidates
 
 

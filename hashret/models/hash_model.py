@@ -21,6 +21,7 @@ from ..features import (ImageFeaturizer, ImageRows, SparseRows, TfidfFeaturizer,
                         featurizer_from_dict)
 from ..progress import progress_bar
 from ..train import TrainReport, pick_device, train
+from .bits import pack_bits, unpack_bits
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
 from .code_targets import NeighbourCodeVotes, gradient_code_targets
 from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix
@@ -51,16 +52,6 @@ def check_bits(bits: int) -> int:
         raise UsageError(f"--bits {bits} is not a multiple of 8 between 8 and 256; codes are "
                          "stored as whole bytes: use 16, 32, 64 or 128, for example")
     return int(bits)
-
-
-def pack_bits(bits: np.ndarray) -> np.ndarray:
-    """(n, K) booleans -> (n, K/8) uint8 codes; bit i is bit i % 8 of byte i // 8
-    (little-endian within a byte, the order faiss' binary indexes use)."""
-    return np.packbits(np.asarray(bits, dtype=bool), axis=1, bitorder="little")
-
-
-def unpack_bits(codes: np.ndarray) -> np.ndarray:
-    return np.unpackbits(np.asarray(codes, np.uint8), axis=1, bitorder="little").astype(bool)
 
 
 @dataclass

@@ -16,6 +16,8 @@ from typing import Callable
 import faiss
 import numpy as np
 
+from .bits import pack_bits
+
 
 class RetrievalAgreement:
     """Scores codes by the mean latent-space cosine between queries and what they retrieve.
@@ -37,8 +39,8 @@ class RetrievalAgreement:
 
     def score(self, logits: Callable[[np.ndarray], np.ndarray]) -> float:
         """The mean cosine for the codes ``logits(rows) > 0`` of the model as it is now."""
-        q = np.packbits(logits(self.query_rows) > 0, axis=1)
-        db = np.packbits(logits(self.database_rows) > 0, axis=1)
+        q = pack_bits(logits(self.query_rows) > 0)
+        db = pack_bits(logits(self.database_rows) > 0)
         index = faiss.IndexBinaryFlat(db.shape[1] * 8)
         index.add(np.ascontiguousarray(db))
         _, top = index.search(np.ascontiguousarray(q), self.depth)
