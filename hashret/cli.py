@@ -540,6 +540,8 @@ def eval_(index_dir, k, queries, max_queries, no_baselines, as_json, plot):
     click.echo("method".ljust(width) + "".join(c.rjust(15) for c in cols))
     for n in names:
         click.echo(n.ljust(width) + "".join(f"{res['methods'][n][c]:15.4f}" for c in cols))
+    for note in res.get("notes", []):
+        click.echo(f"note: {note}")
 
 
 @cli.command()

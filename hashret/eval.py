@@ -19,6 +19,7 @@ import numpy as np
 
 from . import defaults
 from .errors import CorpusError, UsageError
+from .models.bits import pack_bits
 from .rerank import asymmetric_order
 
 MAP_DEPTH = 1000
@@ -93,23 +94,31 @@ def lsh_encoder(x_train, bits):
 
 def pca_itq_encoder(sample, bits, seed=0):
     """PCA to ``bits`` dimensions, then ITQ's learned rotation (faiss ``ITQTransform``),
-    then the sign, all fitted on ``sample``; returns a function from dense features to
-    packed codes. PCA runs in torch (low-rank), which copes with 10,000-d TF-IDF."""
+    then the sign, all fitted on ``sample``; returns ``(encode, used)``: a function from
+    dense features to packed codes, and how many of the ``bits`` it sets. Features of fewer
+    dimensions than ``bits`` (or fewer sample rows) have no more principal directions:
+    PCA+ITQ then codes ``used`` of them and the other bits stay 0, which leaves every
+    Hamming distance as ``used`` bits give it. PCA runs in torch (low-rank), which copes
+    with 10,000-d TF-IDF."""
     import faiss
     import torch
+    n, d = sample.shape
+    used = max(1, min(bits, n, d))
     mean = sample.mean(0)
     torch.manual_seed(seed)
-    _, _, v = torch.pca_lowrank(torch.from_numpy(sample - mean), q=min(bits + 10, *sample.shape),
+    _, _, v = torch.pca_lowrank(torch.from_numpy(sample - mean), q=min(used + 10, n, d),
                                 center=False, niter=4)
-    proj = v[:, :bits].numpy()
-    itq = faiss.ITQTransform(bits, bits, False)
+    proj = v[:, :used].numpy()
+    itq = faiss.ITQTransform(used, used, False)
     itq.train(np.ascontiguousarray((sample - mean) @ proj, np.float32))
     shift = mean @ proj               # (x - mean) P without an (n, d) temporary
 
     def encode(x):
         z = np.ascontiguousarray(x @ proj - shift, np.float32)
-        return np.packbits(itq.apply(z) > 0, axis=1, bitorder="little")
-    return encode
+        signs = np.zeros((len(z), bits), bool)
+        signs[:, :used] = itq.apply(z) > 0
+        return pack_bits(signs)
+    return encode, used
 
 
 def encode_in_chunks(encode, model, corpus, rows, chunk: int = BASELINE_CHUNK) -> np.ndarray:
@@ -309,9 +318,13 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
                time.perf_counter() - t)
         t = time.perf_counter()
         sample = db[np.random.default_rng(0).permutation(len(db))[:ITQ_TRAIN_ITEMS]]
-        encode = pca_itq_encoder(dense_features(model, corpus, sample), bits)
+        encode, used = pca_itq_encoder(dense_features(model, corpus, sample), bits)
         record("pca-itq", hamming(encode_in_chunks(encode, model, corpus, everything)),
                time.perf_counter() - t)
+        if used < bits:
+            result.setdefault("notes", []).append(
+                f"pca-itq sets {used} of the {bits} bits: the features of its training sample "
+                f"span at most {used} dimensions")
         t = time.perf_counter()
         metric = "cosine" if model.modality == "text" else "l2"
         record(f"float-{metric}",

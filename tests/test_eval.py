@@ -151,7 +151,7 @@ def test_baselines_computed_a_chunk_at_a_time_equal_the_whole_corpus_at_once(fas
     rows = np.arange(len(corpus))
     x = dense_features(model, corpus, rows)
     db, q = rows[::2], rows[1::2]
-    encode = pca_itq_encoder(x[db], 16)
+    encode, _ = pca_itq_encoder(x[db], 16)
     np.testing.assert_array_equal(encode_in_chunks(encode, model, corpus, rows, chunk=97),
                                   encode(x))
     for metric in ("l2", "cosine"):
@@ -161,3 +161,24 @@ def test_baselines_computed_a_chunk_at_a_time_equal_the_whole_corpus_at_once(fas
         assert (chunked == whole).mean() > 0.99
         assert [set(a) == set(b) for a, b in zip(chunked[:, :10], whole[:, :10])].count(True) \
             >= 0.98 * len(q)
+
+
+def test_pca_itq_on_features_of_fewer_dimensions_than_bits_codes_what_they_span():
+    x = np.random.default_rng(0).standard_normal((300, 3)).astype(np.float32)
+    encode, used = pca_itq_encoder(x, 16)
+    codes = encode(x)
+    assert used == 3 and codes.shape == (300, 2)
+    assert not codes[:, 1].any() and not (codes[:, 0] >> 3).any()   # bits 3-15 are 0
+    assert len(np.unique(codes[:, 0])) == 8                          # three informative bits
+
+
+def test_eval_of_a_corpus_with_a_vocabulary_smaller_than_the_code(run, tmp_path):
+    corpus = tmp_path / "small.csv"
+    words = ["apple", "pear", "plum"]
+    corpus.write_text("text,label\n" + "".join(
+        f"{words[i % 3]} {words[(i // 3) % 3]},{i % 3}\n" for i in range(90)))
+    run("build", corpus, "--out", tmp_path / "idx", "--bits", "16", "--epochs", "3")
+    r = run("eval", tmp_path / "idx")
+    assert r.code == 0, r.err
+    assert "pca-itq sets 3 of the 16 bits" in r.out
+    assert "float-cosine" in r.out
