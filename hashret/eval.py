@@ -236,9 +236,13 @@ def query_rows(bundle, queries: str = "auto", max_queries: int = QUERY_SAMPLE,
         # every test item queries, as an independent check on an export computes it
         return test, train, False
     labelled = np.array([i for i in train if labels[i]], np.int64)
-    if not len(labelled) or len(train) < 2:
-        raise UsageError(f"{bundle.path}: eval needs labelled items; the {len(train)} "
-                         "training items have none")
+    if not len(labelled):
+        raise UsageError(f"{bundle.path}: eval needs labelled items; none of the "
+                         f"{len(train):,} training items has a label (build from a corpus "
+                         "with labels: see --label-column)")
+    if len(train) < 2:
+        raise UsageError(f"{bundle.path}: leave-one-out queries need at least 2 training "
+                         f"items; the index has {len(train)}")
     if len(labelled) > max_queries:
         labelled = np.sort(np.random.default_rng(seed).choice(labelled, max_queries,
                                                               replace=False))

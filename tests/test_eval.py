@@ -117,8 +117,10 @@ def test_queries_come_from_the_test_split_when_there_is_one_else_from_training()
     assert len(query_rows(no_test, "train", max_queries=2)[0]) == 2
     with pytest.raises(UsageError, match="--queries train"):
         query_rows(no_test, "test")
-    with pytest.raises(UsageError, match="no labels|none"):
+    with pytest.raises(UsageError, match="none of the 3 training items has a label"):
         query_rows(_Items(["train"] * 3, [[], [], []]), "auto")
+    with pytest.raises(UsageError, match="at least 2 training items; the index has 1"):
+        query_rows(_Items(["train"], [["a"]]), "auto")
 
 
 def test_a_leave_one_out_query_is_ranked_against_the_others_only():
