@@ -11,7 +11,7 @@ import numpy as np
 
 from .bundle import Bundle
 from .data.corpus import IMAGE, TEXT
-from .data.images import load_image
+from .data.images import IMAGE_SUFFIXES, load_image
 from .data.text import read_text_file
 from .errors import UsageError
 from .rerank import search_reranked
@@ -66,6 +66,9 @@ class Retriever:
         if not path.is_file():
             raise UsageError(f"query file {path} does not exist")
         if self.modality == TEXT:
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                raise UsageError(f"query file {path} is an image, but this index holds "
+                                 "documents; query it with a text file, --text or --id")
             return read_text_file(path)
         feat = self.model.featurizer
         mode = "L" if feat.shape[2] == 1 else "RGB"

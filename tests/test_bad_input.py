@@ -1,7 +1,9 @@
 """Every user mistake: one line on stderr, the right exit code, nothing damaged."""
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from hashret import build_index, load_dataset
 from hashret.data import limit_rows
@@ -143,3 +145,12 @@ def test_stop_word_documents_still_get_codes(run, tmp_path):
     assert "2 document(s) hold no word" in r.err
     hits = run("query", tmp_path / "x", "--id", "31", "-k", "32", "--json").json()
     assert len(hits) == 32
+
+
+def test_an_image_file_is_refused_as_a_query_of_a_document_index(run, reuters_index, tmp_path):
+    out, _ = reuters_index
+    picture = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(picture)
+    r = run("query", out, "--file", picture)
+    _one_line_error(r, 2)
+    assert "is an image" in r.err and "--text" in r.err
