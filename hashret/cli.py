@@ -600,8 +600,10 @@ def info(index_dir, as_json, verify):
             a = t["agreement"]
             kept = f"{kept}; retrieval agreement {a[kept - 1]:.3f}, highest " \
                 f"{max(a):.3f} at epoch {t.get('best_epoch')}"
+        threads = f" ({t['threads']} threads)" if t.get("threads") and \
+            t.get("device") == "cpu" else ""
         lines.append(f"training    {t.get('epochs_run')} epochs{steps} (kept {kept}) on "
-                     f"{t.get('device')}, {b.get('fit_seconds')} s; "
+                     f"{t.get('device')}{threads}, {b.get('fit_seconds')} s; "
                      + _describe_validation_loss(t.get('best_val_loss')))
         lines.append(f"encoding    {b.get('items_per_second_encode'):,} items/s")
     lines.append("versions    " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))

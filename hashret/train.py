@@ -46,6 +46,8 @@ class TrainReport:
     prepare_seconds: float = 0.0     # featurizing, neighbours, targets: before the loop
     steps: int = 0                   # optimisation steps taken
     device: str = "cpu"
+    # CPU threads the run used: with as many, the same seed trains the same model
+    threads: int = 0
     stopped_early: bool = False
     train_items: int = 0
     validation_items: int = 0
@@ -88,7 +90,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
     rng = np.random.default_rng(seed)
     module.to(device)
     optimizers = make_optimizers(module, lr)
-    report = TrainReport(device=str(device))
+    report = TrainReport(device=str(device), threads=torch.get_num_threads())
     best_state, best = None, float("inf")
     start = time.perf_counter()
     bar = progress_bar(range(epochs), desc=desc, unit="epoch", disable=not progress,

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 
 from hashret import Bundle, Retriever, load_dataset
 from hashret.bundle import codes_from_column
@@ -49,6 +50,8 @@ def test_cli_build_query_export_fashion(run, tmp_path):
     assert re.search(r"validation loss \d+\.\d{4}$", r.out, re.M), r.out
     assert "retrieval agreement" not in r.out
     assert "features    28 x 28 pixels, grey" in r.out
+    # the thread count is part of what makes a seeded CPU build reproducible
+    assert f"on cpu ({torch.get_num_threads()} threads)" in r.out
 
 
 def test_query_text_and_readable_table(run, reuters_index):

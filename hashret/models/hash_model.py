@@ -518,8 +518,8 @@ class HashModel:
             h = x.mm(self.module.encoder.t())
             self.module.set_binarisation(h, c.extra.get("rotation", "none"), seed=c.seed)
         self.module = self.module.float().eval()
-        self.report = TrainReport(device="cpu", epochs_run=len(history),
-                                  seconds=time.perf_counter() - start,
+        self.report = TrainReport(device="cpu", threads=torch.get_num_threads(),
+                                  epochs_run=len(history), seconds=time.perf_counter() - start,
                                   train_items=len(feats))
         self.report.objective = history
         return self
