@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from .bundle import Bundle, ItemColumns, corpus_record, id_type
+from .data import as_corpus
 from .data.corpus import Corpus
 from .errors import CorpusError, UsageError
 from .index import BinaryCodeIndex, check_index_kind
@@ -17,12 +18,14 @@ from .models import HashModel, check_bits
 log = logging.getLogger("hashret")
 
 
-def build_index(corpus: Corpus, out, bits: int = 64, model: str = "deep", epochs=None,
+def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
                 device: str = "auto", seed: int = 0, index_kind: str = "flat",
                 index_params: dict | None = None, model_options: dict | None = None,
                 progress: bool = True) -> Bundle:
     """Train a ``model`` on the corpus' training split, index every item (both splits) and
-    write the bundle to ``out``. Nothing at ``out`` changes unless the build succeeds."""
+    write the bundle to ``out``. Nothing at ``out`` changes unless the build succeeds.
+    ``corpus`` may also be a list of texts or an image array (:func:`hashret.data.as_corpus`)."""
+    corpus = as_corpus(corpus)
     check_bits(bits)
     Bundle.check_destination(out)      # fail before training, not after
     check_index_kind(index_kind, index_params)

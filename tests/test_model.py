@@ -4,7 +4,8 @@ import torch
 
 from hashret import HashModel, defaults
 from hashret.data.corpus import Corpus
-from hashret.errors import UsageError
+from hashret.data import as_corpus
+from hashret.errors import CorpusError, UsageError
 from hashret.features import TfidfFeaturizer
 from hashret.models.neighbours import NeighbourhoodCounts, tfidf_neighbours
 from hashret.models.networks import BinaryCodeLayer, bernoulli_kl_to_uniform
@@ -107,6 +108,25 @@ def test_seeded_training_is_reproducible():
     a = HashModel(bits=8, epochs=3, seed=5).fit(corpus, progress=False).encode(corpus.items)
     b = HashModel(bits=8, epochs=3, seed=5).fit(corpus, progress=False).encode(corpus.items)
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_fit_takes_a_list_of_texts_or_an_image_array_as_a_corpus():
+    corpus = _topic_corpus(60)
+    from_list = HashModel(bits=8, epochs=3, seed=5).fit(list(corpus.items), progress=False)
+    from_corpus = HashModel(bits=8, epochs=3, seed=5).fit(corpus, progress=False)
+    np.testing.assert_array_equal(from_list.encode(corpus.items)[1],
+                                  from_corpus.encode(corpus.items)[1])
+    images = np.random.default_rng(0).random((30, 3, 8, 8)).astype(np.float32)  # (n, c, h, w)
+    model = HashModel(bits=8, epochs=1).fit(images, progress=False)
+    assert model.config.shape == [8, 8, 3]
+    assert model.encode(images.transpose(0, 2, 3, 1))[0].shape == (30, 1)
+    labelled = as_corpus(list(corpus.items), labels=[lab[0] for lab in corpus.labels])
+    assert labelled.labels == corpus.labels and labelled.modality == "text"
+    for bad in ([1, 2, 3], np.zeros((5, 10)), "one string"):
+        with pytest.raises(CorpusError, match="corpus|image array"):
+            HashModel(bits=8).fit(bad)
+    with pytest.raises(CorpusError, match="2 labels for 60 items"):
+        as_corpus(list(corpus.items), labels=["a", "b"])
 
 
 def test_following_a_fit_epoch_by_epoch_leaves_the_run_as_it_was():

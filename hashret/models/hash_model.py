@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .. import defaults
+from ..data import as_corpus
 from ..data.corpus import IMAGE, TEXT, Corpus
 from ..errors import BundleError, UsageError
 from ..features import (ImageFeaturizer, ImageRows, SparseRows, TfidfFeaturizer,
@@ -221,14 +222,16 @@ class HashModel:
     def has_classifier(self) -> bool:
         return getattr(self.module, "classifier", None) is not None
 
-    def fit(self, corpus: Corpus, rows=None, device: str = "auto",
+    def fit(self, corpus, rows=None, device: str = "auto",
             progress: bool = True, on_epoch=None) -> "HashModel":
         """Train on ``rows`` of ``corpus`` (default: its training split), holding out a
         validation part for early stopping. ``on_epoch(model)``, if given, is called after
         each epoch of the main run (to follow the model as it trains: it may encode, and
-        training resumes where it was)."""
+        training resumes where it was). ``corpus`` may also be a list of texts or an
+        image array (:func:`hashret.data.as_corpus`)."""
         c = self.config
         started = time.perf_counter()
+        corpus = as_corpus(corpus)
         rows = corpus.training_indices() if rows is None else np.asarray(rows)
         c.modality = corpus.modality
         items = corpus.take(rows)
