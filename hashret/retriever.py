@@ -126,6 +126,18 @@ class Retriever:
         dist, rows = search_reranked(self.bundle.index, codes, logits, k, self.bundle.codes)
         return self._hits(dist[0], rows[0])
 
+    def query_many(self, examples, k: int = 10, rerank: bool = True) -> list[list[Hit]]:
+        """:meth:`query` for many examples at once (a list of texts, a list of image arrays
+        or an array of images), encoded and searched as one batch."""
+        examples = [self.load_example(e) if isinstance(e, Path) else e for e in examples]
+        if not len(examples):
+            return []
+        codes, logits = self._encode(examples)
+        if not rerank:
+            return self.search_codes(codes, k)
+        dist, rows = search_reranked(self.bundle.index, codes, logits, k, self.bundle.codes)
+        return [self._hits(d, r) for d, r in zip(dist, rows)]
+
     def query_id(self, item_id, k: int = 10) -> list[Hit]:
         """Nearest neighbours of an indexed item; the item itself comes first."""
         row = self.bundle.row_of(item_id)

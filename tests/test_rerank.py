@@ -65,3 +65,16 @@ def test_a_query_by_example_returns_re_ranked_hamming_candidates(fashion_index):
             assert h.distance == int(unpack_bits(codes ^ r.bundle.codes[[h.row]]).sum())
         reordered += [h.row for h in hits] != [h.row for h in plain]
     assert reordered >= 3          # the score reorders some queries' Hamming neighbours
+
+
+def test_a_batch_of_queries_gives_what_each_query_gives_alone(fashion_index):
+    from hashret import Retriever
+    r = Retriever.load(fashion_index[0])
+    images = fashion_index[1].take(np.arange(1, 40, 3))
+    for rerank in (True, False):
+        batch = r.query_many(images, k=15, rerank=rerank)
+        assert len(batch) == len(images)
+        for image, hits in zip(images, batch):
+            alone = r.query(image, k=15, rerank=rerank)
+            assert [(h.row, h.distance) for h in hits] == [(h.row, h.distance) for h in alone]
+    assert r.query_many([], k=5) == []
