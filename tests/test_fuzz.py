@@ -251,38 +251,38 @@ def test_random_bytes(tmp_path_factory, data, suffix):
     read_all(d / suffix)
 
 
+def read_folder(tmp_path_factory, files: dict):
+    """Write ``files`` (relative path -> bytes) into a new folder and read it."""
+    d = tmp_path_factory.mktemp("folder")
+    for name, data in files.items():
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).write_bytes(data)
+    read_all(d)
+
+
 @FUZZ
 @given(png=mutations(), jpeg=mutations())
 def test_mutated_images_in_a_folder(tmp_path_factory, png, jpeg):
-    d = tmp_path_factory.mktemp("imgs")
-    (d / "a").mkdir()
-    (d / "a" / "ok.png").write_bytes(_png(10))
-    (d / "a" / "m.png").write_bytes(mutate(_png(200), png))
-    (d / "a" / "m.jpg").write_bytes(mutate(_jpeg(90), jpeg))
-    read_all(d)
+    read_folder(tmp_path_factory, {"a/ok.png": _png(10), "a/m.png": mutate(_png(200), png),
+                                   "a/m.jpg": mutate(_jpeg(90), jpeg)})
 
 
 @FUZZ
 @given(pdf=mutations(), epub=mutations())
 def test_mutated_pdf_and_epub_in_a_folder(tmp_path_factory, pdf, epub):
     from test_readers import _epub, _pdf
-    d = tmp_path_factory.mktemp("pdf")
-    (d / "a").mkdir()
-    (d / "a" / "ok.txt").write_text("plain words")
-    (d / "a" / "m.pdf").write_bytes(mutate(_pdf(["Orbit of the moon", "rocket launch"]), pdf))
-    (d / "a" / "m.epub").write_bytes(mutate(_epub("Title", ["one", "two"]), epub))
-    read_all(d)
+    read_folder(tmp_path_factory, {
+        "a/ok.txt": b"plain words",
+        "a/m.pdf": mutate(_pdf(["Orbit of the moon", "rocket launch"]), pdf),
+        "a/m.epub": mutate(_epub("Title", ["one", "two"]), epub)})
 
 
 @FUZZ
 @given(table=mutations(), png=mutations())
 def test_mutated_table_labelling_a_folder_of_images(tmp_path_factory, table, png):
-    d = tmp_path_factory.mktemp("imgtab")
-    (d / "train").mkdir()
-    (d / "train" / "a0.png").write_bytes(_png(10))
-    (d / "train" / "a1.png").write_bytes(mutate(_png(200), png))
-    (d / "labels.csv").write_bytes(mutate(b"id,breed\na0,pug\na1,collie\n", table))
-    read_all(d)
+    read_folder(tmp_path_factory, {
+        "train/a0.png": _png(10), "train/a1.png": mutate(_png(200), png),
+        "labels.csv": mutate(b"id,breed\na0,pug\na1,collie\n", table)})
 
 
 @FUZZ
