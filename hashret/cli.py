@@ -120,7 +120,9 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
                    "retrieving documents more like them).")
 @click.option("--device", default="auto", show_default=True,
               help="auto (CUDA when present), cpu or cuda.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Random seed: on one machine, with as many CPU threads (hashret info "
+                   "shows them), the same seed trains the same model.")
 @click.option("--limit", type=click.IntRange(min=1),
               help="Use a random sample of N items (keeping the split proportions).")
 @click.option("--index", "index_kind", default="flat", show_default=True,
