@@ -120,6 +120,11 @@ def test_fit_takes_a_list_of_texts_or_an_image_array_as_a_corpus():
     model = HashModel(bits=8, epochs=1).fit(images, progress=False)
     assert model.config.shape == [8, 8, 3]
     assert model.encode(images.transpose(0, 2, 3, 1))[0].shape == (30, 1)
+    listed = as_corpus(list(images.transpose(0, 2, 3, 1)))         # a list of (h, w, c)
+    np.testing.assert_array_equal(model.encode_corpus(listed, progress=False)[1],
+                                  model.encode(images.transpose(0, 2, 3, 1))[1])
+    with pytest.raises(CorpusError, match="one shape"):
+        as_corpus([images[0], images[1, :, :4]])
     labelled = as_corpus(list(corpus.items), labels=[lab[0] for lab in corpus.labels])
     assert labelled.labels == corpus.labels and labelled.modality == "text"
     for bad in ([1, 2, 3], np.zeros((5, 10)), "one string"):

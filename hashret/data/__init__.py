@@ -40,13 +40,20 @@ __all__ = ["Corpus", "TEXT", "IMAGE", "as_corpus", "read_corpus", "load_dataset"
 def as_corpus(items, labels=None) -> Corpus:
     """``items`` as a :class:`Corpus` of training items: a Corpus is returned as it is;
     a list of strings becomes documents and an array of shape (n, h, w), (n, h, w, c) or
-    (n, c, h, w) images (``uint8``, or floats in [0, 1]), with ids 0 to n - 1. ``labels``,
+    (n, c, h, w) (or a list of arrays of one shape) images (``uint8``, or floats in [0, 1]),
+    with ids 0 to n - 1. ``labels``,
     if given, holds one label (or a list of them) per item."""
     if isinstance(items, Corpus):
         if labels is not None:
             raise UsageError("labels are given with a Corpus that has its own; give a list "
                              "of texts or an image array with labels, or the Corpus alone")
         return items
+    if isinstance(items, (list, tuple)) and len(items) and \
+            all(isinstance(t, np.ndarray) for t in items):
+        if len({t.shape for t in items}) > 1:
+            raise CorpusError("the images of a list must all have one shape; resize them, or "
+                              "save them as files and read the folder (read_corpus)")
+        items = np.stack(items)
     if isinstance(items, np.ndarray) and items.dtype.kind in "uif":
         if items.ndim not in (3, 4):
             raise CorpusError(f"an image array must have shape (n, h, w), (n, h, w, c) or "
