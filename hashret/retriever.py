@@ -118,13 +118,7 @@ class Retriever:
         the asymmetric distance of :mod:`hashret.rerank` (the example's code logits against
         the items' bits) before the first ``k`` are taken; each hit keeps its Hamming
         distance."""
-        if isinstance(example, Path):
-            example = self.load_example(example)
-        codes, logits = self._encode([example])
-        if not rerank:
-            return self.search_codes(codes, k)[0]
-        dist, rows = search_reranked(self.bundle.index, codes, logits, k, self.bundle.codes)
-        return self._hits(dist[0], rows[0])
+        return self.query_many([example], k, rerank)[0]
 
     def query_many(self, examples, k: int = 10, rerank: bool = True) -> list[list[Hit]]:
         """:meth:`query` for many examples at once (a list of texts, a list of image arrays
