@@ -311,3 +311,26 @@ def test_encoding_in_row_groups_keeps_every_row_in_order(fashion_index, tmp_path
     assert t.column("id").to_pylist() == list(corpus.ids)
     assert [bytes(c) for c in codes] == t.column("code").to_pylist()
     np.testing.assert_allclose(np.asarray(t.column("embedding").to_pylist()), emb, rtol=1e-6)
+
+
+def test_check_tells_rounding_at_a_threshold_from_drift(fashion_index, monkeypatch):
+    """A bit whose value sits within rounding of 0 may flip on another machine; only a
+    flip the value moved for is drift."""
+    from hashret.check import ROUNDING, check_bundle
+    from hashret.models.hash_model import HashModel
+    encode = HashModel.encode
+
+    def flip_first_bit(shift):
+        def patched(self, items, *a, **kw):
+            codes, emb = encode(self, items, *a, **kw)
+            emb = emb.copy()
+            emb[:, 0] += shift
+            return codes ^ np.uint8(1), emb          # bit 0 of every code flipped
+        return patched
+
+    monkeypatch.setattr(HashModel, "encode", flip_first_bit(ROUNDING / 10))
+    problems, notes = check_bundle(fashion_index[0])
+    assert not problems and "differ only in bits within" in notes[-1], notes
+    monkeypatch.setattr(HashModel, "encode", flip_first_bit(1.0))
+    problems, _ = check_bundle(fashion_index[0])
+    assert problems and "other codes than stored" in problems[0]
