@@ -59,6 +59,15 @@
   variants left out), as an image folder of RGBA PNGs. An emoji is a test item, in every
   vendor's drawing, when the SHA-256 of its code points is 0 modulo 5: the same emoji
   drawn by another vendor is never on the other side of the split.
+- ``manpages``: long documents: up to 500 manual pages of each of sections 1, 2, 3, 5, 7
+  and 8 installed under a ``man`` folder (e.g. /usr/share/man; links, ``.so`` redirections
+  and pages of fewer than 50 words left out), read from their roff source with its
+  comments, request names and escapes dropped, labelled by section (``man1`` ...), a seeded
+  random 20% test.
+- ``long-synthetic``: 3,000 synthetic documents of 1,500 words over a vocabulary of 20,000:
+  60% of a document's words from two of 40 sparse topics (Dirichlet 0.02 over the words;
+  its label the first, which gives 60% of them) and 40% from a Zipf background shared by
+  all; a seeded random 20% test.
 
   lz4cat /var/lib/apt/lists/*_main_binary-amd64_Packages.lz4 > Packages
   python scripts/prepare_corpora.py debian Packages data/debian.jsonl
@@ -76,6 +85,8 @@
   python scripts/prepare_corpora.py wordnet wordnet data/wordnet.jsonl
   npm pack emoji-datasource-apple emoji-datasource-google   # then tar xzf each into its folder
   python scripts/prepare_corpora.py emoji apple google data/emoji
+  python scripts/prepare_corpora.py manpages /usr/share/man data/man.jsonl
+  python scripts/prepare_corpora.py long-synthetic data/long.jsonl
   hashret build data/debian.jsonl --out indexes/debian && hashret eval indexes/debian
 """
 
@@ -88,6 +99,8 @@ import gzip
 import hashlib
 import json
 import lzma
+import random
+import re
 import sys
 from pathlib import Path
 
@@ -344,6 +357,73 @@ def clipart(package: Path, out: Path) -> None:
           f"({skipped} unreadable or too large skipped)")
 
 
+# roff escapes: font changes, named and bracketed characters, size changes, strings
+ROFF_ESCAPE = re.compile(r"\\f[BIRP]|\\f\(..|\\f\[[^\]]*\]|\\\(..|\\\[[^\]]*\]|\\[-e&|^0 ]"
+                         r"|\\s[+-]?\d|\\\*\(..|\\\*.|\\.")
+MAN_SECTIONS, MAN_PER_SECTION, MAN_MIN_WORDS = "123578", 500, 50
+
+
+def roff_text(source: str) -> str:
+    """The words of a manual page's roff source: comments dropped, each request's name
+    dropped and its arguments kept, escapes blanked."""
+    out = []
+    for line in source.splitlines():
+        if line.startswith(('.\\"', "'\\\"", '.\\\\"')):
+            continue
+        if line.startswith((".", "'")):
+            parts = line.split(None, 1)
+            line = parts[1] if len(parts) > 1 else ""
+        out.append(ROFF_ESCAPE.sub(" ", line).replace('"', " "))
+    return " ".join(" ".join(out).split())
+
+
+def manpages(root: Path, out: Path) -> None:
+    rng, rows = random.Random(0), []
+    for sec in MAN_SECTIONS:
+        folder = root / f"man{sec}"
+        files = sorted(f.name for f in folder.iterdir() if f.name.endswith(".gz")
+                       and not f.is_symlink()) if folder.is_dir() else []
+        rng.shuffle(files)
+        kept = 0
+        for name in files:
+            try:
+                source = gzip.open(folder / name).read().decode("utf-8", "replace")
+            except (OSError, EOFError):
+                continue
+            text = roff_text(source)
+            if source.startswith(".so ") or len(text.split()) < MAN_MIN_WORDS:
+                continue
+            rows.append({"text": text, "label": f"man{sec}", "id": name,
+                         "split": "test" if rng.random() < 0.2 else "train"})
+            kept += 1
+            if kept >= MAN_PER_SECTION:
+                break
+    if not rows:
+        sys.exit(f"{root}: no man1 ... man8 folders of .gz pages")
+    with atomic_file(out) as tmp, open(tmp, "w") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    print(f"wrote {out}: {len(rows):,} pages, "
+          f"{dict(collections.Counter(r['label'] for r in rows))}")
+
+
+def long_synthetic(out: Path) -> None:
+    import numpy as np
+    rng, vocabulary, n_topics = np.random.default_rng(1), 20_000, 40
+    words = [f"w{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676 % 26)}"
+             for i in range(vocabulary)]
+    zipf = 1.0 / np.arange(1, vocabulary + 1)
+    zipf /= zipf.sum()
+    topics = rng.dirichlet(np.full(vocabulary, 0.02), n_topics)
+    with atomic_file(out) as tmp, open(tmp, "w") as fh:
+        for _ in range(3000):
+            t, u = rng.choice(n_topics, 2, replace=False)
+            p = 0.35 * topics[t] + 0.25 * topics[u] + 0.4 * zipf
+            ids = rng.choice(vocabulary, 1500, p=p)
+            fh.write(json.dumps({"text": " ".join(words[j] for j in ids), "label": str(t),
+                                 "split": "test" if rng.random() < 0.2 else "train"}) + "\n")
+    print(f"wrote {out}: 3,000 documents of 1,500 words")
+
+
 PACKAGES = ("packages", dict(type=Path, help="a Debian Packages index (plain, .gz, .xz)"))
 # name: (help, [(argument, add_argument options)], writer, {argument: what must exist})
 COMMANDS = {
@@ -375,6 +455,10 @@ COMMANDS = {
                 [("package", dict(type=Path, help="the unpacked wordnet-base package "
                                                   "(dpkg-deb -x)"))],
                 wordnet, {"package": ("folder", "unpack wordnet-base with dpkg-deb -x")}),
+    "manpages": ("manual pages by section (long documents)",
+                 [("root", dict(type=Path, help="a man folder (e.g. /usr/share/man)"))],
+                 manpages, {"root": ("folder", "")}),
+    "long-synthetic": ("synthetic long documents of 40 topics", [], long_synthetic, {}),
     "emoji": ("vendors' emoji drawings by Unicode category",
               [("packages", dict(type=Path, nargs="+", help="unpacked npm emoji-datasource-* "
                                                             "packages, one folder each"))],

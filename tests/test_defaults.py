@@ -159,3 +159,25 @@ def test_only_unsupervised_document_models_choose_their_epoch_by_agreement():
     assert not defaults.chooses_by_agreement("text", "semi")
     assert not defaults.chooses_by_agreement("text", "denoising")
     assert [defaults.agreement_depth(n) for n in (5, 300, 20_000)] == [1, 30, 100]
+
+
+def test_the_kl_weight_grows_with_document_length_beyond_the_reference():
+    ref = defaults.KL_REFERENCE_WORDS
+    assert defaults.text_kl_weight(5) == defaults.text_kl_weight(ref) == 1.0
+    assert defaults.text_kl_weight(10 * ref) == 10.0
+    from hashret import HashModel
+    from hashret.data import as_corpus
+    rng = np.random.default_rng(0)
+    vocab = [f"term{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(200)]
+    short = [" ".join(rng.choice(vocab, 20)) for _ in range(40)]
+    long = [" ".join(rng.choice(vocab, 6 * ref)) for _ in range(40)]
+    fitted = {name: HashModel(bits=8, epochs=1).fit(as_corpus(docs), progress=False)
+              for name, docs in (("short", short), ("long", long))}
+    assert fitted["short"].config.kl_weight == 1.0
+    # the mean vocabulary words a training document holds, over the reference
+    assert 5.5 < fitted["long"].config.kl_weight <= 6.0
+    assert fitted["long"].module.kl_weight == fitted["long"].config.kl_weight
+    images = HashModel(bits=8, epochs=1).fit(rng.random((20, 8, 8)), progress=False)
+    assert images.config.kl_weight == 1.0
+    pinned = HashModel(bits=8, epochs=1, kl_weight=0.5).fit(as_corpus(long), progress=False)
+    assert pinned.config.kl_weight == 0.5

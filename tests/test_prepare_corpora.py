@@ -153,3 +153,25 @@ def test_wordnet_definitions_by_lexicographer_file(tmp_path):
     assert by_id["n02084071"] == ("a member of the genus Canis 0", ["noun.animal"])
     assert by_id["v01835496"][1] == ["verb.motion"]
     assert 0 < c.splits.count("test") < 220
+
+
+def test_manual_pages_become_labelled_documents_without_roff(tmp_path):
+    import gzip
+    page = (".\\\" a comment that is not text\n.TH OPEN 2\n.SH NAME\nopen \\- open a file\n"
+            ".SH DESCRIPTION\nThe \\fBopen\\fR() call opens the file named by \\fIpath\\fP, "
+            + "and returns a descriptor for it " * 10 + "\n")
+    for sec in "25":
+        (tmp_path / "man" / f"man{sec}").mkdir(parents=True)
+        for i in range(3):
+            with gzip.open(tmp_path / "man" / f"man{sec}" / f"p{i}.{sec}.gz", "wt") as f:
+                f.write(page)
+    (tmp_path / "man" / "man2" / "alias.2.gz").write_bytes(gzip.compress(b".so man2/p0.2\n"))
+    r = prepare("manpages", tmp_path / "man", tmp_path / "man.jsonl")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (tmp_path / "man.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and {r["label"] for r in rows} == {"man2", "man5"}
+    text = rows[0]["text"]
+    assert text.startswith("OPEN 2 NAME open open a file DESCRIPTION The open () call opens")
+    assert "comment" not in text and "\\f" not in text and "fB" not in text
+    corpus = read_corpus(tmp_path / "man.jsonl")
+    assert corpus.modality == TEXT and len(corpus) == 6

@@ -71,7 +71,9 @@ class ModelConfig:
     # 0 = one strided convolution a scale (set from the model kind when training starts;
     # None in a bundle written before there was a choice: 0)
     convs_per_scale: int | None = None
-    kl_weight: float = 1.0
+    # weight of the KL term toward fair bits; derived when training starts (documents:
+    # from their mean length, defaults.text_kl_weight; images 1)
+    kl_weight: float | None = None
     # weight of the image models' oriented-gradient reconstruction; set from the image
     # shape when training starts (None in a bundle written before the term existed: 0)
     gradient_weight: float | None = None
@@ -173,7 +175,7 @@ class HashModel:
         return BinaryAutoencoder(c.modality, c.bits, n_features=c.n_features, hidden=c.hidden,
                                  shape=shape,
                                  channels=tuple(c.channels) if c.channels else (32, 64),
-                                 kl_weight=c.kl_weight,
+                                 kl_weight=1.0 if c.kl_weight is None else c.kl_weight,
                                  balance_weight=float(c.extra.get("balance", 0.0)),
                                  word_dropout=float(c.extra.get("word_dropout", 0.0)),
                                  noise=noise, n_classes=len(classes),
@@ -261,6 +263,9 @@ class HashModel:
         # corpus would take four times its memory)
         feats = ImageRows(self.featurizer, items) \
             if c.modality != TEXT and not self.is_classic else self.features(items)
+        if c.kl_weight is None:
+            c.kl_weight = defaults.text_kl_weight(float(feats.data.sum()) / max(len(feats), 1)) \
+                if c.modality == TEXT else 1.0
         self.device = pick_device(device)
         torch.manual_seed(c.seed)
         if self.is_classic:
