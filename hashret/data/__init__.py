@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import CorpusError, UsageError
 from .archives import ArchiveFiles, is_archive, is_zip, read_folder_archive
 from .cifar import cifar_python_files, is_cifar, read_cifar, read_cifar_python
-from .corpus import IMAGE, TEXT, Corpus, limit_rows
+from .corpus import IMAGE, TEXT, Corpus, image_arrays_corpus, limit_rows
 from .images import (IMAGE_SUFFIXES, as_channels_last, read_idx_corpus, read_image_folder,
                      read_npy, read_npz)
 from .image_tables import read_image_table_folder
@@ -21,7 +21,7 @@ from .matlab import MAT_SUFFIX, is_mat_folder, read_mat
 from .reuters import read_reuters
 from .stl10 import is_stl10, read_stl10
 from .tables import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_lines_table,
-                     read_table, read_table_folder)
+                     label_list, read_table, read_table_folder)
 from .text import is_text_file, read_text_folder, text_title
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
@@ -41,8 +41,8 @@ def as_corpus(items, labels=None) -> Corpus:
     """``items`` as a :class:`Corpus` of training items: a Corpus is returned as it is;
     a list of strings becomes documents and an array of shape (n, h, w), (n, h, w, c) or
     (n, c, h, w) (or a list of arrays of one shape) images (``uint8``, or floats in [0, 1]),
-    with ids 0 to n - 1. ``labels``,
-    if given, holds one label (or a list of them) per item."""
+    with ids 0 to n - 1. ``labels``, if given, holds one label (or a list of them) per
+    item."""
     if isinstance(items, Corpus):
         if labels is not None:
             raise UsageError("labels are given with a Corpus that has its own; give a list "
@@ -54,28 +54,28 @@ def as_corpus(items, labels=None) -> Corpus:
             raise CorpusError("the images of a list must all have one shape; resize them, or "
                               "save them as files and read the folder (read_corpus)")
         items = np.stack(items)
-    if isinstance(items, np.ndarray) and items.dtype.kind in "uif":
-        if items.ndim not in (3, 4):
-            raise CorpusError(f"an image array must have shape (n, h, w), (n, h, w, c) or "
-                              f"(n, c, h, w), not {items.shape}")
-        arr = as_channels_last(items, "the image array")
-        modality, titles = IMAGE, [f"[{i}]" for i in range(len(arr))]
-        meta = {"shape": tuple(arr.shape[1:])}
-    elif isinstance(items, (list, tuple)) and all(isinstance(t, str) for t in items):
-        arr, modality, meta = list(items), TEXT, {}
-        titles = [text_title(t) for t in arr]
-    else:
+    is_images = isinstance(items, np.ndarray) and items.dtype.kind in "uif"
+    if is_images and items.ndim not in (3, 4):
+        raise CorpusError(f"an image array must have shape (n, h, w), (n, h, w, c) or "
+                          f"(n, c, h, w), not {items.shape}")
+    if not is_images and not (isinstance(items, (list, tuple)) and
+                              all(isinstance(t, str) for t in items)):
         raise CorpusError(f"cannot make a corpus of {type(items).__name__}: give a Corpus "
                           "(read_corpus, load_dataset), a list of texts or an image array")
-    n = len(arr)
+    n = len(items)
     if labels is None:
         labels = [[] for _ in range(n)]
     else:
-        labels = [[str(v) for v in lab] if isinstance(lab, (list, tuple, set, np.ndarray)) else
-                  ([] if lab is None else [str(lab)]) for lab in labels]
+        labels = [label_list(list(lab) if isinstance(lab, (set, np.ndarray)) else lab)
+                  for lab in labels]
         if len(labels) != n:
             raise CorpusError(f"{len(labels)} labels for {n} items; give one per item")
-    return Corpus(modality, list(range(n)), arr, labels, ["train"] * n, titles, "", meta)
+    splits = ["train"] * n
+    if is_images:
+        return image_arrays_corpus("", [("array", as_channels_last(items, "the image array"))],
+                                   labels, splits, [f"[{i}]" for i in range(n)])
+    texts = list(items)
+    return Corpus(TEXT, list(range(n)), texts, labels, splits, [text_title(t) for t in texts])
 
 
 def load_dataset(name: str) -> Corpus:

@@ -175,7 +175,7 @@ class HashModel:
         return BinaryAutoencoder(c.modality, c.bits, n_features=c.n_features, hidden=c.hidden,
                                  shape=shape,
                                  channels=tuple(c.channels) if c.channels else (32, 64),
-                                 kl_weight=1.0 if c.kl_weight is None else c.kl_weight,
+                                 kl_weight=c.kl_weight,
                                  balance_weight=float(c.extra.get("balance", 0.0)),
                                  word_dropout=float(c.extra.get("word_dropout", 0.0)),
                                  noise=noise, n_classes=len(classes),
