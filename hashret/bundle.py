@@ -20,14 +20,19 @@ import platform
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import __version__
 from .errors import BundleError, UsageError
-from .fileio import fsync_path, recover_dir, replace_dir, temp_sibling
+from .features import featurizer_from_dict
+from .fileio import file_sha256, fsync_path, recover_dir, replace_dir, temp_sibling
 from .index import BinaryCodeIndex
-from .models.hash_model import WEIGHTS_FILE, HashModel, file_sha256
+from .models.config import WEIGHTS_FILE, read_model_json
+
+if TYPE_CHECKING:
+    from .models.hash_model import HashModel
 
 FORMAT = "hashret-bundle"
 FORMAT_VERSION = 1
@@ -150,12 +155,41 @@ def codes_from_column(col) -> np.ndarray:
 class Bundle:
     """A loaded index folder: manifest, model, faiss index and item table."""
 
-    def __init__(self, path: Path, manifest: dict, model: HashModel, index: BinaryCodeIndex,
-                 items):
-        self.path, self.manifest, self.model, self.index, self.items = \
-            Path(path), manifest, model, index, items
+    def __init__(self, path: Path, manifest: dict, model: HashModel | None,
+                 index: BinaryCodeIndex, items, manifest_bytes: bytes | None = None):
+        self.path, self.manifest, self.index, self.items = Path(path), manifest, index, items
+        # the model (and torch) loads on first use: a query by id, an export or a removal
+        # reads only the codes. manifest_bytes, the manifest as read when the bundle was
+        # opened, tells a later load whether the folder still holds that bundle
+        self._model, self._manifest_bytes = model, manifest_bytes
+        # how an item becomes the model's input (the model's own, once it is loaded)
+        self.featurizer = model.featurizer if model is not None else None
         self._codes = None
         self._row_of = None
+
+    @property
+    def model(self) -> HashModel:
+        if self._model is None:
+            from .models.hash_model import HashModel
+            try:
+                model, error = HashModel.load(self.path), None
+            except BundleError as e:
+                model, error = None, e
+            if _read_bytes(self.path / MANIFEST) != self._manifest_bytes:
+                raise BundleError(f"index {self.path} was replaced after it was opened "
+                                  "without its model; open it again")
+            if error is not None:
+                raise error
+            self._model = model
+        return self._model
+
+    @property
+    def model_kind(self) -> str:
+        return self.manifest["model"]["kind"]
+
+    @property
+    def modality(self) -> str:
+        return self.manifest["model"]["modality"]
 
     @property
     def bits(self) -> int:
@@ -233,18 +267,22 @@ class Bundle:
 
     @classmethod
     def load(cls, path, verify: bool = False, mmap: bool = False,
-             gpu: bool = False) -> "Bundle":
+             gpu: bool = False, with_model: bool = True) -> "Bundle":
         """Open a bundle; sizes are always checked, SHA-256 checksums when ``verify``;
         ``gpu`` runs a flat index's k-NN scan on a CUDA GPU.
 
         If a build replaces the bundle while it is being read (the manifest changed between
         the start and the end of loading), loading starts again, so the caller gets the old
-        bundle or the new one, whole."""
+        bundle or the new one, whole. ``with_model=False`` leaves the network (and torch)
+        unloaded until :attr:`model` is first used, for work that needs only the codes (a
+        query by id, an export); should a build replace the folder before then, that use
+        is refused rather than given another bundle's model."""
         path = Path(path)
         for _ in range(5):
             before = _read_bytes(path / MANIFEST)
             try:
-                bundle, error = cls._load_once(path, verify, mmap, gpu), None
+                bundle, error = cls._load_once(path, verify, mmap, gpu,
+                                               with_model or verify), None
             except BundleError as e:
                 bundle, error = None, e
             if _read_bytes(path / MANIFEST) == before:
@@ -255,9 +293,13 @@ class Bundle:
                           "when the build writing it has finished")
 
     @classmethod
-    def _load_once(cls, path: Path, verify: bool, mmap: bool, gpu: bool) -> "Bundle":
+    def _load_once(cls, path: Path, verify: bool, mmap: bool, gpu: bool,
+                   with_model: bool) -> "Bundle":
         try:
-            return cls._load_parts(path, verify, mmap, gpu)
+            bundle = cls._load_parts(path, verify, mmap, gpu)
+            if with_model:
+                bundle.model
+            return bundle
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise BundleError(f"{path / MANIFEST} is incomplete or damaged ({type(e).__name__}"
                               f": {str(e)[:60]}); rebuild the index") from None
@@ -270,7 +312,13 @@ class Bundle:
         problems = cls.verify_files(path, manifest, hashes=verify)
         if problems:
             raise BundleError(f"index {path} is damaged: {problems[0]}; rebuild the index")
-        model = HashModel.load(path)
+        before = _read_bytes(path / MANIFEST)
+        config, features = read_model_json(path)
+        try:
+            featurizer = featurizer_from_dict(features)
+        except Exception as e:  # noqa: BLE001 - any field of the wrong kind
+            raise BundleError(f"{path}: featurizer.json not understood ({type(e).__name__}: "
+                              f"{str(e)[:80]}); rebuild the index") from None
         index = BinaryCodeIndex.load(path / INDEX_FILE, mmap=mmap, gpu=gpu)
         try:
             items = pq.read_table(path / ITEMS_FILE)
@@ -280,13 +328,20 @@ class Bundle:
         except Exception as e:  # noqa: BLE001 - Arrow raises many kinds on bad bytes
             raise BundleError(f"{path / ITEMS_FILE} is damaged ({str(e)[:80]}); rebuild the "
                               "index") from None
-        if index.bits != manifest["n_bits"] or model.config.bits != manifest["n_bits"]:
+        if index.bits != manifest["n_bits"] or config.get("bits") != manifest["n_bits"]:
             raise BundleError(f"{path}: the index, model and manifest disagree on the code "
                               "length; rebuild the index")
         if len(items) != index.ntotal:
             raise BundleError(f"{path}: {len(items)} items but the index holds "
                               f"{index.ntotal}; rebuild the index")
-        return cls(path, manifest, model, index, items)
+        if not isinstance(manifest.get("model"), dict) or \
+                config.get("kind") != manifest["model"].get("kind") or \
+                config.get("modality") != manifest["model"].get("modality"):
+            raise BundleError(f"{path}: the model and the manifest disagree on the kind of "
+                              "model; rebuild the index")
+        bundle = cls(path, manifest, None, index, items, manifest_bytes=before)
+        bundle.featurizer = featurizer
+        return bundle
 
     # --- writing -------------------------------------------------------------------------
     @staticmethod

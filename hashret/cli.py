@@ -257,7 +257,8 @@ def query(index_dir, text, file_, image, item_id, k, radius, no_rerank, as_json,
     if len(given) != 1:
         raise UsageError("give exactly one of --text, --file, --image or --id "
                          f"(got {', '.join(given) or 'none'})")
-    r = Retriever.load(index_dir, gpu=gpu)
+    # a query by id reads the stored codes: the network (and torch) is not loaded
+    r = Retriever.load(index_dir, gpu=gpu, with_model=item_id is None)
     if item_id is not None:
         if radius is not None:
             row = r.bundle.row_of(item_id)
@@ -376,7 +377,7 @@ def export(index_dir, out, with_embeddings):
     """Write one Parquet row per indexed item: id, code, labels, split, title."""
     from .bundle import Bundle
     from .export import export_bundle
-    bundle = Bundle.load(index_dir)
+    bundle = Bundle.load(index_dir, with_model=False)   # the codes; a classifier if any
     export_bundle(bundle, out, with_embeddings)
     click.echo(f"wrote {len(bundle.items):,} rows to {out}")
 
@@ -479,7 +480,8 @@ def neighbours(ctx, index_dir, out, corpus_path, k, no_rerank, text_column, labe
     from .bundle import Bundle
     from .data import read_corpus
     from .export import neighbours_to_parquet
-    bundle = Bundle.load(index_dir)
+    # the graph of the indexed items needs only their codes, not the network
+    bundle = Bundle.load(index_dir, with_model=corpus_path is not None)
     c = read_corpus(corpus_path, text_column, label_column, id_column) if corpus_path \
         else None
     neighbours_to_parquet(bundle, out, k, c, progress=not ctx.obj["quiet"],
@@ -570,7 +572,7 @@ def check(index_dir):
 def info(index_dir, as_json, verify):
     """Show the manifest of the index at DIR: sizes, bits, model, build metrics, versions."""
     from .bundle import Bundle
-    bundle = Bundle.load(index_dir, verify=verify)
+    bundle = Bundle.load(index_dir, verify=verify, with_model=False)
     m = bundle.manifest
     if as_json:
         _echo_json(m)
@@ -584,7 +586,7 @@ def info(index_dir, as_json, verify):
         f"model       {m['model']['kind']} ({m['model']['modality']}), "
         f"sha256 {m['model']['hash'][:16]}"
         + "".join(f", {k} {v}" for k, v in m["model"].get("options", {}).items()),
-        f"features    {_describe_features(bundle.model.featurizer)}",
+        f"features    {_describe_features(bundle.featurizer)}",
         f"index kind  {_describe_index(m['index'])}",
         f"items       {c['items']:,} (train {c['train']:,}, test {c['test']:,}, "
         f"labelled {c['labelled']:,}), ids {m['id_type']}",

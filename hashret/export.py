@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .bundle import Bundle, id_type, items_table
 from .errors import UsageError
 from .fileio import atomic_file
-from .models import HashModel
 from .progress import progress_bar
 from .rerank import search_reranked
+
+if TYPE_CHECKING:
+    from .models import HashModel
 
 
 def write_parquet(table, out) -> Path:
@@ -45,7 +48,9 @@ def export_bundle(bundle: Bundle, out, with_embeddings: bool = False) -> Path:
     table = items_table(t.column("id").to_pylist(), bundle.codes,
                         t.column("labels").to_pylist(), t.column("split").to_pylist(),
                         t.column("title").to_pylist(), emb, _metadata(bundle))
-    return write_parquet(with_predictions(table, bundle.model, bundle.codes), out)
+    if bundle.model_kind == "semi":       # only a model with a classifier predicts labels
+        table = with_predictions(table, bundle.model, bundle.codes)
+    return write_parquet(table, out)
 
 
 ROW_GROUP_ROWS = 65_536   # rows per Parquet row group when encoding batch by batch

@@ -4,6 +4,7 @@ target and is renamed into place, so a target is always the old file or the new 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ctypes
 import os
 import shutil
@@ -126,3 +127,11 @@ def safe_child(folder, name: str, suffix: str = "") -> Path:
     if path.parent != folder:
         raise HashretError(f"output name {name!r} would leave {folder}")
     return path
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -43,20 +43,26 @@ class Retriever:
 
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
-        self.model = bundle.model
         self._ids = bundle.items.column("id").to_pylist()
         self._labels = bundle.items.column("labels").to_pylist()
         self._titles = bundle.items.column("title").to_pylist()
 
     @classmethod
-    def load(cls, path, verify: bool = False, gpu: bool = False) -> "Retriever":
+    def load(cls, path, verify: bool = False, gpu: bool = False,
+             with_model: bool = True) -> "Retriever":
         """Open the bundle at ``path``; ``gpu`` runs a flat index's k-NN scan on a CUDA
-        GPU."""
-        return cls(Bundle.load(path, verify=verify, gpu=gpu))
+        GPU; ``with_model=False`` defers loading the network to the first query that
+        encodes an example (:meth:`Bundle.load`)."""
+        return cls(Bundle.load(path, verify=verify, gpu=gpu, with_model=with_model))
+
+    @property
+    def model(self):
+        """The bundle's :class:`~hashret.models.HashModel`."""
+        return self.bundle.model
 
     @property
     def modality(self) -> str:
-        return self.model.modality
+        return self.bundle.modality
 
     # --- turning examples into codes ---------------------------------------------------
     def load_example(self, path):

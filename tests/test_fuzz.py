@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from hashret import Bundle, read_corpus
 from hashret.bundle import seal_manifest
 from hashret.errors import HashretError
-from hashret.models.hash_model import file_sha256
+from hashret.fileio import file_sha256
 
 # HASHRET_FUZZ_EXAMPLES raises the count for a deeper run (docs/RELIABILITY.md).
 FUZZ = settings(max_examples=int(os.environ.get("HASHRET_FUZZ_EXAMPLES", 30)), deadline=None, derandomize=True,

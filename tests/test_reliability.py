@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
 from hashret import Bundle, Retriever, build_index, read_corpus
 from hashret.bundle import MANIFEST, seal_manifest
 from hashret.errors import HashretError
-from hashret.models.hash_model import file_sha256
+from hashret.fileio import file_sha256
 
 
 def _copy(src, dst):
@@ -96,11 +97,38 @@ def test_code_running_pickle_is_refused(run, fashion_index, tmp_path):
     with open(copy / "model.safetensors", "ab") as f:
         f.write(pickle.dumps(_Exploit(marker)))
     _rewrite_manifest_entry(copy, "model.safetensors")
-    r = run("query", copy, "--id", "0")
+    picture = tmp_path / "query.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(picture)
+    r = run("query", copy, "--image", picture)       # encoding it loads the weights
     assert r.code == 1 and "model.safetensors" in r.err
     assert not marker.exists()
     r = run("check", copy)
     assert r.code == 1 and not marker.exists()
+
+
+def test_query_by_id_reads_codes_without_loading_the_network(fashion_index):
+    # opening an index and querying it by id needs only its codes: torch (two seconds of
+    # a command's start) is not imported, and damaged weights do not stop it
+    code = ("import sys\nfrom hashret import Retriever\n"
+            f"r = Retriever.load({str(fashion_index[0])!r}, with_model=False)\n"
+            "hits = r.query_id(r.bundle.items.column('id')[0].as_py(), 5)\n"
+            "assert hits[0].row == 0 and hits[0].distance == 0, hits\n"
+            "assert 'torch' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_model_of_a_replaced_index_is_refused(fashion_index, tmp_path):
+    # opened without it, the network loads when first needed; if a build has replaced the
+    # folder since, its weights would not belong to the codes already read
+    copy = _copy(fashion_index[0], tmp_path / "c")
+    bundle = Bundle.load(copy, with_model=False)
+    m = json.loads((copy / MANIFEST).read_text())
+    m["created"] = "2000-01-01T00:00:00+00:00"
+    (copy / MANIFEST).write_text(json.dumps(seal_manifest(m)))
+    with pytest.raises(HashretError, match="replaced after it was opened"):
+        bundle.model
+    assert Bundle.load(copy).model.config.bits == bundle.bits
 
 
 # --- crash-safe builds --------------------------------------------------------------------

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,71 +25,14 @@ from .bits import pack_bits, unpack_bits
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
 from .code_targets import NeighbourCodeVotes, gradient_code_targets
 from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix
+from .config import (CONFIG_FILE, FEATURIZER_FILE, MODEL_KINDS, WEIGHTS_FILE, ModelConfig,
+                     check_bits, read_model_json)
 from .neighbours import (NeighbourhoodCounts, latent_basis, latent_vectors, tfidf_neighbours,
                          torch_sparse)
 from .networks import OrientationHistograms, parse_noise
 from .selection import RetrievalAgreement
 
 log = logging.getLogger("hashret")
-
-MODEL_KINDS = ("deep", "denoising", "semi", "linear", "fa", "sparse")
-MODEL_DESCRIPTIONS = {
-    "deep": "deep non-linear binary autoencoder (Bernoulli code, straight-through)",
-    "denoising": "deep binary autoencoder reconstructing clean inputs from corrupted ones",
-    "semi": "deep binary autoencoder with a classifier on the code, trained on the labels "
-            "present",
-    "linear": "undercomplete linear autoencoder (principal subspace), median-thresholded",
-    "fa": "factor analysis by EM, posterior-mean encoder, median-thresholded",
-    "sparse": "sparse overcomplete coding (FISTA + dictionary learning); bit = atom active",
-}
-WEIGHTS_FILE, CONFIG_FILE, FEATURIZER_FILE = "model.safetensors", "config.json", \
-    "featurizer.json"
-
-
-def check_bits(bits: int) -> int:
-    """Code lengths are whole bytes, 8 to 256 bits, because codes are stored packed."""
-    if not isinstance(bits, (int, np.integer)) or bits % 8 or not 8 <= bits <= 256:
-        raise UsageError(f"--bits {bits} is not a multiple of 8 between 8 and 256; codes are "
-                         "stored as whole bytes: use 16, 32, 64 or 128, for example")
-    return int(bits)
-
-
-@dataclass
-class ModelConfig:
-    """Everything needed to rebuild the network; saved as ``config.json`` beside the
-    weights. Fields left at 0/None are derived from the corpus in :mod:`hashret.defaults`."""
-
-    kind: str = "deep"
-    bits: int = defaults.DEFAULT_BITS
-    modality: str = ""
-    n_features: int = 0
-    hidden: int = 0
-    shape: list | None = None
-    channels: list | None = None
-    # batch-normalised 3 x 3 convolutions at each scale of the image encoder, max-pooled;
-    # 0 = one strided convolution a scale (set from the model kind when training starts;
-    # None in a bundle written before there was a choice: 0)
-    convs_per_scale: int | None = None
-    # weight of the KL term toward fair bits; derived when training starts (documents:
-    # from their mean length, defaults.text_kl_weight; images 1)
-    kl_weight: float | None = None
-    # weight of the image models' oriented-gradient reconstruction; set from the image
-    # shape when training starts (None in a bundle written before the term existed: 0)
-    gradient_weight: float | None = None
-    # cells to the shorter image side of each scale of those histograms (None in a bundle
-    # written before there was a choice: one scale of 7)
-    gradient_cells: list | None = None
-    # weight of the pull of a model's bits toward target bits (hashret.models.code_targets):
-    # an image model's toward the ITQ code of its gradient histograms, a document model's
-    # toward its neighbours' bits; set from the data when training starts (None in a
-    # document model written before the term existed: none)
-    code_target_weight: float | None = None
-    epochs: int | None = None
-    batch_size: int = defaults.BATCH_SIZE
-    lr: float = defaults.LEARNING_RATE
-    seed: int = 0
-    extra: dict = field(default_factory=dict)
-
 
 class HashModel:
     """Learns K-bit binary codes for the items of a corpus.
@@ -675,18 +617,7 @@ class HashModel:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
         path = Path(path)
-        try:
-            cfg = json.loads((path / CONFIG_FILE).read_text())
-            feat = json.loads((path / FEATURIZER_FILE).read_text())
-        except FileNotFoundError as e:
-            raise BundleError(f"{path}: missing {Path(e.filename).name}; rebuild the index") \
-                from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise BundleError(f"{path}: damaged model configuration ({str(e)[:80]}); rebuild "
-                              "the index") from None
-        if not isinstance(cfg, dict) or not isinstance(feat, dict):
-            raise BundleError(f"{path}: damaged model configuration (not a JSON object); "
-                              "rebuild the index")
+        cfg, feat = read_model_json(path)
         try:
             config = ModelConfig(**cfg)
             _check_sizes(config)
@@ -752,12 +683,3 @@ def _check_sizes(c: ModelConfig) -> None:
                                 or not all(ok(v, 4096) and v > 0 for v in c.channels)
                                 or not (c.convs_per_scale is None or ok(c.convs_per_scale, 8))):
         raise ValueError("image shape, channels or convolutions out of range")
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
