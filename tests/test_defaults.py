@@ -153,10 +153,11 @@ def test_a_run_whose_score_falls_for_less_than_the_patience_keeps_its_last_weigh
     assert float(module.w.detach()) == float(plain.w.detach())    # the last weights
 
 
-def test_only_unsupervised_document_models_choose_their_epoch_by_agreement():
+def test_deep_and_semi_document_models_choose_their_epoch_by_agreement():
     assert defaults.chooses_by_agreement("text", "deep")
+    assert defaults.chooses_by_agreement("text", "semi")
     assert not defaults.chooses_by_agreement("image", "deep")
-    assert not defaults.chooses_by_agreement("text", "semi")
+    assert not defaults.chooses_by_agreement("image", "semi")
     assert not defaults.chooses_by_agreement("text", "denoising")
     assert [defaults.agreement_depth(n) for n in (5, 300, 20_000)] == [1, 30, 100]
 

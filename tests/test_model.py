@@ -223,8 +223,13 @@ def test_a_deep_document_model_stops_by_retrieval_agreement_and_keeps_those_weig
     again = model._retrieval_agreement(feats, tr, val, None).score(
         lambda rows: model._logits_of(feats, rows))
     assert abs(again - r.agreement[r.kept_epoch - 1]) < 1e-6
+    # so does a semi-supervised one (its loss holds the classifier's); denoising keeps
+    # its validation loss
     semi = HashModel(kind="semi", bits=16, epochs=3, seed=0).fit(corpus, progress=False)
-    assert semi.report.agreement == []                 # semi keeps its validation loss
+    assert len(semi.report.agreement) == semi.report.epochs_run == 3
+    noisy = HashModel(kind="denoising", bits=16, epochs=3, seed=0).fit(corpus,
+                                                                      progress=False)
+    assert noisy.report.agreement == []
 
 
 def _fit_split(model, n):
