@@ -37,7 +37,7 @@ MAX_VALIDATION_ITEMS = 5_000
 # times as long, to a lower validation loss and worse codes (validation mAP@1000, seeds
 # 0 / 1 / 2: 0.749 / 0.727 / 0.751 with 5 epochs, 0.689 / 0.682 / 0.695 with 100). A `deep`
 # document model counts its patience on another score than the validation loss
-# (SELECT_BY_AGREEMENT below).
+# (EPOCH_CHOICE below).
 PATIENCE = 5
 PATIENCE_STEPS = {"text": 500, "image": 0}
 # Optimisation steps a default training run aims for, by modality (validation, BENCHMARKS.md
@@ -64,26 +64,31 @@ SHORT_TEXT_CODE_STEP_FACTOR = 2
 # one gains and the other hardly loses. The cap bounds the time on corpora of millions.
 MIN_TEXT_PASSES = 10
 MAX_TEXT_STEPS = 10_000
-# (modality, model kind) pairs whose run stops by retrieval agreement rather than by the
-# validation loss (hashret.models.selection.RetrievalAgreement): up to AGREEMENT_QUERIES
-# validation documents query up to AGREEMENT_DATABASE training documents by Hamming
-# distance, and the score is the mean cosine, in the latent semantic space of the neighbours
-# (TEXT_NEIGHBOUR_RANK), between a query and its top AGREEMENT_DEPTH (a tenth of a smaller
-# database). PATIENCE epochs (PATIENCE_STEPS) without a higher score end the run and return
-# it to its highest epoch; a run that goes its whole length keeps its last weights. An
-# unsupervised document model's validation loss does not follow its retrieval: on WordNet
-# at 128 bits it turned up after the third epoch while validation precision still rose
-# (stopping on it kept 0.3261 / 0.3125 P@100 / mAP@1000, the whole run 0.3856 / 0.3652);
-# on synthetic documents of clean topics it goes on falling while precision falls from 0.97
-# to 0.86, and the score stops that run at its eighth epoch and returns to its third
-# (validation 0.8592 / 0.8164 -> 0.9696 / 0.9627, in half the time). Runs on the real
-# corpora measured go their whole length, unchanged (BENCHMARKS.md "Choosing the epoch
-# without labels"). A `semi` document model chooses the same way: its validation loss
-# holds the classifier's, which turns up once the classifier fits its few labelled
-# documents, long before the codes stop improving (WordNet validation P@100 0.3566 -> 0.4234,
-# fortunes 0.1137 -> 0.1782, other corpora within 0.002; BENCHMARKS.md "How long `semi`
-# trains on documents"). `denoising` and image models keep the validation loss.
-SELECT_BY_AGREEMENT = {("text", "deep"), ("text", "semi")}
+# How a run chooses the epoch whose weights it keeps, by (modality, model kind); every other
+# model stops on its validation loss ("loss": PATIENCE epochs without a lower one end the
+# run, which returns to its lowest).
+# - "agreement", unsupervised document models: the run stops by retrieval agreement
+#   (hashret.models.selection.RetrievalAgreement): up to AGREEMENT_QUERIES validation
+#   documents query up to AGREEMENT_DATABASE training documents by Hamming distance, and the
+#   score is the mean cosine, in the latent semantic space of the neighbours
+#   (TEXT_NEIGHBOUR_RANK), between a query and its top AGREEMENT_DEPTH (a tenth of a smaller
+#   database). PATIENCE epochs (PATIENCE_STEPS) without a higher score end the run and return
+#   it to its highest epoch; a run that goes its whole length keeps its last weights. Their
+#   validation loss does not follow their retrieval: on WordNet at 128 bits it turned up
+#   after the third epoch while validation precision still rose (stopping on it kept
+#   0.3261 / 0.3125 P@100 / mAP@1000, the whole run 0.3856 / 0.3652); on synthetic
+#   documents of clean topics it goes on falling while precision falls from 0.97 to 0.86,
+#   and the score stops that run at its eighth epoch and returns to its third (validation
+#   0.8592 / 0.8164 -> 0.9696 / 0.9627, in half the time). Runs on the real corpora
+#   measured go their whole length (BENCHMARKS.md "Choosing the epoch without labels").
+# - "last", semi-supervised document models: the whole run, last weights. Their validation
+#   loss holds the classifier's, which turns up once the classifier fits its few labelled
+#   documents, long before the codes stop improving (stopping on it: WordNet validation
+#   P@100 0.3566, fortunes 0.1137; the whole run 0.4234 and 0.1782). Agreement with the
+#   unlabelled latent space is no guide either: the labels pull the codes away from it, and
+#   on Debian's descriptions it was highest after the first epoch (BENCHMARKS.md "How long
+#   `semi` trains on documents").
+EPOCH_CHOICE = {("text", "deep"): "agreement", ("text", "semi"): "last"}
 AGREEMENT_QUERIES = 1_000
 AGREEMENT_DATABASE = 20_000
 AGREEMENT_DEPTH = 100
@@ -311,10 +316,10 @@ def epochs_for(n_train: int, modality: str, batch_size: int = BATCH_SIZE,
     return int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(steps / steps_per_epoch))))
 
 
-def chooses_by_agreement(modality: str, kind: str) -> bool:
-    """Whether a model's run stops by retrieval agreement rather than by the validation
-    loss (see SELECT_BY_AGREEMENT)."""
-    return (modality, kind) in SELECT_BY_AGREEMENT
+def epoch_choice(modality: str, kind: str) -> str:
+    """How a model's run chooses the epoch it keeps: ``agreement``, ``last`` or ``loss``
+    (see EPOCH_CHOICE)."""
+    return EPOCH_CHOICE.get((modality, kind), "loss")
 
 
 def agreement_depth(n_database: int) -> int:

@@ -153,12 +153,12 @@ def test_a_run_whose_score_falls_for_less_than_the_patience_keeps_its_last_weigh
     assert float(module.w.detach()) == float(plain.w.detach())    # the last weights
 
 
-def test_deep_and_semi_document_models_choose_their_epoch_by_agreement():
-    assert defaults.chooses_by_agreement("text", "deep")
-    assert defaults.chooses_by_agreement("text", "semi")
-    assert not defaults.chooses_by_agreement("image", "deep")
-    assert not defaults.chooses_by_agreement("image", "semi")
-    assert not defaults.chooses_by_agreement("text", "denoising")
+def test_how_each_model_chooses_the_epoch_it_keeps():
+    assert defaults.epoch_choice("text", "deep") == "agreement"
+    assert defaults.epoch_choice("text", "semi") == "last"
+    assert defaults.epoch_choice("image", "deep") == "loss"
+    assert defaults.epoch_choice("image", "semi") == "loss"
+    assert defaults.epoch_choice("text", "denoising") == "loss"
     assert [defaults.agreement_depth(n) for n in (5, 300, 20_000)] == [1, 30, 100]
 
 

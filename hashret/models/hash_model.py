@@ -293,8 +293,8 @@ class HashModel:
                 c.extra["teacher"]["mirror"] = 0.0 if c.modality == TEXT else \
                     float(c.extra.setdefault("mirror", defaults.SEMI_MIRROR))
         prepare_seconds = time.perf_counter() - started
-        score, by_agreement = None, defaults.chooses_by_agreement(c.modality, c.kind)
-        if by_agreement and len(val) and len(tr):
+        score, choice = None, defaults.epoch_choice(c.modality, c.kind)
+        if choice == "agreement" and len(val) and len(tr):
             agreement = self._retrieval_agreement(feats, tr, val, basis)
             score = lambda: agreement.score(lambda r: self._logits_of(feats, r))  # noqa: E731
         if on_epoch is not None:
@@ -308,8 +308,9 @@ class HashModel:
                             patience=defaults.patience_for(len(tr), c.modality,
                                                            c.batch_size),
                             score=score,
-                            # too few documents to hold some out: the whole run, last weights
-                            stop_early=score is not None or not by_agreement)
+                            # too few documents to hold some out for the agreement: the
+                            # whole run, last weights
+                            stop_early=score is not None or choice == "loss")
         self.report.train_items, self.report.validation_items = len(tr), len(val)
         self.report.teacher = self.config.extra.get("teacher")
         self.report.prepare_seconds = round(prepare_seconds, 2)
@@ -330,7 +331,7 @@ class HashModel:
                              basis) -> RetrievalAgreement:
         """The label-free score that stops a document model's run: a sample of the
         validation documents querying a sample of the training documents (see
-        defaults.SELECT_BY_AGREEMENT), in the latent space the neighbours were found in."""
+        defaults.EPOCH_CHOICE), in the latent space the neighbours were found in."""
         if basis is None:
             basis = latent_basis(self.featurizer, feats, defaults.TEXT_NEIGHBOUR_RANK)
         rng = np.random.default_rng(self.config.seed + 2)
