@@ -300,7 +300,7 @@ def _query_grid(r, hits, path: Path, item_id, example) -> None:
     if r.modality != "image":
         raise UsageError("--grid draws images; this index holds documents")
     corpus = reopen_corpus(r.bundle)
-    feat = r.model.featurizer
+    feat = r.bundle.featurizer          # an --id query has not loaded the model
     if item_id is not None:
         query_img = corpus.take([r.bundle.row_of(item_id)])[0]
     else:
