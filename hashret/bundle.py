@@ -155,15 +155,14 @@ def codes_from_column(col) -> np.ndarray:
 class Bundle:
     """A loaded index folder: manifest, model, faiss index and item table."""
 
-    def __init__(self, path: Path, manifest: dict, model: HashModel | None,
-                 index: BinaryCodeIndex, items, manifest_bytes: bytes | None = None):
+    def __init__(self, path: Path, manifest: dict, index: BinaryCodeIndex, items,
+                 featurizer, manifest_bytes: bytes | None = None):
         self.path, self.manifest, self.index, self.items = Path(path), manifest, index, items
-        # the model (and torch) loads on first use: a query by id, an export or a removal
-        # reads only the codes. manifest_bytes, the manifest as read when the bundle was
-        # opened, tells a later load whether the folder still holds that bundle
-        self._model, self._manifest_bytes = model, manifest_bytes
-        # how an item becomes the model's input (the model's own, once it is loaded)
-        self.featurizer = model.featurizer if model is not None else None
+        self.featurizer = featurizer      # how an item becomes the model's input
+        # the model (and torch) loads on first use: a query by id, an export or the
+        # neighbour graph reads only the codes. manifest_bytes, the manifest as read when
+        # the bundle was opened, tells that load whether the folder still holds the bundle
+        self._model, self._manifest_bytes = None, manifest_bytes
         self._codes = None
         self._row_of = None
 
@@ -339,9 +338,7 @@ class Bundle:
                 config.get("modality") != manifest["model"].get("modality"):
             raise BundleError(f"{path}: the model and the manifest disagree on the kind of "
                               "model; rebuild the index")
-        bundle = cls(path, manifest, None, index, items, manifest_bytes=before)
-        bundle.featurizer = featurizer
-        return bundle
+        return cls(path, manifest, index, items, featurizer, manifest_bytes=before)
 
     # --- writing -------------------------------------------------------------------------
     @staticmethod
