@@ -281,7 +281,7 @@ class Bundle:
             before = _read_bytes(path / MANIFEST)
             try:
                 bundle, error = cls._load_once(path, verify, mmap, gpu,
-                                               with_model or verify), None
+                                               with_model or verify, before), None
             except BundleError as e:
                 bundle, error = None, e
             if _read_bytes(path / MANIFEST) == before:
@@ -293,9 +293,9 @@ class Bundle:
 
     @classmethod
     def _load_once(cls, path: Path, verify: bool, mmap: bool, gpu: bool,
-                   with_model: bool) -> "Bundle":
+                   with_model: bool, manifest_bytes: bytes | None) -> "Bundle":
         try:
-            bundle = cls._load_parts(path, verify, mmap, gpu)
+            bundle = cls._load_parts(path, verify, mmap, gpu, manifest_bytes)
             if with_model:
                 bundle.model
             return bundle
@@ -304,14 +304,14 @@ class Bundle:
                               f": {str(e)[:60]}); rebuild the index") from None
 
     @classmethod
-    def _load_parts(cls, path: Path, verify: bool, mmap: bool, gpu: bool) -> "Bundle":
+    def _load_parts(cls, path: Path, verify: bool, mmap: bool, gpu: bool,
+                    manifest_bytes: bytes | None) -> "Bundle":
         import pyarrow as pa
         import pyarrow.parquet as pq
         manifest = cls.read_manifest(path)
         problems = cls.verify_files(path, manifest, hashes=verify)
         if problems:
             raise BundleError(f"index {path} is damaged: {problems[0]}; rebuild the index")
-        before = _read_bytes(path / MANIFEST)
         config, features = read_model_json(path)
         try:
             featurizer = featurizer_from_dict(features)
@@ -338,7 +338,8 @@ class Bundle:
                 config.get("modality") != manifest["model"].get("modality"):
             raise BundleError(f"{path}: the model and the manifest disagree on the kind of "
                               "model; rebuild the index")
-        return cls(path, manifest, index, items, featurizer, manifest_bytes=before)
+        # load() has checked that the manifest read was manifest_bytes throughout
+        return cls(path, manifest, index, items, featurizer, manifest_bytes)
 
     # --- writing -------------------------------------------------------------------------
     @staticmethod

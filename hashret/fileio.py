@@ -4,8 +4,8 @@ target and is renamed into place, so a target is always the old file or the new 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import ctypes
+import hashlib
 import os
 import shutil
 import uuid
