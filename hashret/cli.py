@@ -599,10 +599,12 @@ def info(index_dir, as_json, verify):
         t = b.get("train", {})
         steps = f", {t['steps']:,} steps" if t.get("steps") else ""
         kept = t.get("kept_epoch") or t.get("best_epoch")
-        if t.get("agreement"):
-            # an unsupervised document model stops by retrieval agreement, not by the loss
-            a = t["agreement"]
-            kept = f"{kept}; retrieval agreement {a[kept - 1]:.3f}, highest " \
+        # a document model stops by how its codes retrieve, not by the loss (an older index
+        # records its score as "agreement", always retrieval agreement)
+        a = t.get("scores") or t.get("agreement")
+        if a:
+            name = t.get("score_name") or "retrieval agreement"
+            kept = f"{kept}; {name} {a[kept - 1]:.3f}, highest " \
                 f"{max(a):.3f} at epoch {t.get('best_epoch')}"
         threads = f" ({t['threads']} threads)" if t.get("threads") and \
             t.get("device") == "cpu" else ""

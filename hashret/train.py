@@ -54,14 +54,15 @@ class TrainReport:
     history: list = field(default_factory=list)
     teacher: dict | None = None      # semi: the teacher trained on the labelled items
     objective: list = field(default_factory=list)    # per-iteration fit objective (EM, ALS)
-    agreement: list = field(default_factory=list)    # per-epoch score that stops the run
+    scores: list = field(default_factory=list)    # per-epoch score that stops the run
+    score_name: str | None = None                 # what that score is
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
         d["history"] = [[round(a, 4), None if b is None else round(b, 4)]
                         for a, b in self.history]
         d["objective"] = [round(v, 6) if isinstance(v, float) else v for v in self.objective]
-        d["agreement"] = [round(v, 4) for v in self.agreement]
+        d["scores"] = [round(v, 4) for v in self.scores]
         return d
 
 
@@ -71,7 +72,8 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
           patience: int = defaults.PATIENCE, progress: bool = True,
           after_epoch: Callable[[], None] | None = None,
           epoch_items: int | None = None, desc: str = "training",
-          stop_early: bool = True, score: Callable[[], float] | None = None) -> TrainReport:
+          stop_early: bool = True, score: Callable[[], float] | None = None,
+          score_name: str = "score") -> TrainReport:
     """Fit ``module`` (which has ``loss(batch)``) with Adam; return what happened.
 
     ``make_batch(rows)`` builds a batch on ``device`` from row numbers. ``after_epoch``,
@@ -81,16 +83,17 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
     are restored at the end, and ``patience`` epochs without a lower one end the run; with
     ``stop_early`` False the run goes its whole length and keeps its last weights (the
     validation loss is still recorded). ``score``, if given, is called after each epoch
-    (after ``after_epoch``) and takes the validation loss's place in stopping: ``patience``
-    epochs without a higher one end the run and return it to the weights of its highest
-    epoch; a run that goes its whole length keeps its last weights (a fall shorter than the
-    patience is not told from the score's noise).
+    (after ``after_epoch``; ``score_name`` says what it is) and takes the validation loss's
+    place in stopping: ``patience`` epochs without a higher one end the run and return it
+    to the weights of its highest epoch; a run that goes its whole length keeps its last
+    weights (a fall shorter than the patience is not told from the score's noise).
     """
     seed_everything(seed)
     rng = np.random.default_rng(seed)
     module.to(device)
     optimizers = make_optimizers(module, lr)
-    report = TrainReport(device=str(device), threads=torch.get_num_threads())
+    report = TrainReport(device=str(device), threads=torch.get_num_threads(),
+                         score_name=score_name if score is not None else None)
     best_state, best = None, float("inf")
     start = time.perf_counter()
     bar = progress_bar(range(epochs), desc=desc, unit="epoch", disable=not progress,
@@ -119,10 +122,10 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
         report.epochs_run = epoch + 1
         report.final_train_loss = train_loss
         if score is not None:
-            report.agreement.append(score())
+            report.scores.append(score())
         # lower is better: the validation loss (the training loss without one), or minus
         # the score
-        key = -report.agreement[-1] if score is not None else \
+        key = -report.scores[-1] if score is not None else \
             val_loss if val_loss is not None else train_loss
         if key < best - 1e-6 * abs(best if np.isfinite(best) else 1):
             best, report.best_epoch = key, epoch + 1
@@ -130,7 +133,7 @@ def train(module: torch.nn.Module, make_batch: Callable, train_rows: np.ndarray,
                 best_state = copy.deepcopy(module.state_dict())
         bar.set_postfix(train=f"{train_loss:.3f}",
                         val="-" if val_loss is None else f"{val_loss:.3f}", refresh=False,
-                        **({"agreement": f"{report.agreement[-1]:.3f}"}
+                        **({"score": f"{report.scores[-1]:.3f}"}
                            if score is not None else {}))
         if stop_early and epoch + 1 - report.best_epoch >= patience:
             report.stopped_early = True

@@ -107,6 +107,7 @@ def main():
                           "val_mAP@1000": round(s[1], 4),
                           "epochs": model.report.epochs_run,
                           "best_epoch": model.report.best_epoch,
+                          "kept_epoch": model.report.kept_epoch,
                           "seconds": round(time.perf_counter() - t, 1)}), flush=True)
 
 

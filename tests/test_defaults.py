@@ -129,7 +129,7 @@ def test_a_run_with_a_score_keeps_the_weights_of_its_highest_epoch_and_stops_aft
     report = train(module, lambda r: torch.ones(len(r)), np.arange(100), np.arange(100, 110),
                    epochs=8, batch_size=10, lr=0.01, device=torch.device("cpu"),
                    progress=False, patience=3, score=score)
-    assert report.agreement == [0.1, 0.5, 0.9, 0.4, 0.3, 0.2]
+    assert report.scores == [0.1, 0.5, 0.9, 0.4, 0.3, 0.2]
     assert report.best_epoch == report.kept_epoch == 3 and report.epochs_run == 6
     assert report.stopped_early
     assert float(module.w.detach()) == weights[2] != weights[-1]   # epoch 3's weights
@@ -155,7 +155,7 @@ def test_a_run_whose_score_falls_for_less_than_the_patience_keeps_its_last_weigh
 
 def test_how_each_model_chooses_the_epoch_it_keeps():
     assert defaults.epoch_choice("text", "deep") == "agreement"
-    assert defaults.epoch_choice("text", "semi") == "last"
+    assert defaults.epoch_choice("text", "semi") == "labels"
     assert defaults.epoch_choice("image", "deep") == "loss"
     assert defaults.epoch_choice("image", "semi") == "loss"
     assert defaults.epoch_choice("text", "denoising") == "loss"

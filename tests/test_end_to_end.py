@@ -1,6 +1,7 @@
 """Build -> query -> export -> encode -> reload, through the CLI and the library."""
 import json
 import re
+import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -62,6 +63,7 @@ def test_query_text_and_readable_table(run, reuters_index):
     # a deep document model stops by retrieval agreement (images: by the loss)
     assert re.search(r"\(kept \d+; retrieval agreement 0\.\d{3}, highest 0\.\d{3} at epoch "
                      r"\d+\)", info), info
+    assert info.count("retrieval agreement") == 1
     r = run("query", out, "--text", "oil prices opec crude output", "-k", "4", "--json")
     assert r.code == 0, r.err
     hits = r.json()
@@ -76,6 +78,23 @@ def test_query_text_and_readable_table(run, reuters_index):
     expected = Retriever.load(out).query("oil prices opec crude output", k=30, rerank=False)
     assert [h["id"] for h in plain] == [h.id for h in expected]
     assert [h["distance"] for h in plain] == sorted(h["distance"] for h in plain)
+
+
+def test_info_reads_the_score_of_an_index_built_before_scores_were_named(run, reuters_index,
+                                                                          tmp_path):
+    """An index whose manifest records its per-epoch score as "agreement" (no score name)
+    is described as before: that score was always retrieval agreement."""
+    old = tmp_path / "old"
+    shutil.copytree(reuters_index[0], old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    t = manifest["build"]["train"]
+    t["agreement"] = t.pop("scores")
+    del t["score_name"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    r = run("info", old)
+    assert r.code == 0, r.err
+    assert re.search(r"\(kept \d+; retrieval agreement 0\.\d{3}, highest 0\.\d{3} at epoch "
+                     r"\d+\)", r.out), r.out
 
 
 def test_query_text_without_a_vocabulary_word_warns(run, reuters_index):

@@ -214,23 +214,44 @@ def test_a_deep_document_model_stops_by_retrieval_agreement_and_keeps_those_weig
     corpus = _topic_corpus(200)
     model = HashModel(bits=16, epochs=12, seed=0).fit(corpus, progress=False)
     r = model.report
-    assert len(r.agreement) == r.epochs_run and r.validation_items == 20
-    assert r.agreement[r.best_epoch - 1] == max(r.agreement)
+    assert r.score_name == "retrieval agreement"
+    assert len(r.scores) == r.epochs_run and r.validation_items == 20
+    assert r.scores[r.best_epoch - 1] == max(r.scores)
     assert r.kept_epoch == (r.best_epoch if r.stopped_early else r.epochs_run)
     # the weights kept are that epoch's: scoring them again gives its score
     val, tr = _fit_split(model, len(corpus))
     feats = model.features(corpus.items)
     again = model._retrieval_agreement(feats, tr, val, None).score(
         lambda rows: model._logits_of(feats, rows))
-    assert abs(again - r.agreement[r.kept_epoch - 1]) < 1e-6
-    # a semi-supervised one runs its whole length and keeps its last weights, whatever its
-    # validation loss (which holds the classifier's) does
-    semi = HashModel(kind="semi", bits=16, epochs=6, seed=0).fit(corpus, progress=False)
+    assert abs(again - r.scores[r.kept_epoch - 1]) < 1e-6
+
+
+def test_a_semi_document_model_stops_by_labelled_retrieval_and_keeps_those_weights():
+    """A semi-supervised document model is chosen by how its labelled validation documents
+    retrieve labelled training documents, not by its validation loss (which holds the
+    classifier's); with no labelled document to hold out it runs its whole length."""
+    corpus = _topic_corpus(200)
+    semi = HashModel(kind="semi", bits=16, epochs=12, seed=0).fit(corpus, progress=False)
     s = semi.report
-    assert s.agreement == [] and not s.stopped_early
-    assert s.epochs_run == s.kept_epoch == 6
-    lowest = min(range(6), key=lambda i: s.history[i][1]) + 1
-    assert lowest < 6             # stopping on the loss would have gone back to that epoch
+    assert s.score_name == "labelled retrieval mAP" and len(s.scores) == s.epochs_run
+    assert s.scores[s.best_epoch - 1] == max(s.scores)
+    assert s.kept_epoch == (s.best_epoch if s.stopped_early else s.epochs_run)
+    val, tr = _fit_split(semi, len(corpus))
+    feats = semi.features(corpus.items)
+    scorer = semi._epoch_scorer("labels", feats, tr, val, None,
+                                semi._label_targets(corpus, np.arange(len(corpus))))
+    assert len(scorer.query_rows) == len(val) and len(scorer.database_rows) == len(tr)
+    again = scorer.score(lambda rows: semi._logits_of(feats, rows))
+    assert abs(again - s.scores[s.kept_epoch - 1]) < 1e-6
+    # only training-part documents keep their labels: nothing to score, the whole run
+    unlabelled_val = Corpus("text", corpus.ids, corpus.items,
+                            [ls if i in set(tr) else [] for i, ls in enumerate(corpus.labels)],
+                            corpus.splits, corpus.titles)
+    whole = HashModel(kind="semi", bits=16, epochs=6, seed=0).fit(unlabelled_val,
+                                                                  progress=False)
+    w = whole.report
+    assert w.scores == [] and w.score_name is None and not w.stopped_early
+    assert w.epochs_run == w.kept_epoch == 6
 
 
 def _fit_split(model, n):

@@ -122,3 +122,24 @@ def test_retrieval_agreement_scores_codes_by_how_alike_what_they_retrieve_is():
     assert abs(good - expected) < 0.02
     assert good > mixed + 0.2 and good > same + 0.5
     assert abs(same - float((vec_q @ vec_db[:20].T).mean())) < 1e-5
+
+
+def test_labelled_retrieval_scores_the_mean_average_precision_of_labelled_queries():
+    from hashret.models.selection import LabelledRetrieval
+    # one query, four database items at Hamming distances 0, 1, 2, 3 from it: relevant
+    # (sharing a label) at ranks 1 and 3, so AP = (1/1 + 2/3) / 2
+    codes = np.array([[-1] * 8, [-1] * 8, [1] + [-1] * 7, [1, 1] + [-1] * 6,
+                      [1, 1, 1] + [-1] * 5], float)
+    labels = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 0, 1]], bool)
+    scorer = LabelledRetrieval([0], labels[[0]], [1, 2, 3, 4], labels[1:], depth=4)
+    assert abs(scorer.score(lambda rows: codes[rows]) - (1 + 2 / 3) / 2) < 1e-9
+    # codes that keep each class together score 1; codes that mix the classes less
+    rng = np.random.default_rng(0)
+    group = np.arange(120) % 4
+    onehot = np.eye(4, dtype=bool)[group]
+    pattern = np.where(rng.random((4, 16)) < 0.5, 1.0, -1.0)
+    scorer = LabelledRetrieval(np.arange(100, 120), onehot[100:], np.arange(100),
+                               onehot[:100], depth=10)
+    assert scorer.score(lambda rows: pattern[group[rows]]) == 1.0
+    mixed = (group + np.arange(120) % 2) % 4
+    assert scorer.score(lambda rows: pattern[mixed[rows]]) < 0.8

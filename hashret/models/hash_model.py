@@ -30,7 +30,7 @@ from .config import (CONFIG_FILE, FEATURIZER_FILE, MODEL_KINDS, WEIGHTS_FILE, Mo
 from .neighbours import (NeighbourhoodCounts, latent_basis, latent_vectors, tfidf_neighbours,
                          torch_sparse)
 from .networks import OrientationHistograms, parse_noise
-from .selection import RetrievalAgreement
+from .selection import LabelledRetrieval, RetrievalAgreement
 
 log = logging.getLogger("hashret")
 
@@ -293,10 +293,10 @@ class HashModel:
                 c.extra["teacher"]["mirror"] = 0.0 if c.modality == TEXT else \
                     float(c.extra.setdefault("mirror", defaults.SEMI_MIRROR))
         prepare_seconds = time.perf_counter() - started
-        score, choice = None, defaults.epoch_choice(c.modality, c.kind)
-        if choice == "agreement" and len(val) and len(tr):
-            agreement = self._retrieval_agreement(feats, tr, val, basis)
-            score = lambda: agreement.score(lambda r: self._logits_of(feats, r))  # noqa: E731
+        choice = defaults.epoch_choice(c.modality, c.kind)
+        scorer = self._epoch_scorer(choice, feats, tr, val, basis, supervision)
+        score = None if scorer is None else \
+            (lambda: scorer.score(lambda r: self._logits_of(feats, r)))
         if on_epoch is not None:
             after_epoch = self._with_callback(after_epoch, on_epoch)
         self.report = train(self.module, make_batch,
@@ -307,9 +307,9 @@ class HashModel:
                                                              c.batch_size),
                             patience=defaults.patience_for(len(tr), c.modality,
                                                            c.batch_size),
-                            score=score,
-                            # too few documents to hold some out for the agreement: the
-                            # whole run, last weights
+                            score=score, score_name=getattr(scorer, "name", "score"),
+                            # too few (labelled) documents to hold some out for the score:
+                            # the whole run, last weights
                             stop_early=score is not None or choice == "loss")
         self.report.train_items, self.report.validation_items = len(tr), len(val)
         self.report.teacher = self.config.extra.get("teacher")
@@ -326,6 +326,22 @@ class HashModel:
                   for s in range(0, len(rows), step)]
         self.module.train(was_training)
         return np.concatenate(logits) if logits else np.zeros((0, self.config.bits), np.float32)
+
+    def _epoch_scorer(self, choice: str, feats, tr: np.ndarray, val: np.ndarray, basis,
+                      supervision):
+        """The score that chooses the epoch a run keeps (defaults.EPOCH_CHOICE), or None
+        when the run is not chosen by a score or too few items can be held out for it."""
+        if choice == "agreement" and len(val) and len(tr):
+            return self._retrieval_agreement(feats, tr, val, basis)
+        if choice == "labels" and supervision is not None:
+            y, usable = supervision
+            rng = np.random.default_rng(self.config.seed + 2)
+            queries = np.sort(rng.permutation(val[usable[val]])[:defaults.AGREEMENT_QUERIES])
+            database = np.sort(rng.permutation(tr[usable[tr]])[:defaults.AGREEMENT_DATABASE])
+            if len(queries) and len(database):
+                return LabelledRetrieval(queries, y[queries] > 0, database, y[database] > 0,
+                                         depth=defaults.agreement_depth(len(database)))
+        return None
 
     def _retrieval_agreement(self, feats, tr: np.ndarray, val: np.ndarray,
                              basis) -> RetrievalAgreement:

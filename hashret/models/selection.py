@@ -1,13 +1,21 @@
-"""A label-free measure of how well a document model's codes retrieve, to stop its run.
+"""Scores of how well a document model's codes retrieve, to choose the epoch it keeps.
 
-An unsupervised document model's validation loss does not follow its retrieval (it goes on
-falling as the model fits the training documents' own words, or turns up while retrieval
-still improves), and there are no labels to measure retrieval with. What can be measured is
-whether the documents a code retrieves resemble the query: held-out documents query a sample
-of the training documents by Hamming distance, and the score is the mean cosine, in the
-latent semantic space the model's neighbour targets come from, between each query and the
-documents ranked in its top ``depth``. A run whose score has not risen for a while stops
-and returns to its highest epoch (BENCHMARKS.md "Choosing the epoch without labels")."""
+A document model's validation loss does not follow its retrieval: an unsupervised one's goes
+on falling as the model fits the training documents' own words, or turns up while retrieval
+still improves; a semi-supervised one's holds the classifier's, which turns up once the
+classifier fits its few labelled documents. What is measured instead is retrieval itself:
+held-out documents query training documents by Hamming distance, and
+
+- :class:`RetrievalAgreement` (no labels) scores the mean cosine, in the latent semantic
+  space the model's neighbour targets come from, between each query and the documents
+  ranked in its top ``depth``;
+- :class:`LabelledRetrieval` (the labels a semi-supervised model is given) scores the mean
+  average precision of the labelled held-out documents querying the labelled training
+  documents, a document being relevant when it shares a label with the query.
+
+A run whose score has not risen for a while stops and returns to its highest epoch
+(defaults.EPOCH_CHOICE; BENCHMARKS.md "Choosing the epoch without labels", "How long
+`semi` trains on documents")."""
 
 from __future__ import annotations
 
@@ -19,12 +27,25 @@ import numpy as np
 from .bits import pack_bits
 
 
+def hamming_top(logits: Callable[[np.ndarray], np.ndarray], query_rows: np.ndarray,
+                database_rows: np.ndarray, depth: int) -> np.ndarray:
+    """Positions in ``database_rows`` of each query row's ``depth`` nearest by Hamming
+    distance between the codes ``logits(rows) > 0``."""
+    q = pack_bits(logits(query_rows) > 0)
+    db = pack_bits(logits(database_rows) > 0)
+    index = faiss.IndexBinaryFlat(db.shape[1] * 8)
+    index.add(np.ascontiguousarray(db))
+    return index.search(np.ascontiguousarray(q), depth)[1]
+
+
 class RetrievalAgreement:
     """Scores codes by the mean latent-space cosine between queries and what they retrieve.
 
     ``query_vectors`` / ``database_vectors`` are the unit latent vectors of the rows
     ``query_rows`` / ``database_rows`` (row numbers the caller's ``logits`` function takes).
     """
+
+    name = "retrieval agreement"
 
     def __init__(self, query_rows: np.ndarray, query_vectors: np.ndarray,
                  database_rows: np.ndarray, database_vectors: np.ndarray, depth: int):
@@ -39,10 +60,37 @@ class RetrievalAgreement:
 
     def score(self, logits: Callable[[np.ndarray], np.ndarray]) -> float:
         """The mean cosine for the codes ``logits(rows) > 0`` of the model as it is now."""
-        q = pack_bits(logits(self.query_rows) > 0)
-        db = pack_bits(logits(self.database_rows) > 0)
-        index = faiss.IndexBinaryFlat(db.shape[1] * 8)
-        index.add(np.ascontiguousarray(db))
-        _, top = index.search(np.ascontiguousarray(q), self.depth)
+        top = hamming_top(logits, self.query_rows, self.database_rows, self.depth)
         return float(np.einsum("qd,qkd->qk", self.query_vectors,
                                self.database_vectors[top]).mean())
+
+
+class LabelledRetrieval:
+    """Scores codes by the mean average precision, over the top ``depth``, of labelled
+    held-out items querying labelled training items (relevant: sharing a label).
+
+    ``query_labels`` / ``database_labels`` are boolean (n, classes) label matrices of the
+    rows ``query_rows`` / ``database_rows``.
+    """
+
+    name = "labelled retrieval mAP"
+
+    def __init__(self, query_rows: np.ndarray, query_labels: np.ndarray,
+                 database_rows: np.ndarray, database_labels: np.ndarray, depth: int):
+        if len(query_rows) != len(query_labels) or \
+                len(database_rows) != len(database_labels):
+            raise ValueError("labels are needed for every query and database row")
+        self.query_rows = np.asarray(query_rows, np.int64)
+        self.database_rows = np.asarray(database_rows, np.int64)
+        self.query_labels = np.asarray(query_labels, bool)
+        self.database_labels = np.asarray(database_labels, bool)
+        self.depth = max(1, min(int(depth), len(database_rows)))
+
+    def score(self, logits: Callable[[np.ndarray], np.ndarray]) -> float:
+        """The mean average precision for the codes ``logits(rows) > 0`` of the model as it
+        is now (AP normalised by the relevant items retrieved within the depth)."""
+        top = hamming_top(logits, self.query_rows, self.database_rows, self.depth)
+        relevant = (self.database_labels[top] & self.query_labels[:, None, :]).any(-1)
+        precision = np.cumsum(relevant, 1) / np.arange(1, self.depth + 1)
+        return float(((precision * relevant).sum(1)
+                      / np.maximum(relevant.sum(1), 1)).mean())
