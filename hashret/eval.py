@@ -20,6 +20,8 @@ import numpy as np
 from . import defaults
 from .errors import CorpusError, UsageError
 from .models.bits import pack_bits
+# the ranking and its relevance are shared with the scores that stop a model's run
+from .models.selection import average_precision, hamming_ranking, relevance  # noqa: F401
 from .rerank import asymmetric_order
 
 MAP_DEPTH = 1000
@@ -37,31 +39,11 @@ def label_matrix(labels_list, vocab=None):
     return m, vocab
 
 
-def relevance(ranked: np.ndarray, q_labels: np.ndarray, db_labels: np.ndarray) -> np.ndarray:
-    """(m, k) booleans: does the j-th retrieved item share a label with query i?"""
-    out = np.zeros(ranked.shape, bool)
-    for s in range(0, len(ranked), 256):
-        ids = ranked[s:s + 256]
-        valid = ids >= 0
-        hit = (db_labels[np.where(valid, ids, 0)] & q_labels[s:s + 256, None, :]).any(-1)
-        out[s:s + 256] = hit & valid
-    return out
-
-
 def scores(rel: np.ndarray, k: int = 100) -> dict:
     """precision@k and mAP over the ranking depth of ``rel`` (AP normalised by the relevant
     items retrieved within that depth)."""
-    depth = rel.shape[1]
-    prec = np.cumsum(rel, 1) / np.arange(1, depth + 1)
-    ap = (prec * rel).sum(1) / np.maximum(rel.sum(1), 1)
-    return {f"precision@{k}": float(rel[:, :k].mean()), f"mAP@{depth}": float(ap.mean())}
-
-
-def hamming_ranking(q_codes: np.ndarray, db_codes: np.ndarray, depth: int) -> np.ndarray:
-    import faiss
-    index = faiss.IndexBinaryFlat(db_codes.shape[1] * 8)
-    index.add(np.ascontiguousarray(db_codes))
-    return index.search(np.ascontiguousarray(q_codes), min(depth, len(db_codes)))[1]
+    return {f"precision@{k}": float(rel[:, :k].mean()),
+            f"mAP@{rel.shape[1]}": float(average_precision(rel).mean())}
 
 
 # --- baselines --------------------------------------------------------------------------

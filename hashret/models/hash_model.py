@@ -335,13 +335,18 @@ class HashModel:
             return self._retrieval_agreement(feats, tr, val, basis)
         if choice == "labels" and supervision is not None:
             y, usable = supervision
-            rng = np.random.default_rng(self.config.seed + 2)
-            queries = np.sort(rng.permutation(val[usable[val]])[:defaults.AGREEMENT_QUERIES])
-            database = np.sort(rng.permutation(tr[usable[tr]])[:defaults.AGREEMENT_DATABASE])
+            queries, database = self._score_sample(val[usable[val]], tr[usable[tr]])
             if len(queries) and len(database):
                 return LabelledRetrieval(queries, y[queries] > 0, database, y[database] > 0,
                                          depth=defaults.agreement_depth(len(database)))
         return None
+
+    def _score_sample(self, val: np.ndarray, tr: np.ndarray) -> tuple:
+        """The seeded samples of validation rows (queries) and training rows (database)
+        that an epoch's score is measured on, each in row order."""
+        rng = np.random.default_rng(self.config.seed + 2)
+        return (np.sort(rng.permutation(val)[:defaults.AGREEMENT_QUERIES]),
+                np.sort(rng.permutation(tr)[:defaults.AGREEMENT_DATABASE]))
 
     def _retrieval_agreement(self, feats, tr: np.ndarray, val: np.ndarray,
                              basis) -> RetrievalAgreement:
@@ -350,9 +355,7 @@ class HashModel:
         defaults.EPOCH_CHOICE), in the latent space the neighbours were found in."""
         if basis is None:
             basis = latent_basis(self.featurizer, feats, defaults.TEXT_NEIGHBOUR_RANK)
-        rng = np.random.default_rng(self.config.seed + 2)
-        queries = np.sort(rng.permutation(val)[:defaults.AGREEMENT_QUERIES])
-        database = np.sort(rng.permutation(tr)[:defaults.AGREEMENT_DATABASE])
+        queries, database = self._score_sample(val, tr)
 
         def vectors(r):
             counts = self._rows(feats, r)

@@ -14,28 +14,53 @@ held-out documents query training documents by Hamming distance, and
   documents, a document being relevant when it shares a label with the query.
 
 A run whose score has not risen for a while stops and returns to its highest epoch
-(defaults.EPOCH_CHOICE; BENCHMARKS.md "Choosing the epoch without labels", "How long
-`semi` trains on documents")."""
+(defaults.EPOCH_CHOICE; BENCHMARKS.md "Choosing the epoch without labels", "Stopping
+`semi` document models by labelled retrieval")."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-import faiss
 import numpy as np
 
 from .bits import pack_bits
+
+
+def hamming_ranking(q_codes: np.ndarray, db_codes: np.ndarray, depth: int) -> np.ndarray:
+    """Positions in the packed codes ``db_codes`` of each packed query code's ``depth``
+    nearest by Hamming distance, from faiss' ``IndexBinaryFlat`` (ties as faiss orders
+    them)."""
+    import faiss                      # on first use: opening an index needs no faiss
+    index = faiss.IndexBinaryFlat(db_codes.shape[1] * 8)
+    index.add(np.ascontiguousarray(db_codes))
+    return index.search(np.ascontiguousarray(q_codes), min(depth, len(db_codes)))[1]
+
+
+def relevance(ranked: np.ndarray, q_labels: np.ndarray, db_labels: np.ndarray) -> np.ndarray:
+    """(m, k) booleans: does the j-th retrieved item share a label with query i? (Boolean
+    label matrices; a position of -1, nothing retrieved, is not relevant.)"""
+    out = np.zeros(ranked.shape, bool)
+    for s in range(0, len(ranked), 256):
+        ids = ranked[s:s + 256]
+        valid = ids >= 0
+        hit = (db_labels[np.where(valid, ids, 0)] & q_labels[s:s + 256, None, :]).any(-1)
+        out[s:s + 256] = hit & valid
+    return out
+
+
+def average_precision(rel: np.ndarray) -> np.ndarray:
+    """Each query's average precision over the ranking depth of ``rel`` (normalised by the
+    relevant items retrieved within that depth)."""
+    precision = np.cumsum(rel, 1) / np.arange(1, rel.shape[1] + 1)
+    return (precision * rel).sum(1) / np.maximum(rel.sum(1), 1)
 
 
 def hamming_top(logits: Callable[[np.ndarray], np.ndarray], query_rows: np.ndarray,
                 database_rows: np.ndarray, depth: int) -> np.ndarray:
     """Positions in ``database_rows`` of each query row's ``depth`` nearest by Hamming
     distance between the codes ``logits(rows) > 0``."""
-    q = pack_bits(logits(query_rows) > 0)
-    db = pack_bits(logits(database_rows) > 0)
-    index = faiss.IndexBinaryFlat(db.shape[1] * 8)
-    index.add(np.ascontiguousarray(db))
-    return index.search(np.ascontiguousarray(q), depth)[1]
+    return hamming_ranking(pack_bits(logits(query_rows) > 0),
+                           pack_bits(logits(database_rows) > 0), depth)
 
 
 class RetrievalAgreement:
@@ -90,7 +115,5 @@ class LabelledRetrieval:
         """The mean average precision for the codes ``logits(rows) > 0`` of the model as it
         is now (AP normalised by the relevant items retrieved within the depth)."""
         top = hamming_top(logits, self.query_rows, self.database_rows, self.depth)
-        relevant = (self.database_labels[top] & self.query_labels[:, None, :]).any(-1)
-        precision = np.cumsum(relevant, 1) / np.arange(1, self.depth + 1)
-        return float(((precision * relevant).sum(1)
-                      / np.maximum(relevant.sum(1), 1)).mean())
+        return float(average_precision(
+            relevance(top, self.query_labels, self.database_labels)).mean())
