@@ -95,7 +95,7 @@ MAX_TEXT_STEPS = 10_000
 #   Labelled retrieval let five corpora run their whole length as before and stopped the
 #   manual pages' long run (167 epochs on 2,207 pages) at its 66th, returning to the 24th:
 #   validation P@100 0.7425 against 0.7197 for the whole run and 0.7306 for the loss; over
-#   five seeds 0.7437 / 0.7171 P@100 / mAP@1000 against 0.7265 / 0.6970 for the whole run
+#   five seeds 0.7430 / 0.7168 P@100 / mAP@1000 against 0.7268 / 0.6772 for the whole run
 #   (BENCHMARKS.md "Stopping `semi` document models by labelled retrieval"). Of epochs
 #   that tie on the score the first is kept: keeping the latest lost on that mean. Image
 #   `semi` models keep the loss: with a few labelled validation images the score stopped
