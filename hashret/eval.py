@@ -20,8 +20,8 @@ import numpy as np
 from . import defaults
 from .errors import CorpusError, UsageError
 from .models.bits import pack_bits
-# the ranking and its relevance are shared with the scores that stop a model's run
-from .models.selection import average_precision, hamming_ranking, relevance  # noqa: F401
+# the ranking, its relevance and AP are shared with the scores that stop a model's run
+from .models.selection import average_precision, hamming_ranking, relevance
 from .rerank import asymmetric_order
 
 MAP_DEPTH = 1000
