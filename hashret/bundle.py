@@ -171,7 +171,7 @@ class Bundle:
         if self._model is None:
             from .models.hash_model import HashModel
             try:
-                model, error = HashModel.load(self.path), None
+                model, error = HashModel.load(self.path, self.featurizer), None
             except BundleError as e:
                 model, error = None, e
             if _read_bytes(self.path / MANIFEST) != self._manifest_bytes:

@@ -131,6 +131,12 @@ def test_model_of_a_replaced_index_is_refused(fashion_index, tmp_path):
     assert Bundle.load(copy).model.config.bits == bundle.bits
 
 
+def test_model_loaded_later_shares_the_featurizer_already_read(fashion_index):
+    # featurizer.json (a large vocabulary for documents) is parsed once per opening
+    bundle = Bundle.load(fashion_index[0], with_model=False)
+    assert bundle.model.featurizer is bundle.featurizer
+
+
 # --- crash-safe builds --------------------------------------------------------------------
 
 BUILD = [sys.executable, "-m", "hashret.cli", "--quiet", "build", "--dataset", "fashion-mnist",

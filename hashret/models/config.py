@@ -62,13 +62,14 @@ class ModelConfig:
     extra: dict = field(default_factory=dict)
 
 
-def read_model_json(path) -> tuple[dict, dict]:
-    """The ``config.json`` and ``featurizer.json`` objects of a saved model, or a
-    :class:`BundleError` that says which file is missing or damaged."""
+def read_model_json(path, featurizer: bool = True) -> tuple[dict, dict]:
+    """The ``config.json`` and ``featurizer.json`` objects of a saved model (the second an
+    empty object, unread, when not ``featurizer``), or a :class:`BundleError` that says
+    which file is missing or damaged."""
     path = Path(path)
     try:
         cfg = json.loads((path / CONFIG_FILE).read_text())
-        feat = json.loads((path / FEATURIZER_FILE).read_text())
+        feat = json.loads((path / FEATURIZER_FILE).read_text()) if featurizer else {}
     except FileNotFoundError as e:
         raise BundleError(f"{path}: missing {Path(e.filename).name}; rebuild the index") \
             from None

@@ -633,16 +633,18 @@ class HashModel:
         (path / FEATURIZER_FILE).write_text(json.dumps(self.featurizer.to_dict()))
 
     @classmethod
-    def load(cls, path) -> "HashModel":
+    def load(cls, path, featurizer=None) -> "HashModel":
+        """The model saved in ``path``; ``featurizer``, when given, is its
+        ``featurizer.json`` already read (an index opened without its network has it)."""
         from safetensors import SafetensorError
         from safetensors.torch import load_file
         path = Path(path)
-        cfg, feat = read_model_json(path)
+        cfg, feat = read_model_json(path, featurizer=featurizer is None)
         try:
             config = ModelConfig(**cfg)
             _check_sizes(config)
             model = cls(config)
-            model.featurizer = featurizer_from_dict(feat)
+            model.featurizer = featurizer if featurizer is not None else featurizer_from_dict(feat)
             model.module = model._build_module()
         except Exception as e:  # noqa: BLE001 - any field of the wrong kind or size
             raise BundleError(f"{path}: model configuration not understood "
