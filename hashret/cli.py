@@ -16,6 +16,7 @@ import numpy as np
 from . import defaults
 from .errors import HashretError, UsageError
 from .index import INDEX_KINDS, check_index_kind
+from .models.config import CLASSIC_MODEL_KINDS, MODEL_KINDS
 
 log = logging.getLogger("hashret")
 
@@ -88,7 +89,7 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
 @click.option("--bits", default=64, show_default=True, type=int,
               help="Code length: a multiple of 8 from 8 to 256.")
 @click.option("--model", "model_kind", default="deep", show_default=True,
-              type=click.Choice(["deep", "denoising", "semi", "linear", "fa", "sparse"]),
+              type=click.Choice(MODEL_KINDS),
               help="Which autoencoder learns the codes: deep (binary autoencoder), denoising "
                    "(learns from corrupted inputs), semi (plus a classifier on the code, using "
                    "the labels present), linear (principal subspace), fa (factor analysis), "
@@ -117,7 +118,9 @@ def _read(corpus_path, dataset, text_column, label_column, id_column):
                    "epoch is the whole training split, or a random 400 / 800 batches of a "
                    "larger one; early stopping on a validation split may end sooner: for an "
                    "unsupervised document model, when the codes of held-out documents stop "
-                   "retrieving documents more like them).")
+                   "retrieving documents more like them). linear, fa and sparse: the most "
+                   "iterations of their fit (least-squares rounds, EM steps, dictionary "
+                   "rounds; by default until it converges, at most 300 / 200 / 15).")
 @click.option("--device", default="auto", show_default=True,
               help="auto (CUDA when present), cpu or cuda.")
 @click.option("--seed", default=0, show_default=True, type=int,
@@ -183,7 +186,8 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     b = bundle.manifest["build"]
     click.echo(f"built {out}: {len(c):,} items, {bits}-bit codes, {model_kind} model "
                f"(trained {b['fit_seconds']:.1f} s on {b['train']['device']}, "
-               f"{b['train']['epochs_run']} epochs; encoded {b['items_per_second_encode']:,.0f} "
+               f"{_count(b['train']['epochs_run'], _pass_word(model_kind))}; encoded "
+               f"{b['items_per_second_encode']:,.0f} "
                "items/s)")
     if b.get("classifier_accuracy") is not None:
         click.echo(f"classifier accuracy {b['classifier_accuracy']:.3f} on the "
@@ -606,9 +610,11 @@ def info(index_dir, as_json, verify):
             name = t.get("score_name") or "retrieval agreement"
             kept = f"{kept}; {name} {a[kept - 1]:.3f}, highest " \
                 f"{max(a):.3f} at epoch {t.get('best_epoch')}"
+        kept = f" (kept {kept})" if kept else ""        # a classic fit keeps its last step
         threads = f" ({t['threads']} threads)" if t.get("threads") and \
             t.get("device") == "cpu" else ""
-        lines.append(f"training    {t.get('epochs_run')} epochs{steps} (kept {kept}) on "
+        lines.append(f"training    {_count(t.get('epochs_run'), _pass_word(m['model']['kind']))}"
+                     f"{steps}{kept} on "
                      f"{t.get('device')}{threads}, {b.get('fit_seconds')} s; "
                      + _describe_validation_loss(t.get('best_val_loss')))
         lines.append(f"encoding    {b.get('items_per_second_encode'):,} items/s")
@@ -619,6 +625,15 @@ def info(index_dir, as_json, verify):
     for name, f in m["files"].items():
         lines.append(f"  {name:<20} {f['size']:>12,} B  {f['sha256'][:16]}")
     click.echo("\n".join(lines))
+
+
+def _pass_word(model_kind: str) -> str:
+    """What one pass of a model's training is called."""
+    return "iteration" if model_kind in CLASSIC_MODEL_KINDS else "epoch"
+
+
+def _count(n, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _describe_validation_loss(loss) -> str:

@@ -121,7 +121,7 @@ def test_sparse_codes_satisfy_the_lasso_conditions_are_sparse_and_reconstruct():
     coef = rng.standard_normal((3000, 32)) * (rng.random((3000, 32)) < 0.15)
     x = coef @ atoms.T
     model = SparseCoder("image", 40, 32, (1, 40, 1)).double()
-    model.fit(FeatureMatrix(torch.from_numpy(x[:2500])), rounds=8)
+    model.fit(FeatureMatrix(torch.from_numpy(x[:2500])), iters=8)
     w = model.dictionary
     assert w.shape == (16, 32)                                  # K = 32 atoms > D' = 16
     held = torch.from_numpy(x[2500:2700]).reshape(200, 1, 40, 1)
@@ -196,6 +196,19 @@ def test_semi_supervised_model_with_ten_percent_of_labels_beats_unsupervised():
     test = np.flatnonzero(np.asarray(corpus.splits) == "test")
     acc = semi.classifier_accuracy(corpus, test, codes[test])
     assert acc > 0.25                                       # 10 classes: chance is 0.1
+
+
+@pytest.mark.parametrize("kind", ["linear", "fa", "sparse"])
+def test_epochs_caps_a_classic_fit_and_is_reported_as_iterations(kind, run, tmp_path):
+    out = tmp_path / kind
+    r = run("build", "--dataset", "fashion-mnist", "--limit", "300", "--bits", "16",
+            "--model", kind, "--epochs", "2", "--out", out)
+    assert r.code == 0, r.err
+    assert "2 iterations;" in r.out and " epoch" not in r.out
+    assert "training    2 iterations on cpu" in run("info", out).out
+    # without the cap the fit goes on until it converges or its own limit
+    corpus = limit_rows(load_dataset("fashion-mnist"), 300, 0)
+    assert HashModel(kind=kind, bits=16).fit(corpus, progress=False).report.epochs_run > 2
 
 
 def test_semi_image_encoder_is_the_deeper_one_and_reloads_with_its_batch_statistics(

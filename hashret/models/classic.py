@@ -297,7 +297,8 @@ class SparseCoder(nn.Module):
     def logits(self, x) -> torch.Tensor:
         return self.code(x).abs()
 
-    def fit(self, x: FeatureMatrix, rounds: int = 15, sample: int = 8192, seed: int = 0):
+    def fit(self, x: FeatureMatrix, iters: int = 15, sample: int = 8192, seed: int = 0):
+        """``iters`` rounds of codes by FISTA, then the dictionary by least squares."""
         g = torch.Generator().manual_seed(seed)
         basis = principal_subspace(x, self.dim, seed=seed)
         y_all = x.mm(basis)
@@ -310,7 +311,7 @@ class SparseCoder(nn.Module):
         w = w / w.norm(dim=0, keepdim=True).clamp_min(1e-12)
         lam = 0.1 * float((y @ w).abs().max(1).values.mean())
         history = []
-        for _ in range(rounds):
+        for _ in range(iters):
             h = self.fista(y, w, lam, iters=200)
             active = float((h != 0).float().mean())
             history.append({"lambda": lam, "active": active,

@@ -13,6 +13,9 @@ from .. import defaults
 from ..errors import BundleError, UsageError
 
 MODEL_KINDS = ("deep", "denoising", "semi", "linear", "fa", "sparse")
+# kinds fitted by iterations over the whole training split (alternating least squares, EM,
+# dictionary rounds), not by epochs of gradient steps
+CLASSIC_MODEL_KINDS = ("linear", "fa", "sparse")
 WEIGHTS_FILE, CONFIG_FILE, FEATURIZER_FILE = "model.safetensors", "config.json", \
     "featurizer.json"
 

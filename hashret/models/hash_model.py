@@ -483,7 +483,10 @@ class HashModel:
                              f"dimensional projection of the input, but the input has {x.d} "
                              "dimensions; use fewer bits")
         self.module = self._build_module().double()
-        history = self.module.fit(x, seed=c.seed)
+        # --epochs caps the fit's iterations (least-squares rounds, EM steps, dictionary
+        # rounds); by default each runs until it converges or its own limit
+        history = self.module.fit(x, seed=c.seed, **({} if c.epochs is None
+                                                     else {"iters": int(c.epochs)}))
         if c.kind in ("linear", "fa"):
             h = x.mm(self.module.encoder.t())
             self.module.set_binarisation(h, c.extra.get("rotation", "none"), seed=c.seed)
