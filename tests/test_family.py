@@ -195,7 +195,7 @@ def test_semi_supervised_model_with_ten_percent_of_labels_beats_unsupervised():
     assert semi.config.extra["labelled_items"] == round(0.1 * len(train))
     test = np.flatnonzero(np.asarray(corpus.splits) == "test")
     acc = semi.classifier_accuracy(corpus, test, codes[test])
-    assert acc > 0.25                                       # 10 classes: chance is 0.1
+    assert acc > 0.3                                        # 10 classes: chance is 0.1
 
 
 @pytest.mark.parametrize("kind", ["linear", "fa", "sparse"])

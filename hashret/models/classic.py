@@ -17,6 +17,8 @@ import math
 import torch
 from torch import nn
 
+from .config import CLASSIC_MODEL_KINDS
+
 ROTATIONS = ("none", "itq")
 
 
@@ -341,4 +343,4 @@ class SparseCoder(nn.Module):
         return feature_output(x, self.modality, self.shape)
 
 
-CLASSIC_KINDS = {"linear": LinearAutoencoder, "fa": FactorAnalysis, "sparse": SparseCoder}
+CLASSIC_KINDS = dict(zip(CLASSIC_MODEL_KINDS, (LinearAutoencoder, FactorAnalysis, SparseCoder)))
