@@ -69,8 +69,8 @@ def add_to_index(path, corpus: Corpus, progress: bool = True) -> Bundle:
     a corpus unlike the one the model learnt from is coded less well (rebuild then).
 
     Ids must be new to the index. Items a reader numbered by row (a table without
-    ``--id-column``, an array, IDX or CIFAR file) are numbered on from the index's largest
-    integer id. Nothing at ``path`` changes unless the whole update succeeds."""
+    ``--id-column`` or an ``id`` column, an array, IDX or CIFAR file) are numbered on from
+    the index's largest integer id. Nothing at ``path`` changes unless the whole update succeeds."""
     bundle = Bundle.load(path, verify=True)
     model = bundle.model
     model.check_modality(corpus.modality)

@@ -60,7 +60,8 @@ def cli(ctx, quiet):
 def corpus_options(f):
     """Reader options shared by ``build``, ``add`` and ``encode``."""
     f = click.option("--id-column", help="Table corpora: the column holding item ids "
-                     "(default: row numbers).")(f)
+                     "(default: an 'id' column that names every row once, else row "
+                     "numbers).")(f)
     f = click.option("--label-column", help="Table corpora: the column holding labels "
                      "(default: 'label' or 'labels'; a list value is multi-label).")(f)
     f = click.option("--text-column", help="Table corpora (.jsonl/.json/.csv/.tsv/.parquet): the "
@@ -175,7 +176,7 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     c = limit_rows(c, limit, seed)
     quiet = ctx.obj["quiet"]
     if not quiet:
-        click.echo(f"read {len(c):,} {c.modality} items from {c.source}; training a "
+        click.echo(f"read {_count(len(c), c.modality + ' item')} from {c.source}; training a "
                    f"{bits}-bit {model_kind} model", err=True)
     bundle = build_index(c, out, bits=bits, model=model_kind, epochs=epochs, device=device,
                          seed=seed, index_kind=index_kind, index_params=params,
@@ -184,7 +185,7 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
         _echo_json(bundle.manifest)
         return
     b = bundle.manifest["build"]
-    click.echo(f"built {out}: {len(c):,} items, {bits}-bit codes, {model_kind} model "
+    click.echo(f"built {out}: {_count(len(c), 'item')}, {bits}-bit codes, {model_kind} model "
                f"(trained {b['fit_seconds']:.1f} s on {b['train']['device']}, "
                f"{_count(b['train']['epochs_run'], _pass_word(model_kind))}; encoded "
                f"{b['items_per_second_encode']:,.0f} "
@@ -418,9 +419,9 @@ def add(ctx, index_dir, corpus, text_column, label_column, id_column, as_json):
 
     The items are encoded by the index's model, which is not trained again: items already
     indexed keep their codes. Their ids must be new to the index; items a reader numbers
-    by row (a table without --id-column, an array, IDX or CIFAR file) are numbered on from
-    the index's largest id. eval and check read the added corpora again with the first
-    one. The index is replaced only when the whole update succeeds."""
+    by row (a table without --id-column or an 'id' column, an array, IDX or CIFAR file) are
+    numbered on from the index's largest id. eval and check read the added corpora again
+    with the first one. The index is replaced only when the whole update succeeds."""
     from .build import add_to_index
     from .bundle import Bundle
     from .data import read_corpus
@@ -432,7 +433,7 @@ def add(ctx, index_dir, corpus, text_column, label_column, id_column, as_json):
         return
     added = bundle.manifest["corpus"]["changes"][-1]["add"]
     ids = bundle.items.column("id").to_pylist()[-len(c):]
-    click.echo(f"added {len(c):,} items to {index_dir} (now {len(bundle.items):,}; ids "
+    click.echo(f"added {_count(len(c), 'item')} to {index_dir} (now {len(bundle.items):,}; ids "
                f"{ids[0]} to {ids[-1]}); encoded in {added['encode_seconds']:.1f} s")
 
 
@@ -454,7 +455,7 @@ def remove(index_dir, ids, ids_file):
         ids += [line.strip() for line in ids_file.read_text().splitlines() if line.strip()]
     before = Bundle.read_manifest(index_dir)["counts"]["items"]
     bundle = remove_from_index(index_dir, ids)
-    click.echo(f"removed {before - len(bundle.items):,} items from {index_dir} (now "
+    click.echo(f"removed {_count(before - len(bundle.items), 'item')} from {index_dir} (now "
                f"{len(bundle.items):,})")
 
 
@@ -633,7 +634,9 @@ def _pass_word(model_kind: str) -> str:
 
 
 def _count(n, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    """``n`` and ``word``, in the plural unless n is 1 ("1 item", "1,200 items")."""
+    shown = f"{n:,}" if isinstance(n, int) else f"{n}"
+    return f"{shown} {word}{'' if n == 1 else 's'}"
 
 
 def _describe_validation_loss(loss) -> str:

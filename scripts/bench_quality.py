@@ -25,6 +25,7 @@ import torch
 from hashret import Bundle, build_index, load_dataset, read_corpus
 from hashret.eval import evaluate_bundle
 from hashret.models import MODEL_KINDS
+from hashret.models.config import CLASSIC_MODEL_KINDS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
 BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
@@ -89,7 +90,7 @@ def main():
                     if is_model and frac:
                         method = f"{method} ({float(frac):.0%} labels)"
                     note = f"{train['seconds']:.0f} s ({train['epochs_run']} " \
-                           f"{'it' if kind in ('linear', 'fa', 'sparse') else 'ep'})" \
+                           f"{'it' if kind in CLASSIC_MODEL_KINDS else 'ep'})" \
                         if is_model else ""
                     if is_model and build.get("classifier_accuracy") is not None:
                         note += f"; classifier accuracy {build['classifier_accuracy']:.3f}"

@@ -392,6 +392,27 @@ def test_missing_empty_and_duplicate(tmp_path):
         read_corpus(tmp_path / "d.jsonl", id_column="id")
 
 
+def test_an_id_column_names_the_items_when_it_names_each_one_once(tmp_path):
+    rows = [{"id": f"doc-{i}", "text": "alpha beta"} for i in range(3)]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    c = read_corpus(tmp_path / "a.jsonl")
+    assert c.ids == ["doc-0", "doc-1", "doc-2"]
+    # recorded, so that eval, check and add read the corpus again with the same ids
+    assert c.meta["reader"] == {"id_column": "id"}
+    (tmp_path / "b.csv").write_text("id,text\n7,alpha\n9,beta\n")
+    assert read_corpus(tmp_path / "b.csv").ids == ["7", "9"]
+    # repeated or missing values: the column is data, and rows are numbered
+    (tmp_path / "r.jsonl").write_text('{"text": "a", "id": 1}\n{"text": "b", "id": 1}\n')
+    (tmp_path / "m.jsonl").write_text('{"text": "a", "id": 1}\n{"text": "b"}\n')
+    for name in ("r.jsonl", "m.jsonl"):
+        c = read_corpus(tmp_path / name)
+        assert c.ids == [0, 1] and "id_column" not in c.meta["reader"]
+    # a named column still wins over "id"
+    rows = [{"id": 1, "key": "k1", "text": "a"}, {"id": 2, "key": "k2", "text": "b"}]
+    (tmp_path / "k.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    assert read_corpus(tmp_path / "k.jsonl", id_column="key").ids == ["k1", "k2"]
+
+
 def test_limit_keeps_both_splits(reuters_corpus):
     c = limit_rows(reuters_corpus, 100)
     assert len(c) == 100

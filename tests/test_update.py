@@ -73,6 +73,16 @@ def test_added_items_get_the_models_codes_and_the_indexed_ones_keep_theirs(index
     assert [list(c) for c in twice.manifest["corpus"]["changes"]] == [["add"], ["add"]]
 
 
+def test_an_added_corpus_keeps_the_ids_of_its_id_column(index_copy, tmp_path):
+    old_ids = Bundle.load(index_copy).items.column("id").to_pylist()
+    fresh = [max(old_ids) + 100 + i for i in range(3)]
+    rows = [dict(r, id=i) for r, i in zip(NEW, fresh)]
+    after = add_to_index(index_copy, read_corpus(_write_jsonl(tmp_path / "new.jsonl", rows)),
+                         progress=False)
+    assert after.items.column("id").to_pylist()[-3:] == fresh
+    assert [str(i) for i in reopen_corpus(after).ids[-3:]] == [str(i) for i in fresh]
+
+
 def test_adding_to_an_approximate_index_keeps_it_searchable(reuters_index, tmp_path):
     from hashret import build_index
     from hashret.data import limit_rows

@@ -111,6 +111,8 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
       without unpacking it.
     """
     corpus = _read_corpus(Path(path), text_column, label_column, id_column)
+    # a table's reader records the id column it used, named or found ("id")
+    id_column = corpus.meta.pop("id_column", None) or id_column
     corpus.meta["reader"] = {k: v for k, v in (("text_column", text_column),
                                                ("label_column", label_column),
                                                ("id_column", id_column)) if v}

@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, Corpus, below_wrappers, labelled_layout
 from .images import images_from_sources
-from .tables import (class_names, label_list, named_classes, read_table_rows, row_split,
-                     table_file_split)
+from .tables import (class_names, label_list, named_classes, read_table_rows, row_ids,
+                     row_split, table_file_split)
 
 log = logging.getLogger("hashret")
 
@@ -183,9 +183,9 @@ def embedded_images_corpus(rows: list[dict], source: str, image_col: str,
         labels.append(named_classes(label_list(r.get(label_col)), classes)
                       if label_col else [])
         splits.append(row_split(r, file_splits[i] if file_splits else "train"))
-    ids = [r.get(id_column) for r in rows] if id_column else list(range(len(rows)))
+    ids, id_meta = row_ids(rows, columns, id_column, source)
     items = images_from_sources(sources, [f"{source}: row {i}" for i in range(len(rows))])
     log.info("%s: images in column %r%s", source, image_col,
              f", labels in {label_col!r}" if label_col else "")
     return Corpus(IMAGE, ids, items, labels, splits, titles, source,
-                  {"shape": items.shape[1:]})
+                  {"shape": items.shape[1:], **id_meta})

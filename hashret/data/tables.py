@@ -108,17 +108,38 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
     texts, ids, labels, splits, titles = [], [], [], [], []
     for i, row in enumerate(rows):
         texts.append("\n".join(str(row[c]) for c in text_columns if row.get(c) is not None))
-        ids.append(row.get(id_column) if id_column else i)
         labels.append(named_classes(label_list(row.get(label_column)), classes)
                       if label_column else [])
         splits.append(row_split(row, file_splits[i] if file_splits else "train"))
         title = row.get("title")
         titles.append(str(title) if title else text_title(texts[-1]))
-    if any(i is None for i in ids):
-        raise CorpusError(f"{source}: some rows have no value in id column {id_column!r}; "
-                          "fill it or drop --id-column")
-    ids = [i if isinstance(i, int) and not isinstance(i, bool) else str(i) for i in ids]
-    return Corpus(TEXT, ids, texts, labels, splits, titles, source)
+    ids, id_meta = row_ids(rows, columns, id_column, source)
+    return Corpus(TEXT, ids, texts, labels, splits, titles, source, id_meta)
+
+
+def row_ids(rows: list[dict], columns, id_column: str | None, source: str) -> tuple[list, dict]:
+    """The ids of a table's rows: ``--id-column``'s values; without it, an ``id`` column's
+    when every row has one and no two are equal (a column that cannot name every row
+    unambiguously is data, not an id); else the row numbers. Also the corpus meta that
+    records the column the ids came from (none for row numbers)."""
+    def values(col):
+        got = [row.get(col) for row in rows]
+        return [i if isinstance(i, int) and not isinstance(i, bool) else
+                None if i is None else str(i) for i in got]
+
+    if id_column is not None:
+        ids = values(id_column)
+        if any(i is None for i in ids):
+            raise CorpusError(f"{source}: some rows have no value in id column {id_column!r}; "
+                              "fill it or drop --id-column")
+        return ids, {"id_column": id_column}
+    if "id" in columns:
+        ids = values("id")
+        if None not in ids and len(set(ids)) == len(ids):
+            return ids, {"id_column": "id"}
+        log.info("%s: the 'id' column has missing or repeated values; items are numbered by "
+                 "row (name an id column with --id-column)", source)
+    return list(range(len(rows))), {}
 
 
 # .arrow: the Arrow files a Hugging Face dataset's save_to_disk writes
