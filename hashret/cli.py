@@ -271,6 +271,13 @@ def query(index_dir, text, file_, image, item_id, k, radius, no_rerank, as_json,
         else:
             hits = r.query_id(item_id, k)
     else:
+        holds = "images" if r.modality == "image" else "documents"
+        if (image is not None and holds == "documents") or (text is not None
+                                                           and holds == "images"):
+            raise UsageError(f"{given[0]} does not fit the index at {index_dir}, which holds "
+                             f"{holds}; query it with "
+                             + ("--image, --file" if holds == "images" else "--text, --file")
+                             + " or --id")
         example = text if text is not None else r.load_example(file_ or image)
         hits = r.range(example, radius) if radius is not None else \
             r.query(example, k, rerank=not no_rerank)
@@ -596,13 +603,13 @@ def info(index_dir, as_json, verify):
         f"items       {c['items']:,} (train {c['train']:,}, test {c['test']:,}, "
         f"labelled {c['labelled']:,}), ids {m['id_type']}",
         f"corpus      {m['corpus'].get('dataset') or m['corpus']['source']}"
-        + "".join(f"; added {c['add']['source']} ({c['add']['items']:,} items)"
-                  if "add" in c else f"; removed {len(c['remove']):,} items"
+        + "".join(f"; added {c['add']['source']} ({_count(c['add']['items'], 'item')})"
+                  if "add" in c else f"; removed {_count(len(c['remove']), 'item')}"
                   for c in m["corpus"].get("changes", [])),
     ]
     if b:
         t = b.get("train", {})
-        steps = f", {t['steps']:,} steps" if t.get("steps") else ""
+        steps = f", {_count(t['steps'], 'step')}" if t.get("steps") else ""
         kept = t.get("kept_epoch") or t.get("best_epoch")
         # a document model stops by how its codes retrieve, not by the loss (an older index
         # records its score as "agreement", always retrieval agreement)

@@ -48,7 +48,9 @@ def test_usage_mistakes(run, fashion_index):
     r = run("query", out, "--id", "no-such-id")
     _one_line_error(r, 2)
     assert "not in the index" in r.err
-    _one_line_error(run("query", out, "--text", "a shoe"), 2)               # text to images
+    r = run("query", out, "--text", "a shoe")                               # text to images
+    _one_line_error(r, 2)
+    assert "holds images" in r.err and "--image" in r.err
     for bad in (("--mirror", "1.5"), ("--mirror", "0.5")):      # out of range; not semi
         r = run("build", "--dataset", "fashion-mnist", "--out", out.parent / "m", *bad)
         _one_line_error(r, 2)
@@ -154,3 +156,9 @@ def test_an_image_file_is_refused_as_a_query_of_a_document_index(run, reuters_in
     r = run("query", out, "--file", picture)
     _one_line_error(r, 2)
     assert "is an image" in r.err and "--text" in r.err
+    # --image names what the user meant, whatever the file holds
+    for f in (picture, tmp_path / "notes.txt"):
+        f.with_suffix(".txt").write_text("oil prices")
+        r = run("query", out, "--image", f)
+        _one_line_error(r, 2)
+        assert "holds documents" in r.err and "--text" in r.err

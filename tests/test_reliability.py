@@ -262,11 +262,13 @@ def test_ids_and_titles_with_any_characters_round_trip(run, tmp_path):
         assert hits[0]["id"] == i and hits[0]["title"] == i + " title"
 
 
-def test_edge_corpora(tmp_path):
-    # one item
+def test_edge_corpora(run, tmp_path):
+    # one item, counted in the singular
     one = _jsonl(tmp_path / "one.jsonl", [{"text": "only one document here"}])
-    b = build_index(read_corpus(one), tmp_path / "one", bits=8, epochs=1, progress=False)
-    assert len(b.items) == 1
+    r = run("--quiet", "build", one, "--bits", "8", "--epochs", "1", "--out", tmp_path / "one")
+    assert r.code == 0 and ": 1 item, 8-bit codes" in r.out and ", 1 epoch;" in r.out, r.out
+    assert "1 step " in run("info", tmp_path / "one").out
+    assert len(Bundle.load(tmp_path / "one").items) == 1
     # all items identical: all codes identical, and search still returns k items
     same = _jsonl(tmp_path / "same.jsonl", [{"text": "the same words again"}] * 30)
     b = build_index(read_corpus(same), tmp_path / "same", bits=16, epochs=1, progress=False)
