@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .data import read_corpus
+from .data.archives import is_archive
 from .data.corpus import TEXT
 from .data.images import IMAGE_SUFFIXES, load_image, read_idx
-from .data.text import read_text_file
+from .data.tables import JSON_TABLE_SUFFIX, TABLE_SUFFIXES
+from .data.text import TEXT_SUFFIXES, read_text_file
 from .errors import CorpusError, UsageError
 from .fileio import atomic_file, safe_child
 from .models import HashModel, pack_bits, unpack_bits
@@ -58,6 +61,10 @@ def _read_images(path: Path):
         raise UsageError(f"input {path} does not exist")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return "image", [path.name], [load_image(path)], None
+    # no suffix is an IDX file's (train-images-idx3-ubyte), not a document's
+    if _is_document_table(path) or path.suffix.lower() in TEXT_SUFFIXES - {""}:
+        raise UsageError(f"input {path} holds documents, but this model encodes images; give "
+                         "an image file, a folder of images, a .npy array or an IDX file")
     if path.suffix == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
@@ -75,11 +82,19 @@ def _read_images(path: Path):
 def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0) -> dict:
     """Write the model's clean reconstructions of INPUT to OUTPUT (same kind: an image file,
     a folder of images, a .npy array or an IDX file; for a document model, a text file
-    becomes its reconstruction's top weighted terms). Returns a summary."""
+    becomes its reconstruction's top weighted terms, and a corpus of documents (a table,
+    a folder or an archive) JSON lines of each document's). Returns a summary."""
     inp, out = Path(inp), Path(out)
+    if not inp.exists():
+        raise UsageError(f"input {inp} does not exist")
+    if model.modality == TEXT and (inp.is_dir() or _is_document_table(inp)):
+        return _denoise_documents(model, read_corpus(inp), out, noise, seed)
     if model.modality == TEXT:
         if not inp.is_file():
             raise UsageError(f"input {inp} is not a text file")
+        if inp.suffix.lower() in IMAGE_SUFFIXES | {".npy", ".npz", ".mat"}:
+            raise UsageError(f"input {inp} holds images, but this model encodes documents; "
+                             "give a text file or a corpus of documents")
         feats = model.features([read_text_file(inp)])
         _, probs = reconstruct_features(model, feats, noise, seed)
         terms = top_terms(model, probs)[0]
@@ -111,6 +126,30 @@ def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0)
         with atomic_file(out) as tmp:
             write_idx(tmp, arr)
     return {"items": len(names), "output": str(out), "kind": kind}
+
+
+def _is_document_table(path: Path) -> bool:
+    # a .txt file stays one document here: the text file that denoise has always read
+    return path.is_file() and (path.suffix.lower() in TABLE_SUFFIXES + (JSON_TABLE_SUFFIX,)
+                               or is_archive(path) or path.suffix.lower() == ".sgm")
+
+
+def _denoise_documents(model: HashModel, corpus, out: Path, noise, seed: int,
+                       chunk: int = 1000) -> dict:
+    """One JSON line per document of ``corpus``: its id, title and the top weighted terms
+    of its reconstruction, decoded a chunk at a time (a reconstruction is as wide as the
+    vocabulary)."""
+    if corpus.modality != TEXT:
+        raise UsageError(f"{corpus.source} holds images, but this model encodes documents")
+    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for start in range(0, len(corpus), chunk):
+            stop = min(start + chunk, len(corpus))
+            feats = model.features(corpus.items[start:stop])
+            _, probs = reconstruct_features(model, feats, noise, seed + start)
+            for i, terms in zip(range(start, stop), top_terms(model, probs)):
+                f.write(json.dumps({"id": corpus.ids[i], "title": corpus.titles[i],
+                                    "terms": terms}, ensure_ascii=False) + "\n")
+    return {"items": len(corpus), "output": str(out), "kind": "documents"}
 
 
 def _like(rec: np.ndarray, source: np.ndarray, model: HashModel) -> np.ndarray:

@@ -57,6 +57,12 @@ def cli(ctx, quiet):
     _setup_logging(quiet)
 
 
+def _parquet_out(ctx, param, value):
+    """OUT of export, encode and neighbours, checked before any work is done."""
+    from .export import parquet_path
+    return parquet_path(value)
+
+
 def corpus_options(f):
     """Reader options shared by ``build``, ``add`` and ``encode``."""
     f = click.option("--id-column", help="Table corpora: the column holding item ids "
@@ -336,7 +342,9 @@ def denoise(index_dir, inp, out, noise, seed):
 
     INPUT is an image file, a folder of images, a .npy array or an IDX file; OUTPUT is of
     the same kind (8-bit PNGs named after the inputs for a folder). For a document model,
-    INPUT is a text file and OUTPUT lists the reconstruction's top weighted terms."""
+    INPUT is a text file, and OUTPUT lists the reconstruction's top weighted terms; or a
+    corpus of documents (a table, a folder or an archive), and OUTPUT holds one JSON line
+    per document: its id, title and top terms."""
     from .applications import denoise as run_denoise
     from .bundle import Bundle
     bundle = Bundle.load(index_dir)
@@ -382,7 +390,8 @@ def generate(index_dir, sample, hex_code, interpolate, steps, seed, out):
 
 @cli.command()
 @click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
-@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("out", metavar="OUT.parquet", type=click.Path(path_type=Path),
+                callback=_parquet_out)
 @click.option("--with-embeddings", is_flag=True,
               help="Add the continuous code before binarisation as 'embedding'.")
 def export(index_dir, out, with_embeddings):
@@ -397,7 +406,8 @@ def export(index_dir, out, with_embeddings):
 @cli.command()
 @click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
 @click.argument("corpus", type=click.Path(path_type=Path))
-@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("out", metavar="OUT.parquet", type=click.Path(path_type=Path),
+                callback=_parquet_out)
 @click.option("--with-embeddings", is_flag=True,
               help="Add the continuous code before binarisation as 'embedding'.")
 @corpus_options
@@ -468,7 +478,8 @@ def remove(index_dir, ids, ids_file):
 
 @cli.command()
 @click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
-@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("out", metavar="OUT.parquet", type=click.Path(path_type=Path),
+                callback=_parquet_out)
 @click.option("--corpus", "corpus_path", type=click.Path(path_type=Path),
               help="Query with every item of this corpus (any layout build reads), encoded "
                    "by the index's model. Default: every indexed item queries the others.")

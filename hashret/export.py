@@ -17,9 +17,24 @@ if TYPE_CHECKING:
     from .models import HashModel
 
 
+# names that promise another format than the Parquet that export, encode and neighbours write
+NOT_PARQUET_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".txt", ".npy", ".npz", ".arrow",
+                        ".feather")
+
+
+def parquet_path(out) -> Path:
+    """``out`` as a Path, refused when its suffix names another format: a file called
+    ``codes.csv`` that holds Parquet would mislead every program that opens it."""
+    out = Path(out)
+    if out.suffix.lower() in NOT_PARQUET_SUFFIXES:
+        raise UsageError(f"{out} names a {out.suffix} file, but hashret writes Parquet; give a "
+                         f"name ending in .parquet ({out.with_suffix('.parquet').name})")
+    return out
+
+
 def write_parquet(table, out) -> Path:
     import pyarrow.parquet as pq
-    out = Path(out)
+    out = parquet_path(out)
     with atomic_file(out) as tmp:
         pq.write_table(table, tmp)
     return out
@@ -69,7 +84,7 @@ def encode_corpus_to_parquet(bundle: Bundle, corpus, out, with_embeddings: bool 
     docs/RELIABILITY.md, "Memory while encoding".)"""
     import pyarrow.parquet as pq
     model: HashModel = bundle.model
-    out = Path(out)
+    out = parquet_path(out)
     id_kind = id_type(corpus.ids)       # once: the same for every row group
     size = min(ROW_GROUP_ROWS, max(1, len(corpus)))
     rows_buf = np.empty(size, np.int64)
@@ -127,6 +142,7 @@ def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
     code logits as :meth:`Retriever.query` does (:mod:`hashret.rerank`), the distances
     staying Hamming distances."""
     import pyarrow as pa
+    parquet_path(out)                       # before the search, not after
     if k < 1:
         raise UsageError(f"k must be at least 1, got {k}")
     index = bundle.index

@@ -83,6 +83,37 @@ def test_denoise_document_lists_top_terms(run, tmp_path, reuters_index):
     assert weights == sorted(weights, reverse=True) and sum(weights) <= 1.0001
 
 
+def test_denoise_a_corpus_of_documents_writes_a_json_line_each(run, tmp_path, reuters_index,
+                                                                 fashion_index):
+    from hashret.applications import _denoise_documents
+    from hashret.data import read_corpus
+    out, _ = reuters_index
+    docs = ["oil prices crude opec barrels output cut", "wheat corn grain harvest exports",
+            "the bank raised its discount rate"]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps({"id": f"n{i}", "text": d}) + "\n"
+                                              for i, d in enumerate(docs)))
+    (tmp_path / "doc.txt").write_text(docs[1])
+    assert run("denoise", out, tmp_path / "c.jsonl", tmp_path / "r.jsonl").code == 0
+    assert run("denoise", out, tmp_path / "doc.txt", tmp_path / "one.txt").code == 0
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["n0", "n1", "n2"] and rows[2]["title"] == docs[2]
+    # a document of a corpus is reconstructed as the same text given alone
+    alone = [line.split("\t") for line in (tmp_path / "one.txt").read_text().splitlines()]
+    assert [t for t, _ in rows[1]["terms"]] == [t for t, _ in alone]
+    assert rows[0]["terms"] != rows[1]["terms"]
+    # decoding a chunk at a time changes nothing
+    model = Bundle.load(out).model
+    _denoise_documents(model, read_corpus(tmp_path / "c.jsonl"), tmp_path / "small.jsonl",
+                       None, 0, chunk=2)
+    assert (tmp_path / "small.jsonl").read_text() == (tmp_path / "r.jsonl").read_text()
+    # each model refuses the other modality's input in one line, and writes nothing
+    np.save(tmp_path / "a.npy", np.zeros((2, 8, 8), np.uint8))
+    for index, src in ((out, tmp_path / "a.npy"), (fashion_index[0], tmp_path / "c.jsonl")):
+        r = run("denoise", index, src, tmp_path / "x.out")
+        assert r.code == 2 and "but this model encodes" in r.err, r.err
+        assert len(r.err.strip().splitlines()) == 1 and not (tmp_path / "x.out").exists()
+
+
 def test_hamming_path_runs_between_the_two_codes():
     rng = np.random.default_rng(0)
     a, b = rng.integers(0, 256, (2, 8), dtype=np.uint8)

@@ -162,3 +162,20 @@ def test_an_image_file_is_refused_as_a_query_of_a_document_index(run, reuters_in
         r = run("query", out, "--image", f)
         _one_line_error(r, 2)
         assert "holds documents" in r.err and "--text" in r.err
+
+
+def test_parquet_outputs_refuse_names_of_other_formats(run, reuters_index, tmp_path):
+    out, _ = reuters_index
+    (tmp_path / "codes.csv").write_text("mine\n")
+    (tmp_path / "q.jsonl").write_text('{"text": "oil prices"}\n')
+    for args in (("export", out, tmp_path / "codes.csv"),
+                 ("encode", out, tmp_path / "q.jsonl", tmp_path / "e.json"),
+                 ("neighbours", out, tmp_path / "n.txt")):
+        r = run(*args)
+        _one_line_error(r, 2)
+        assert "writes Parquet" in r.err and ".parquet" in r.err
+    assert (tmp_path / "codes.csv").read_text() == "mine\n"
+    assert not (tmp_path / "e.json").exists() and not (tmp_path / "n.txt").exists()
+    # a name without a suffix is the user's choice
+    assert run("export", out, tmp_path / "codes").code == 0
+    assert (tmp_path / "codes").read_bytes()[:4] == b"PAR1"
