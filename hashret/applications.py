@@ -220,7 +220,7 @@ def parse_code(hex_code: str, bits: int) -> np.ndarray:
 
 def write_generated(model: HashModel, codes: np.ndarray, out, captions=None) -> Path:
     """Decode ``codes`` and write them: a PNG grid for image models; for document models
-    JSON (``.json``) or text listing each code's top terms."""
+    JSON (``.json``), JSON lines (``.jsonl``) or text listing each code's top terms."""
     out = Path(out)
     decoded = model.decode(codes)
     if model.modality == TEXT:
@@ -228,12 +228,14 @@ def write_generated(model: HashModel, codes: np.ndarray, out, captions=None) -> 
         rows = [{"code": c.tobytes().hex(), "caption": (captions or [""] * len(codes))[i],
                  "terms": t} for i, (c, t) in enumerate(zip(codes, terms))]
         with atomic_file(out) as tmp:
-            if out.suffix == ".json":
+            if out.suffix.lower() == ".json":
                 tmp.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+            elif out.suffix.lower() == ".jsonl":
+                tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
             else:
                 tmp.write_text("\n".join(
-                    f"{r['code']} {r['caption']}: " + " ".join(t for t, _ in r["terms"])
-                    for r in rows) + "\n")
+                    " ".join(filter(None, (r["code"], r["caption"]))) + ": "
+                    + " ".join(t for t, _ in r["terms"]) for r in rows) + "\n")
         return out
     save_png(image_grid(decoded, cols=min(len(codes), 8), captions=captions), out)
     return out

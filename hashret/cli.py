@@ -363,8 +363,8 @@ def denoise(index_dir, inp, out, noise, seed):
               help="Codes along the --interpolate path, end points included.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(path_type=Path),
-              help="Image models: a PNG grid. Document models: .json or text listing of each "
-                   "decoded code's top terms.")
+              help="Image models: a PNG grid. Document models: .json, .jsonl or a text listing "
+                   "of each decoded code's top terms.")
 def generate(index_dir, sample, hex_code, interpolate, steps, seed, out):
     """Decode sampled codes, a given code, or the codes between two items."""
     from .applications import hamming_path, parse_code, sample_codes, write_generated

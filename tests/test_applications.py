@@ -162,6 +162,13 @@ def test_generate_document_codes_as_json(run, tmp_path, reuters_index):
     assert r.code == 0, r.err
     rows = json.loads((tmp_path / "g.json").read_text())
     assert rows[0]["code"] == "ffff" and len(rows[0]["terms"]) == 20
+    # the same rows as JSON lines, and as text: code, then the terms in order
+    assert run("generate", out, "--code", "ffff", "--out", tmp_path / "g.jsonl").code == 0
+    lines = (tmp_path / "g.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == rows
+    assert run("generate", out, "--code", "ffff", "--out", tmp_path / "g.txt").code == 0
+    assert (tmp_path / "g.txt").read_text() == \
+        "ffff: " + " ".join(t for t, _ in rows[0]["terms"]) + "\n"
 
 
 def test_query_grid_draws_query_and_neighbours(run, tmp_path, fashion_index):
