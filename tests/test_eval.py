@@ -134,6 +134,12 @@ def test_a_leave_one_out_query_is_ranked_against_the_others_only():
     assert m["precision@1"] == 0.5 and m["mAP@3"] == 0.5
     # recall counts the other relevant items only: 0 and 1 find their one, 2 and 3 have none
     assert res["curves"]["hashret-deep"]["recall_at"][-1] == 0.5
+    assert "notes" not in res
+    # k beyond the 3 other items ranks all of them for any method: said in a note
+    res = evaluate_bundle(b, None, k=5, baselines=False)
+    assert res["methods"]["hashret-deep"]["precision@5"] == round(2 / 12, 4)  # 1+1+0+0 of 12
+    assert res["notes"] == ["the database holds 3 items, fewer than k = 5: precision@5 "
+                            "counts all of them for every method (use a smaller -k)"]
 
 
 def test_items_without_labels_are_counted_and_relevant_to_nothing():
