@@ -353,8 +353,12 @@ class Bundle:
             if any(out.iterdir()) and not (out / MANIFEST).exists():
                 raise UsageError(f"--out {out} is a folder that is not a hashret index; give a "
                                  "new or empty folder, or an existing index to replace")
-        if not out.parent.exists():
-            raise UsageError(f"folder {out.parent} does not exist; create it first")
+        # missing folders above it are made when the index is written (after training);
+        # a file in their place cannot become one
+        above = next((a for a in out.parents if a.exists()), None)
+        if above is not None and not above.is_dir():
+            raise UsageError(f"--out {out}: {above} is a file, not a folder; give another "
+                             "path")
         return out
 
     @classmethod
@@ -365,6 +369,7 @@ class Bundle:
         ``corpus`` says where they were read (:func:`corpus_record`)."""
         import pyarrow.parquet as pq
         out = cls.check_destination(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_sibling(out)
         try:
             tmp.mkdir()

@@ -67,6 +67,21 @@ def test_out_is_a_foreign_folder(run, tmp_path):
     assert (foreign / "notes.txt").read_text() == "keep me"
 
 
+def test_out_below_missing_folders_is_made_and_below_a_file_is_refused(run, tmp_path):
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps({"text": f"oil grain bank {i}"}) + "\n"
+                                              for i in range(12)))
+    nested = tmp_path / "a" / "b" / "idx"
+    r = run("--quiet", "build", tmp_path / "c.jsonl", "--bits", "8", "--epochs", "1", "--out",
+            nested)
+    assert r.code == 0, r.err
+    assert (nested / "manifest.json").is_file()
+    (tmp_path / "plain").write_text("a file")
+    r = run("build", tmp_path / "c.jsonl", "--bits", "8", "--epochs", "1", "--out",
+            tmp_path / "plain" / "idx")
+    _one_line_error(r, 2)
+    assert "is a file" in r.err and (tmp_path / "plain").read_text() == "a file"
+
+
 def test_damaged_bundles(run, fashion_index, tmp_path):
     import shutil
     out, _ = fashion_index
