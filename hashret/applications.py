@@ -20,6 +20,7 @@ from .fileio import atomic_file, safe_child
 from .models import HashModel, pack_bits, unpack_bits
 from .models.networks import corrupt, parse_noise
 from .pictures import image_grid, save_png, to_uint8
+from .progress import progress_bar
 
 TOP_TERMS = 20
 
@@ -141,7 +142,8 @@ def _denoise_documents(model: HashModel, corpus, out: Path, noise, seed: int,
     vocabulary)."""
     if corpus.modality != TEXT:
         raise UsageError(f"{corpus.source} holds images, but this model encodes documents")
-    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f, \
+            progress_bar(total=len(corpus), desc="denoising", unit="doc", leave=False) as bar:
         for start in range(0, len(corpus), chunk):
             stop = min(start + chunk, len(corpus))
             feats = model.features(corpus.items[start:stop])
@@ -149,6 +151,7 @@ def _denoise_documents(model: HashModel, corpus, out: Path, noise, seed: int,
             for i, terms in zip(range(start, stop), top_terms(model, probs)):
                 f.write(json.dumps({"id": corpus.ids[i], "title": corpus.titles[i],
                                     "terms": terms}, ensure_ascii=False) + "\n")
+            bar.update(stop - start)
     return {"items": len(corpus), "output": str(out), "kind": "documents"}
 
 
