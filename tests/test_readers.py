@@ -657,6 +657,23 @@ def test_archived_tables_and_archive_refusals(tmp_path):
         read_corpus(tmp_path / "none.zip")
 
 
+def test_a_download_folder_is_read_through_its_one_archive(tmp_path, caplog):
+    import zipfile
+    (tmp_path / "dl").mkdir()
+    with zipfile.ZipFile(tmp_path / "dl" / "data.zip", "w") as z:
+        z.writestr("data/train.csv", "text,label\nhello world,a\nfoo bar,b\n")
+    (tmp_path / "dl" / "README.md").write_text("about the data")
+    (tmp_path / "dl" / "LICENSE").write_text("CC BY")
+    c = read_corpus(tmp_path / "dl")
+    assert c.items == ["hello world", "foo bar"] and c.source.endswith("data.zip")
+    # documents beside an archive are the corpus; the archive is named as not read
+    (tmp_path / "dl" / "notes.txt").write_text("a document of mine")
+    with caplog.at_level("WARNING", logger="hashret"):
+        c = read_corpus(tmp_path / "dl")
+    assert len(c) == 3 and "notes.txt" in c.ids          # README, LICENSE and notes
+    assert "data.zip" in caplog.text and "not read" in caplog.text
+
+
 def test_camera_photos_are_read_as_shown_and_large_jpegs_at_reduced_scale(tmp_path):
     from hashret.data.images import load_image
     # stored 40 wide, 20 high, dark left half; EXIF orientation 6 says "turn 90° clockwise"

@@ -6,6 +6,7 @@ of the corpora embedded in the package.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,11 @@ from .stl10 import is_stl10, read_stl10
 from .tables import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_lines_table,
                      label_list, read_table, read_table_folder)
 from .text import is_text_file, read_text_folder, text_title
+
+log = logging.getLogger("hashret")
+
+# files that come with a dataset's archive and are not part of it
+COMPANIONS = ("README", "LICENSE", "LICENCE", "COPYING", "NOTICE", "CITATION", "MD5", "SHA")
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DATASETS = {
@@ -190,6 +196,18 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
     # and a LICENSE, rather than one file per document.
     line_tables = sum(map(is_lines_table, files))
     n_tables = sum(f.suffix.lower() in TABLE_SUFFIXES for f in files) + line_tables
-    if n_tables and n_tables >= sum(map(is_text_file, files)) - line_tables:
+    n_texts = sum(map(is_text_file, files)) - line_tables
+    if n_tables and n_tables >= n_texts:
         return read_table_folder(p, **table_opts)
+    # A download folder: the archive a dataset ships as, beside nothing but its README,
+    # licence or checksums (two documents and a zip are documents).
+    archives = [f for f in top if is_archive(f)]
+    if len(archives) == 1 and all(f == archives[0] or f.name.upper().startswith(COMPANIONS)
+                                  for f in files):
+        log.info("%s: reading the archive %s in it", p, archives[0].name)
+        return _read_archive(archives[0], table_opts)
+    if archives:
+        log.warning("%s: read as a folder of text files; the archive(s) %s in it are not "
+                    "read (pass an archive itself to read it)", p,
+                    ", ".join(f.name for f in archives[:3]))
     return read_text_folder(p)
