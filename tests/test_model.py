@@ -259,3 +259,16 @@ def _fit_split(model, n):
     order = np.random.default_rng(model.config.seed).permutation(n)
     n_val = defaults.validation_size(n)
     return np.sort(order[:n_val]), np.sort(order[n_val:])
+
+
+def test_semi_warns_when_every_labelled_item_has_the_same_label(caplog):
+    corpus = _topic_corpus(20)
+    one = Corpus("text", corpus.ids, corpus.items, [["x"] if ls else [] for ls in corpus.labels],
+                 corpus.splits, corpus.titles)
+    with caplog.at_level("WARNING", logger="hashret"):
+        HashModel(kind="semi", bits=8)._label_targets(one, np.arange(len(one)))
+    assert "has the label 'x'" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="hashret"):
+        HashModel(kind="semi", bits=8)._label_targets(corpus, np.arange(len(corpus)))
+    assert "learns nothing" not in caplog.text

@@ -387,6 +387,11 @@ class HashModel:
         if not classes:
             raise UsageError("--model semi needs labels, but the training items have none; "
                              "use a labelled corpus or another --model")
+        if len(classes) == 1:
+            # a classifier over one class always predicts it: the labels shape nothing
+            log.warning("every labelled training item has the label %r, so --model semi "
+                        "learns nothing from it; give items of at least two labels, or use "
+                        "--model deep", classes[0])
         index = {lab: i for i, lab in enumerate(classes)}
         y = np.zeros((len(rows), len(classes)), np.float32)
         for i, ls in enumerate(labels):
