@@ -344,7 +344,8 @@ class Bundle:
     # --- writing -------------------------------------------------------------------------
     @staticmethod
     def check_destination(out) -> Path:
-        """Refuse an ``--out`` that is an existing file or a folder holding other things."""
+        """Refuse an ``--out`` that is an existing file, a folder holding other things, or
+        a path below a file."""
         out = Path(out)
         recover_dir(out)
         if out.exists():

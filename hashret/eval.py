@@ -253,7 +253,7 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
               "unlabelled_database": sum(not labels[i] for i in db)}
     if depth < k:
         # every method then ranks the whole database within its first k: the same precision
-        result["notes"] = [f"the database holds {depth:,} items, fewer than k = {k}: "
+        result["notes"] = [f"each query ranks {depth:,} items, fewer than k = {k}: "
                            f"precision@{k} counts all of them for every method (use a "
                            "smaller -k)"]
 

@@ -138,7 +138,7 @@ def test_a_leave_one_out_query_is_ranked_against_the_others_only():
     # k beyond the 3 other items ranks all of them for any method: said in a note
     res = evaluate_bundle(b, None, k=5, baselines=False)
     assert res["methods"]["hashret-deep"]["precision@5"] == round(2 / 12, 4)  # 1+1+0+0 of 12
-    assert res["notes"] == ["the database holds 3 items, fewer than k = 5: precision@5 "
+    assert res["notes"] == ["each query ranks 3 items, fewer than k = 5: precision@5 "
                             "counts all of them for every method (use a smaller -k)"]
 
 
