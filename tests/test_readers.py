@@ -664,6 +664,7 @@ def test_a_download_folder_is_read_through_its_one_archive(tmp_path, caplog):
         z.writestr("data/train.csv", "text,label\nhello world,a\nfoo bar,b\n")
     (tmp_path / "dl" / "README.md").write_text("about the data")
     (tmp_path / "dl" / "LICENSE").write_text("CC BY")
+    (tmp_path / "dl" / "data.zip.sha256").write_text("0" * 64)
     c = read_corpus(tmp_path / "dl")
     assert c.items == ["hello world", "foo bar"] and c.source.endswith("data.zip")
     # documents beside an archive are the corpus; the archive is named as not read
@@ -672,6 +673,10 @@ def test_a_download_folder_is_read_through_its_one_archive(tmp_path, caplog):
         c = read_corpus(tmp_path / "dl")
     assert len(c) == 3 and "notes.txt" in c.ids          # README, LICENSE and notes
     assert "data.zip" in caplog.text and "not read" in caplog.text
+    # a document whose name merely starts like a checksum file's is a document
+    (tmp_path / "dl" / "notes.txt").unlink()
+    (tmp_path / "dl" / "shakespeare.txt").write_text("to be or not to be")
+    assert "shakespeare.txt" in read_corpus(tmp_path / "dl").ids
 
 
 def test_camera_photos_are_read_as_shown_and_large_jpegs_at_reduced_scale(tmp_path):

@@ -27,8 +27,17 @@ from .text import is_text_file, read_text_folder, text_title
 
 log = logging.getLogger("hashret")
 
-# files that come with a dataset's archive and are not part of it
-COMPANIONS = ("README", "LICENSE", "LICENCE", "COPYING", "NOTICE", "CITATION", "MD5", "SHA")
+# files that come with a dataset's archive and are not part of it: its notes by their name's
+# start, its checksums by name or suffix
+COMPANION_STARTS = ("README", "LICENSE", "LICENCE", "COPYING", "NOTICE", "CITATION")
+CHECKSUM_NAMES = ("MD5SUMS", "SHA1SUMS", "SHA256SUMS", "SHA512SUMS", "CHECKSUMS")
+CHECKSUM_SUFFIXES = (".md5", ".sha1", ".sha256", ".sha512")
+
+
+def _is_companion(f: Path) -> bool:
+    name = f.name.upper()
+    return name.startswith(COMPANION_STARTS) or f.stem.upper() in CHECKSUM_NAMES or \
+        f.suffix.lower() in CHECKSUM_SUFFIXES
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DATASETS = {
@@ -202,8 +211,7 @@ def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
     # A download folder: the archive a dataset ships as, beside nothing but its README,
     # licence or checksums (two documents and a zip are documents).
     archives = [f for f in top if is_archive(f)]
-    if len(archives) == 1 and all(f == archives[0] or f.name.upper().startswith(COMPANIONS)
-                                  for f in files):
+    if len(archives) == 1 and all(f == archives[0] or _is_companion(f) for f in files):
         log.info("%s: reading the archive %s in it", p, archives[0].name)
         return _read_archive(archives[0], table_opts)
     if archives:
