@@ -450,8 +450,9 @@ def add(ctx, index_dir, corpus, text_column, label_column, id_column, as_json):
         return
     added = bundle.manifest["corpus"]["changes"][-1]["add"]
     ids = bundle.items.column("id").to_pylist()[-len(c):]
-    click.echo(f"added {_count(len(c), 'item')} to {index_dir} (now {len(bundle.items):,}; ids "
-               f"{ids[0]} to {ids[-1]}); encoded in {added['encode_seconds']:.1f} s")
+    taken = f"id {ids[0]}" if len(ids) == 1 else f"ids {ids[0]} to {ids[-1]}"
+    click.echo(f"added {_count(len(c), 'item')} to {index_dir} (now {len(bundle.items):,}; "
+               f"{taken}); encoded in {added['encode_seconds']:.1f} s")
 
 
 @cli.command()
@@ -510,7 +511,7 @@ def neighbours(ctx, index_dir, out, corpus_path, k, no_rerank, text_column, labe
     neighbours_to_parquet(bundle, out, k, c, progress=not ctx.obj["quiet"],
                           rerank=not no_rerank)
     n = len(c) if c is not None else len(bundle.items)
-    click.echo(f"wrote the neighbours of {n:,} queries to {out}")
+    click.echo(f"wrote the neighbours of {n:,} {'query' if n == 1 else 'queries'} to {out}")
 
 
 @cli.command(name="eval")

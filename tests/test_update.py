@@ -133,6 +133,11 @@ def test_cli_add_reports_the_new_ids(run, index_copy, tmp_path, monkeypatch):
     assert "added " + str(tmp_path / "new.jsonl") + " (3 items)" in info.out
     q = run("query", index_copy, "--text", NEW[0]["text"], "--radius", "0", "--json")
     assert NEW[0]["text"] in [h["title"] for h in q.json() if h["distance"] == 0]
+    # one more item: its one id, in the singular
+    _write_jsonl(tmp_path / "one.jsonl", NEW[:1])
+    r = run("--quiet", "add", index_copy, "one.jsonl")
+    last = Bundle.load(index_copy).items.column("id").to_pylist()[-1]
+    assert f"added 1 item to {index_copy} (now {n + 4:,}; id {last})" in r.out, r.out
 
 
 def test_removed_items_leave_the_index_and_the_others_keep_their_rows_codes_and_ids(
