@@ -582,6 +582,16 @@ def substring_keys(db, a, b):
 
 
 @nb.njit(nogil=True, cache=True)
+def substring_keys_all(db, bounds):
+    """:func:`substring_keys` of every substring ``bounds[j]..bounds[j+1]-1``: (n, m)."""
+    m = bounds.shape[0] - 1
+    keys = np.empty((db.shape[0], m), np.int64)
+    for j in range(m):
+        keys[:, j] = substring_keys(db, bounds[j], bounds[j + 1])
+    return keys
+
+
+@nb.njit(nogil=True, cache=True)
 def _chunk_distances(db, p, q, bounds, dist_j):
     """Hamming distance of each substring of code ``p`` to the query's; returns the sum."""
     wbits = db.itemsize * 8
@@ -687,6 +697,103 @@ def mih_knn(codes_j, n, qs, qkeys, bounds, offsets, postings, k, max_work, out_d
             out_c[qi] = -1
             continue
         out_c[qi] = _finish(cd, cp, c, k, bits, hist, out_d, out_p, qi)
+
+
+def mih_range_radii(bits_per_table, radius: int) -> np.ndarray:
+    """Per-table search radii for an exact range query of ``radius`` (Norouzi et al.): with
+    radius = m q + a (0 <= a < m), the first a + 1 tables are searched within q and the others
+    within q - 1 (-1: not probed). An item no table reaches has distance at least
+    sum(s_j + 1) = radius + 1 over the whole code, so every item within the radius is found."""
+    m = len(bits_per_table)
+    q, a = divmod(int(radius), m)
+    radii = np.array([q if j <= a else q - 1 for j in range(m)], np.int64)
+    return np.minimum(radii, np.asarray(bits_per_table, np.int64))
+
+
+def mih_range_cost(bits_per_table, radii, n: int) -> float:
+    """Expected random reads of one range query: table probes plus the postings an average
+    bucket holds."""
+    return float(sum(sum(math.comb(int(s), r) for r in range(int(rj) + 1)) * (1 + n / 2.0 ** s)
+                     for s, rj in zip(bits_per_table, radii)))
+
+
+@nb.njit(nogil=True, cache=True)
+def mih_range(codes_j, qs, qkeys, bounds, offsets, postings, radius, radii, max_work,
+              out_c):
+    """Every item within ``radius`` of each query, by probing table j's buckets within
+    ``radii[j]`` of the query's substring (:func:`mih_range_radii`) and checking each
+    candidate's full distance. An item is counted at the first table whose radius reaches
+    it, so none is counted twice. Returns (distances, positions) of all queries, query
+    after query, each ordered by (distance, position), with ``out_c[qi]`` items for query
+    qi (positions below 2**40); a query whose
+    probes and postings exceed ``max_work`` reads gets ``out_c[qi] = -1`` and no items, for
+    the caller to scan instead."""
+    m = bounds.shape[0] - 1
+    out_d = np.empty(1024, np.int64)
+    out_p = np.empty(1024, np.int64)
+    n_out = 0
+    dist_j = np.empty(m, np.int64)
+    for qi in range(qs.shape[0]):
+        q = qs[qi]
+        start = n_out
+        work = 0
+        over = False
+        for j in range(m):
+            s = bounds[j + 1] - bounds[j]
+            base = offsets[j]
+            codes = codes_j[j]             # the codes in this table's posting order
+            qk = np.uint64(qkeys[qi, j])
+            limit = np.uint64(1) << np.uint64(s)
+            for r in range(radii[j] + 1):
+                v = (np.uint64(1) << np.uint64(r)) - np.uint64(1)
+                while v < limit:
+                    key = np.int64(qk ^ v)
+                    work += 1 + base[key + 1] - base[key]
+                    for a in range(base[key], base[key + 1]):   # read in sequence
+                        d = _distance(codes, a, q)
+                        if d > radius:
+                            continue
+                        if j > 0:
+                            _chunk_distances(codes, a, q, bounds, dist_j)
+                            first = True
+                            for jj in range(j):
+                                if dist_j[jj] <= radii[jj]:
+                                    first = False    # an earlier table reached it
+                                    break
+                            if not first:
+                                continue
+                        if n_out == out_d.shape[0]:
+                            nd = np.empty(2 * n_out, np.int64)
+                            npos = np.empty(2 * n_out, np.int64)
+                            nd[:n_out] = out_d[:n_out]
+                            npos[:n_out] = out_p[:n_out]
+                            out_d, out_p = nd, npos
+                        out_d[n_out] = d
+                        out_p[n_out] = postings[j, a]
+                        n_out += 1
+                    if work > max_work:
+                        over = True
+                        break
+                    if v == 0:
+                        break
+                    tt = v | (v - np.uint64(1))        # next r-bit pattern (Gosper's hack)
+                    v = (tt + np.uint64(1)) | \
+                        (((~tt & (tt + np.uint64(1))) - np.uint64(1)) >> (_ctz(v) + np.uint64(1)))
+                if over:
+                    break
+            if over:
+                break
+        if over:
+            n_out = start
+            out_c[qi] = -1
+            continue
+        out_c[qi] = n_out - start
+        if n_out - start > 1:              # order by (distance, position): one sort of keys
+            keys = (out_d[start:n_out] << 40) | out_p[start:n_out]
+            keys.sort()
+            out_d[start:n_out] = keys >> 40
+            out_p[start:n_out] = keys & ((np.int64(1) << 40) - 1)
+    return out_d[:n_out], out_p[:n_out]
 
 
 @nb.njit(nogil=True, cache=True)

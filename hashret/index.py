@@ -479,12 +479,17 @@ class _HammingBall:
         if hamming.ball_size(bits, radius) > self.budget:
             return hamming.scan_range(st.words, qw, radius)
 
-        def one(i):
-            d, p = self._ball(qw[i], 0, radius)
-            order = np.lexsort((p, d))
-            return d[order].astype(np.int32), p[order]
-        return hamming.parallel_map(one, range(len(qw))) if len(qw) > 8 else \
-            [one(i) for i in range(len(qw))]
+        def run(span):
+            out = []
+            for i in range(*span):
+                d, p = self._ball(qw[i], 0, radius)
+                order = np.lexsort((p, d))
+                out.append((d[order].astype(np.int32), p[order]))
+            return out
+        # a span of queries per thread: a task per query costs more than a small ball
+        spans = [(0, len(qw))] if len(qw) <= 8 else \
+            hamming._splits(len(qw), hamming.num_threads())
+        return [x for part in hamming.parallel_map(run, spans) for x in part]
 
     def knn(self, st, qw, k):
         bits = qw.shape[1] * qw.itemsize * 8
@@ -514,7 +519,8 @@ class _HammingBall:
 class _MultiIndex:
     """``mih``: ``m`` substring tables (dense offset arrays over each substring's values).
     ``m`` defaults to bits / log2(n) (Norouzi et al.'s choice), with substrings of at most
-    ``MAX_SUBSTRING`` bits so a table stays small."""
+    ``MAX_SUBSTRING`` bits so a table stays small. k-NN grows the search radius in every
+    table; a range query probes each table within its share of the radius."""
 
     MAX_SUBSTRING = 24
     SCAN_RATIO = 128         # a random read (a probe or a posting) ~ scanning 128 codes
@@ -547,14 +553,53 @@ class _MultiIndex:
             self.codes_j[j] = words[self.postings[j]]
         self.budget = max(self.MIN_BUDGET, n // self.SCAN_RATIO)
         self.planes = _bit_planes(codes, words)     # for the queries handed to the scan
+        self._range_plans = {}                       # (radius, n) -> table radii, or False
 
     def effective_params(self):
         return {"substrings": self.m}
 
+    def range(self, st, qw, radius):
+        """Exact range search by multi-index hashing: every item within the radius has a
+        substring within its table's radius (:func:`hamming.mih_range_radii`). A radius whose
+        probes would cost more than scanning, or a query that meets buckets that large,
+        is answered by the scan instead."""
+        n = len(st.words)
+        plan = self._range_plans.get((radius, n))
+        if plan is None:
+            widths = np.diff(self.bounds)
+            radii = hamming.mih_range_radii(widths, radius)
+            cheap = hamming.mih_range_cost(widths, radii, n) <= self.budget and n < 2**40
+            plan = self._range_plans[(radius, n)] = radii if cheap else False
+        if plan is False:
+            return hamming.scan_range(st.words, qw, radius)
+        qkeys = hamming.substring_keys_all(qw, self.bounds)
+
+        def run(span):
+            a, b = span
+            c = np.zeros(b - a, np.int64)
+            d, p = hamming.mih_range(self.codes_j, qw[a:b], qkeys[a:b], self.bounds,
+                                     self.offsets, self.postings, radius, plan,
+                                     2 * self.budget, c)
+            return c, d, p
+        spans = [(0, len(qw))] if len(qw) <= 8 else \
+            hamming._splits(len(qw), hamming.num_threads())
+        out = []
+        for c, d, p in hamming.parallel_map(run, spans):
+            end = 0
+            for cnt in c.tolist():
+                if cnt < 0:
+                    out.append(None)
+                else:
+                    out.append((d[end:end + cnt].astype(np.int32), p[end:end + cnt]))
+                    end += cnt
+        missed = [i for i, x in enumerate(out) if x is None]
+        if missed:
+            for i, found in zip(missed, hamming.scan_range(st.words, qw[missed], radius)):
+                out[i] = found
+        return out
+
     def knn(self, st, qw, k):
-        qkeys = np.stack([hamming.substring_keys(qw, int(self.bounds[j]),
-                                                 int(self.bounds[j + 1]))
-                          for j in range(self.m)], axis=1)
+        qkeys = hamming.substring_keys_all(qw, self.bounds)
 
         def run(span):
             a, b = span

@@ -149,6 +149,65 @@ def test_mih_substring_count_is_a_parameter_and_exactness_holds_for_each():
         BinaryCodeIndex.build(db, kind="mih", substrings=2)     # 32-bit substrings: too big
 
 
+def _range_truth(q, db, radius):
+    d = hamming(q, db)
+    return [sorted(np.flatnonzero(row <= radius).tolist(), key=lambda j: (row[j], j))
+            for row in d]
+
+
+def test_mih_range_search_probes_its_tables_and_is_exact(monkeypatch):
+    """Range queries of a ``mih`` index are answered from its substring tables (the scan
+    must not run), for every substring count and radius: each table's share of the
+    radius must still reach every item within it, and an item reached by several tables
+    must be listed once."""
+    from hashret import hamming as hamming_mod
+    db = _clustered(3000, 8, centres=30, flip=0.06)
+    ids = np.arange(3000) * 7 + 3
+    near = db[100:112].copy()
+    near[:, :2] ^= np.arange(12, dtype=np.uint8)[:, None] * 37      # 0-8 bits away
+    q = np.concatenate([db[[0, 1500, 1501]], near, _codes(3, 8, seed=4)])
+    from hashret import index as index_mod
+    monkeypatch.setattr(index_mod._MultiIndex, "MIN_BUDGET", 10**9)   # never scan
+    monkeypatch.setattr(hamming_mod, "scan_range", lambda *a: pytest.fail("scanned"))
+    for m in (3, 4, 8, 16):
+        index = BinaryCodeIndex.build(db, ids=ids, kind="mih", substrings=m)
+        for radius in (0, 1, 2, 3, 5, 6, 9):
+            found = index.range_search(q, radius)
+            for i, ((d, got), want) in enumerate(zip(found, _range_truth(q, db, radius))):
+                assert got.tolist() == ids[want].tolist()
+                assert d.dtype == np.int32
+                np.testing.assert_array_equal(d, hamming(q[i:i + 1], db[want])[0])
+    # 1,000 queries go to the thread pool in spans; the answers stay in query order
+    many = db[::3].copy()
+    many[:, 0] ^= 3                                          # two bits from an item
+    index = BinaryCodeIndex.build(db, kind="mih")
+    found = index.range_search(many, 4)
+    truth = _range_truth(many, db, 4)
+    assert [x[1].tolist() for x in found] == truth
+    assert sum(len(t) for t in truth) > 1000                 # the queries do find items
+
+
+def test_mih_range_query_meeting_huge_buckets_is_scanned_with_identical_results(monkeypatch):
+    """A query whose buckets hold far more items than the index's work budget is handed to
+    the scan (bounded latency); the other queries of the batch keep the tables' answer."""
+    from hashret import hamming as hamming_mod
+    from hashret import index as index_mod
+    rng = np.random.default_rng(2)
+    db = np.concatenate([np.zeros((3000, 8), np.uint8),          # one crowded address
+                         rng.integers(0, 256, (3000, 8), dtype=np.uint8)])
+    q = np.concatenate([np.zeros((1, 8), np.uint8), db[3000:3004]])
+    monkeypatch.setattr(index_mod._MultiIndex, "MIN_BUDGET", 200)
+    scanned = []
+    real = hamming_mod.scan_range
+    monkeypatch.setattr(hamming_mod, "scan_range",
+                        lambda db_, qs, r: scanned.append(len(qs)) or real(db_, qs, r))
+    index = BinaryCodeIndex.build(db, kind="mih", substrings=4)
+    found = index.range_search(q, 3)
+    assert scanned == [1]                                     # only the crowded query
+    assert [x[1].tolist() for x in found] == _range_truth(q, db, 3)
+    assert len(found[0][1]) == 3000
+
+
 def test_database_split_path_of_the_scan_is_exact():
     from hashret.hamming import SPLIT_MIN
     db = _codes(SPLIT_MIN + 10, 8, 7)   # one query over this many codes splits the database
