@@ -615,6 +615,15 @@ def _chunk_distances(db, p, q, bounds, dist_j):
 
 
 @nb.njit(nogil=True, cache=True)
+def _next_pattern(v):
+    """The next larger integer with as many set bits as ``v`` > 0 (Gosper's hack): walks
+    the bit flips of one weight in increasing order."""
+    tt = v | (v - np.uint64(1))
+    return (tt + np.uint64(1)) | \
+        (((~tt & (tt + np.uint64(1))) - np.uint64(1)) >> (_ctz(v) + np.uint64(1)))
+
+
+@nb.njit(nogil=True, cache=True)
 def mih_knn(codes_j, n, qs, qkeys, bounds, offsets, postings, k, max_work, out_d, out_p,
             out_c):
     """Exact k-NN by multi-index hashing: probe each substring table at growing radius r;
@@ -675,9 +684,7 @@ def mih_knn(codes_j, n, qs, qkeys, bounds, offsets, postings, k, max_work, out_d
                             c, t = _compact(cd, cp, c, k, bits, hist)
                     if v == 0:
                         break
-                    tt = v | (v - np.uint64(1))        # next r-bit pattern (Gosper's hack)
-                    v = (tt + np.uint64(1)) | \
-                        (((~tt & (tt + np.uint64(1))) - np.uint64(1)) >> (_ctz(v) + np.uint64(1)))
+                    v = _next_pattern(v)
             covered = m * (r + 1) - 1
             found = 0
             for i in range(c):
@@ -776,9 +783,7 @@ def mih_range(codes_j, qs, qkeys, bounds, offsets, postings, radius, radii, max_
                         break
                     if v == 0:
                         break
-                    tt = v | (v - np.uint64(1))        # next r-bit pattern (Gosper's hack)
-                    v = (tt + np.uint64(1)) | \
-                        (((~tt & (tt + np.uint64(1))) - np.uint64(1)) >> (_ctz(v) + np.uint64(1)))
+                    v = _next_pattern(v)
                 if over:
                     break
             if over:
