@@ -839,6 +839,11 @@ def _splits(n: int, parts: int):
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
+def query_spans(m: int):
+    """Spans of ``m`` queries, one per thread; a single query is run where it is asked."""
+    return [(0, m)] if m <= 1 else _splits(m, min(num_threads(), m))
+
+
 def scan_knn(db: np.ndarray, qs: np.ndarray, k: int, planes: np.ndarray | None = None):
     """Exact k-NN of word-view queries ``qs`` over word-view codes ``db``: (distances int32,
     positions int64), (m, k), padded with -1 positions; order (distance, position).

@@ -487,8 +487,7 @@ class _HammingBall:
                 out.append((d[order].astype(np.int32), p[order]))
             return out
         # a span of queries per thread: a task per query costs more than a small ball
-        spans = [(0, len(qw))] if len(qw) <= 8 else \
-            hamming._splits(len(qw), hamming.num_threads())
+        spans = hamming.query_spans(len(qw))
         return [x for part in hamming.parallel_map(run, spans) for x in part]
 
     def knn(self, st, qw, k):
@@ -581,10 +580,8 @@ class _MultiIndex:
                                      self.offsets, self.postings, radius, plan,
                                      2 * self.budget, c)
             return c, d, p
-        spans = [(0, len(qw))] if len(qw) <= 8 else \
-            hamming._splits(len(qw), hamming.num_threads())
         out = []
-        for c, d, p in hamming.parallel_map(run, spans):
+        for c, d, p in hamming.parallel_map(run, hamming.query_spans(len(qw))):
             end = 0
             for cnt in c.tolist():
                 if cnt < 0:
@@ -609,8 +606,7 @@ class _MultiIndex:
             hamming.mih_knn(self.codes_j, len(st.words), qw[a:b], qkeys[a:b], self.bounds,
                             self.offsets, self.postings, k, self.budget, d, p, c)
             return d, p, c
-        spans = hamming._splits(len(qw), min(hamming.num_threads(), len(qw)))
-        parts = hamming.parallel_map(run, spans)
+        parts = hamming.parallel_map(run, hamming.query_spans(len(qw)))
         dist = np.concatenate([x[0] for x in parts])
         pos = np.concatenate([x[1] for x in parts])
         missed = np.flatnonzero(np.concatenate([x[2] for x in parts]) < 0)
