@@ -40,6 +40,7 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
     _warn_empty(hm)
     t = time.perf_counter()
     index = BinaryCodeIndex.build(codes, kind=index_kind, **(index_params or {}))
+    index.warm_up()
     index_seconds = time.perf_counter() - t
     build = {"train": hm.report.to_dict(), "fit_seconds": round(fit_seconds, 2),
              "encode_seconds": round(encode_seconds, 2),

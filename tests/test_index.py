@@ -431,3 +431,31 @@ def test_adding_to_a_gpu_flat_index_keeps_earlier_snapshots_whole(monkeypatch):
     cd, ci = BinaryCodeIndex.build(db).search(db[:20], 15)
     np.testing.assert_array_equal(d, cd)
     np.testing.assert_array_equal(i, ci)
+
+
+@pytest.mark.parametrize("kind", EXACT)
+def test_warm_up_runs_the_kernels_of_both_query_kinds(kind, monkeypatch):
+    """A build warms the index up so numba compiles (and caches) what a later process's
+    first query needs: the k-NN and the range path of this kind, on a stored code."""
+    from hashret import hamming as hamming_mod
+    index = BinaryCodeIndex.build(_clustered(600, 8), kind=kind)
+    ran = []
+    for name in ("scan_knn", "scan_range", "mih_knn", "mih_range", "ball_lookup"):
+        real = getattr(hamming_mod, name)
+        monkeypatch.setattr(hamming_mod, name,
+                            lambda *a, _n=name, _f=real: ran.append(_n) or _f(*a))
+    index.warm_up()
+    expect = {"flat": {"scan_knn", "scan_range"}, "hash": {"ball_lookup"},
+              "mih": {"mih_knn", "mih_range"}}[kind]
+    assert expect <= set(ran)
+    BinaryCodeIndex.build(np.zeros((0, 8), np.uint8)).warm_up()      # empty: nothing to run
+
+
+def test_build_warms_its_index_up(tmp_path, monkeypatch):
+    from hashret import build_index
+    from hashret.data import load_dataset
+    warmed = []
+    monkeypatch.setattr(BinaryCodeIndex, "warm_up", lambda self: warmed.append(self.ntotal))
+    corpus = load_dataset("fashion-mnist").take(list(range(200)))
+    build_index(corpus, tmp_path / "i", bits=16, model="linear", progress=False)
+    assert warmed == [200]
