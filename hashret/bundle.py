@@ -163,24 +163,45 @@ class Bundle:
         # neighbour graph reads only the codes. manifest_bytes, the manifest as read when
         # the bundle was opened, tells that load whether the folder still holds the bundle
         self._model, self._manifest_bytes = None, manifest_bytes
+        self._text_encoder = None
         self._codes = None
         self._row_of = None
+
+    def _load_late(self, load):
+        """``load()`` of a part read after the bundle was opened, checked to come from the
+        bundle that was opened (a build may have replaced the folder since)."""
+        try:
+            part, error = load(), None
+        except BundleError as e:
+            part, error = None, e
+        if _read_bytes(self.path / MANIFEST) != self._manifest_bytes:
+            raise BundleError(f"index {self.path} was replaced after it was opened "
+                              "without its model; open it again")
+        if error is not None:
+            raise error
+        return part
 
     @property
     def model(self) -> HashModel:
         if self._model is None:
             from .models.hash_model import HashModel
-            try:
-                model, error = HashModel.load(self.path, self.featurizer), None
-            except BundleError as e:
-                model, error = None, e
-            if _read_bytes(self.path / MANIFEST) != self._manifest_bytes:
-                raise BundleError(f"index {self.path} was replaced after it was opened "
-                                  "without its model; open it again")
-            if error is not None:
-                raise error
-            self._model = model
+            self._model = self._load_late(lambda: HashModel.load(self.path, self.featurizer))
         return self._model
+
+    @property
+    def model_loaded(self) -> bool:
+        """Whether the network (and torch) has been loaded."""
+        return self._model is not None
+
+    def numpy_text_encoder(self):
+        """The document encoder run in numpy
+        (:class:`~hashret.models.numpy_text.NumpyTextEncoder`), which a query by text uses
+        when the network has not been loaded; None for any other model."""
+        if self._text_encoder is None:
+            from .models.numpy_text import NumpyTextEncoder
+            self._text_encoder = self._load_late(lambda: NumpyTextEncoder.load(
+                self.path / WEIGHTS_FILE, self.manifest["model"])) or False
+        return self._text_encoder or None
 
     @property
     def model_kind(self) -> str:

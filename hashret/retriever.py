@@ -95,18 +95,24 @@ class Retriever:
                 raise UsageError("this index holds images; query it with --image or --id, "
                                  "not text")
             examples = [self.model.featurizer.conform(e) for e in examples]
-            examples = np.stack(examples) if examples else examples
-        elif not all(isinstance(e, str) for e in examples):
+            return self.model.encode(np.stack(examples) if examples else examples)
+        if not all(isinstance(e, str) for e in examples):
             raise UsageError("this index holds documents; query it with --text, --file or "
                              "--id")
-        codes, logits = self.model.encode(examples)
-        if self.model.empty_items:
+        # a document encoder runs in numpy until the network is loaded for something else:
+        # a query then never waits for torch to import
+        numpy_encoder = None if self.bundle.model_loaded else self.bundle.numpy_text_encoder()
+        if numpy_encoder is not None:
+            codes, logits, empty = numpy_encoder.encode(self.bundle.featurizer, list(examples))
+        else:
+            codes, logits = self.model.encode(examples)
+            empty = self.model.empty_items
+        if empty:
             # a text with no vocabulary word is coded like an empty document: its
             # "neighbours" say nothing about it, so say so rather than return them silently
             log.warning("%d of %d query text(s) share no word with the index's vocabulary "
                         "of %s terms; their neighbours are those of an empty document",
-                        self.model.empty_items, len(examples),
-                        f"{self.model.featurizer.n_features:,}")
+                        empty, len(examples), f"{self.bundle.featurizer.n_features:,}")
         return codes, logits
 
     # --- searching ---------------------------------------------------------------------
