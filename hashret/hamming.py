@@ -732,9 +732,8 @@ def mih_range(codes_j, qs, qkeys, bounds, offsets, postings, radius, radii, max_
     candidate's full distance. An item is counted at the first table whose radius reaches
     it, so none is counted twice. Returns (distances, positions) of all queries, query
     after query, each ordered by (distance, position), with ``out_c[qi]`` items for query
-    qi (positions below 2**40); a query whose
-    probes and postings exceed ``max_work`` reads gets ``out_c[qi] = -1`` and no items, for
-    the caller to scan instead."""
+    qi (positions below 2**40). A query whose probes and postings exceed ``max_work``
+    reads gets ``out_c[qi] = -1`` and no items, for the caller to scan instead."""
     m = bounds.shape[0] - 1
     out_d = np.empty(1024, np.int64)
     out_p = np.empty(1024, np.int64)
