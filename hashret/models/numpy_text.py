@@ -66,8 +66,10 @@ class NumpyTextEncoder:
         weights over the vocabulary (the embedding bag's ``per_sample_weights``)."""
         n = len(indptr) - 1
         h = np.zeros((n, self.bag.shape[1]))
-        rows = np.repeat(np.arange(n), np.diff(indptr))
-        np.add.at(h, rows, np.asarray(values, np.float64)[:, None] * self.bag[indices])
+        terms = np.asarray(values, np.float64)[:, None] * self.bag[indices]
+        full = np.flatnonzero(np.diff(indptr) > 0)      # rows with a term: sum their slices
+        if len(full):
+            h[full] = np.add.reduceat(terms, indptr[full], axis=0)
         h = np.maximum(h + self.bias0, 0)
         h = np.maximum(h @ self.w1.T + self.b1, 0)
         return (h @ self.w2.T + self.b2).astype(np.float32)
