@@ -163,7 +163,7 @@ class Bundle:
         # neighbour graph reads only the codes. manifest_bytes, the manifest as read when
         # the bundle was opened, tells that load whether the folder still holds the bundle
         self._model, self._manifest_bytes = None, manifest_bytes
-        self._text_encoder = None
+        self._numpy_encoder = None
         self._codes = None
         self._row_of = None
 
@@ -193,15 +193,15 @@ class Bundle:
         """Whether the network (and torch) has been loaded."""
         return self._model is not None
 
-    def numpy_text_encoder(self):
-        """The document encoder run in numpy
-        (:class:`~hashret.models.numpy_text.NumpyTextEncoder`), which a query by text uses
-        when the network has not been loaded; None for any other model."""
-        if self._text_encoder is None:
-            from .models.numpy_text import NumpyTextEncoder
-            self._text_encoder = self._load_late(lambda: NumpyTextEncoder.load(
-                self.path / WEIGHTS_FILE, self.manifest["model"])) or False
-        return self._text_encoder or None
+    def numpy_encoder(self):
+        """The model's encoder run in numpy (:mod:`hashret.models.numpy_encoder`), which a
+        query by example uses when the network has not been loaded; None for a model whose
+        network it does not run."""
+        if self._numpy_encoder is None:
+            from .models.numpy_encoder import load_numpy_encoder
+            self._numpy_encoder = self._load_late(
+                lambda: load_numpy_encoder(self.path, self.path / WEIGHTS_FILE)) or False
+        return self._numpy_encoder or None
 
     @property
     def model_kind(self) -> str:

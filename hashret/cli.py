@@ -268,8 +268,8 @@ def query(index_dir, text, file_, image, item_id, k, radius, no_rerank, as_json,
     if len(given) != 1:
         raise UsageError("give exactly one of --text, --file, --image or --id "
                          f"(got {', '.join(given) or 'none'})")
-    # a query by id reads the stored codes and a document model's encoder runs in numpy:
-    # the network (and torch) is loaded only to encode an image
+    # a query by id reads the stored codes, and a query by example runs the model's encoder
+    # in numpy where it can (hashret.models.numpy_encoder): torch need not be imported
     r = Retriever.load(index_dir, gpu=gpu, with_model=False)
     if item_id is not None:
         if radius is not None:

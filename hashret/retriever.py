@@ -76,7 +76,7 @@ class Retriever:
                 raise UsageError(f"query file {path} is an image, but this index holds "
                                  "documents; query it with a text file, --text or --id")
             return read_text_file(path)
-        feat = self.model.featurizer
+        feat = self.bundle.featurizer
         mode = "L" if feat.shape[2] == 1 else "RGB"
         img = load_image(path, mode)
         if img.shape[:2] != tuple(feat.shape[:2]):
@@ -94,19 +94,21 @@ class Retriever:
             if any(isinstance(e, str) for e in examples):
                 raise UsageError("this index holds images; query it with --image or --id, "
                                  "not text")
-            examples = [self.model.featurizer.conform(e) for e in examples]
-            return self.model.encode(np.stack(examples) if examples else examples)
-        if not all(isinstance(e, str) for e in examples):
+            examples = [self.bundle.featurizer.conform(e) for e in examples]
+            examples = np.stack(examples) if examples else examples
+        elif not all(isinstance(e, str) for e in examples):
             raise UsageError("this index holds documents; query it with --text, --file or "
                              "--id")
-        # a document encoder runs in numpy until the network is loaded for something else:
-        # a query then never waits for torch to import
-        numpy_encoder = None if self.bundle.model_loaded else self.bundle.numpy_text_encoder()
+        else:
+            examples = list(examples)
+        # the encoder runs in numpy until the network is loaded for something else: a
+        # query then never waits for torch to import
+        numpy_encoder = None if self.bundle.model_loaded else self.bundle.numpy_encoder()
         if numpy_encoder is not None:
-            codes, logits, empty = numpy_encoder.encode(self.bundle.featurizer, list(examples))
+            codes, logits, empty = numpy_encoder.encode(self.bundle.featurizer, examples)
         else:
             codes, logits = self.model.encode(examples)
-            empty = self.model.empty_items
+            empty = self.model.empty_items if self.modality != IMAGE else 0
         if empty:
             # a text with no vocabulary word is coded like an empty document: its
             # "neighbours" say nothing about it, so say so rather than return them silently
