@@ -18,7 +18,8 @@ def check_bundle(path, sample: int = SAMPLE) -> tuple[list[str], list[str]]:
     Checks every file's size and SHA-256 against the manifest; that the index, the item
     table and the manifest agree on the item count and the codes; and that the model,
     given a random sample of the corpus' items again, reproduces the stored codes (which
-    catches silent drift across library versions).
+    catches silent drift across library versions), and so does the numpy encoder that
+    answers queries by example.
     """
     problems, notes = [], []
     try:
@@ -47,13 +48,9 @@ def check_bundle(path, sample: int = SAMPLE) -> tuple[list[str], list[str]]:
     except HashretError as e:
         notes.append(f"codes not re-derived: the corpus cannot be read again ({e})")
         return problems, notes
-    codes, emb = bundle.model.encode(corpus.take(rows))
-    flipped = unpack_bits(codes) != unpack_bits(bundle.codes[rows])
-    # a bit whose value sat within rounding of its threshold may flip on another machine
-    # or thread count (floating-point sums in another order): not drift
-    moved = np.abs(emb - np.asarray(bundle.embeddings()[rows], np.float32)) > ROUNDING
-    differ = int((flipped & moved).any(1).sum())
-    rounding = int(flipped.any(1).sum()) - differ
+    items = corpus.take(rows)
+    stored = (bundle.codes[rows], np.asarray(bundle.embeddings()[rows], np.float32))
+    differ, rounding = _compare(bundle.model.encode(items), stored)
     if differ:
         problems.append(f"the model gives other codes than stored for {differ} of {len(rows)} "
                         "sampled items (library versions changed?); rebuild the index")
@@ -62,4 +59,26 @@ def check_bundle(path, sample: int = SAMPLE) -> tuple[list[str], list[str]]:
                      + (f" ({rounding} differ only in bits within {ROUNDING:g} of their "
                         "threshold, as rounding on another machine flips them)"
                         if rounding else ""))
+    # queries by example run the encoder in numpy: it must give the same codes
+    numpy_encoder = bundle.numpy_encoder()
+    if numpy_encoder is not None:
+        differ, _ = _compare(numpy_encoder.encode(bundle.featurizer, items)[:2], stored)
+        if differ:
+            problems.append(f"the numpy encoder that answers queries gives other codes than "
+                            f"stored for {differ} of {len(rows)} sampled items; query through "
+                            "the network (Retriever.load(DIR) in Python) and report it")
+        else:
+            notes.append("the numpy encoder that answers queries gives the same codes")
     return problems, notes
+
+
+def _compare(found, stored) -> tuple[int, int]:
+    """How many items' re-derived codes differ from the stored ones, and how many differ
+    only in bits whose value sat within rounding of its threshold: a bit may flip on
+    another machine or thread count (floating-point sums in another order), which is not
+    drift."""
+    (codes, emb), (stored_codes, stored_emb) = found, stored
+    flipped = unpack_bits(codes) != unpack_bits(stored_codes)
+    moved = np.abs(emb - stored_emb) > ROUNDING
+    differ = int((flipped & moved).any(1).sum())
+    return differ, int(flipped.any(1).sum()) - differ
