@@ -11,8 +11,9 @@ queries are 1,000 fresh draws from the same distribution, not in the index.
 Per size and data: build time, bytes per item (saved file), batched throughput for k = 1,
 10, 100 (queries/s over 1,000 queries), single-query p50/p99 at k = 10 and 100, tie-aware
 recall@10 of the approximate kinds (a result counts when its distance is within the true
-10th distance), and Hamming-ball range search (radius 0..2) latency of ``hash``. Exact kinds
-are checked to return the flat scan's distances. ``--write`` puts the table into
+10th distance), and Hamming-ball range search (radius 0..2) latency of ``hash`` (range search
+of every kind, up to radius 6: ``scripts/bench_range.py``). Exact kinds are checked to return
+the flat scan's distances. ``--write`` puts the table into
 docs/BENCHMARKS.md between the speed markers.
 """
 
