@@ -156,9 +156,10 @@ class Bundle:
     """A loaded index folder: manifest, model, faiss index and item table."""
 
     def __init__(self, path: Path, manifest: dict, index: BinaryCodeIndex, items,
-                 featurizer, manifest_bytes: bytes | None = None):
+                 featurizer, manifest_bytes: bytes | None = None, config: dict | None = None):
         self.path, self.manifest, self.index, self.items = Path(path), manifest, index, items
         self.featurizer = featurizer      # how an item becomes the model's input
+        self.config = config or {}        # the model's config.json, as read on opening
         # the model (and torch) loads on first use: a query by id, an export or the
         # neighbour graph reads only the codes. manifest_bytes, the manifest as read when
         # the bundle was opened, tells that load whether the folder still holds the bundle
@@ -200,7 +201,7 @@ class Bundle:
         if self._numpy_encoder is None:
             from .models.numpy_encoder import load_numpy_encoder
             self._numpy_encoder = self._load_late(
-                lambda: load_numpy_encoder(self.path, self.path / WEIGHTS_FILE)) or False
+                lambda: load_numpy_encoder(self.config, self.path / WEIGHTS_FILE)) or False
         return self._numpy_encoder or None
 
     @property
@@ -360,7 +361,7 @@ class Bundle:
             raise BundleError(f"{path}: the model and the manifest disagree on the kind of "
                               "model; rebuild the index")
         # load() has checked that the manifest read was manifest_bytes throughout
-        return cls(path, manifest, index, items, featurizer, manifest_bytes)
+        return cls(path, manifest, index, items, featurizer, manifest_bytes, config)
 
     # --- writing -------------------------------------------------------------------------
     @staticmethod

@@ -22,18 +22,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import BundleError
 from .bits import pack_bits
-from .config import CONFIG_FILE, read_model_json
+from .config import CONFIG_FILE
 
 _TEXT_CHUNK = 256       # documents a step: bounds the (terms, hidden) products held at once
 _IMAGE_CHUNK = 64       # images a step: bounds the convolution windows held at once
 _BN_EPS = 1e-5          # torch.nn.BatchNorm2d's default
 
 
-def load_numpy_encoder(model_dir, weights_file):
-    """The numpy encoder of the model saved in ``model_dir`` (:class:`NumpyTextEncoder` or
-    :class:`NumpyImageEncoder`), or None when its network is not one of those."""
+def load_numpy_encoder(config: dict, weights_file):
+    """The numpy encoder of the model with configuration ``config`` (its ``config.json``)
+    and weights ``weights_file`` (:class:`NumpyTextEncoder` or :class:`NumpyImageEncoder`),
+    or None when its network is not one of those."""
     from safetensors import SafetensorError, safe_open
-    config, _ = read_model_json(model_dir, featurizer=False)
     path = Path(weights_file)
     try:
         with safe_open(str(path), framework="np") as f:
