@@ -44,9 +44,8 @@ def load_numpy_encoder(config: dict, weights_file):
             if layout is None or names != set(layout):
                 return None
             weights = {k: f.get_tensor(k) for k in layout}
-            for k, shape in layout.items():
-                if shape is not None and weights[k].shape != shape:
-                    return None
+            if any(weights[k].shape != shape for k, shape in layout.items()):
+                return None
         return cls(weights, config)
     except FileNotFoundError:
         raise BundleError(f"{path.parent}: missing {path.name}; rebuild the index") from None
@@ -64,23 +63,22 @@ class NumpyTextEncoder:
 
     @staticmethod
     def layout(config: dict) -> dict | None:
-        """The encoder's parameter names (TextEncoder: the sparse input layer, then body =
-        ReLU, Dropout, Linear (2), ReLU, Dropout, Linear (5)) with their shapes, None where
-        the shape depends on what the others give."""
-        return dict.fromkeys(("encoder.inp.bag.weight", "encoder.inp.bias",
-                              "encoder.body.2.weight", "encoder.body.2.bias",
-                              "encoder.body.5.weight", "encoder.body.5.bias"))
+        """The encoder's parameter names and shapes (TextEncoder: the sparse input layer,
+        then body = ReLU, Dropout, Linear (2), ReLU, Dropout, Linear (5)). None for an
+        unknown configuration."""
+        try:
+            n, hidden, bits = (int(config[k]) for k in ("n_features", "hidden", "bits"))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return {"encoder.inp.bag.weight": (n, hidden), "encoder.inp.bias": (hidden,),
+                "encoder.body.2.weight": (hidden, hidden), "encoder.body.2.bias": (hidden,),
+                "encoder.body.5.weight": (bits, hidden), "encoder.body.5.bias": (bits,)}
 
     def __init__(self, weights: dict, config: dict | None = None):
         w = {k: np.asarray(v, np.float64) for k, v in weights.items()}
         self.bag, self.bias0 = w["encoder.inp.bag.weight"], w["encoder.inp.bias"]
         self.w1, self.b1 = w["encoder.body.2.weight"], w["encoder.body.2.bias"]
         self.w2, self.b2 = w["encoder.body.5.weight"], w["encoder.body.5.bias"]
-        hidden = self.bag.shape[1]
-        if not (self.bias0.shape == (hidden,) and self.w1.shape == (hidden, hidden)
-                and self.b1.shape == (hidden,) and self.w2.shape[1] == hidden
-                and self.b2.shape == (self.w2.shape[0],)):
-            raise ValueError("the encoder's weights do not fit together")
 
     @property
     def bits(self) -> int:
