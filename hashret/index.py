@@ -563,7 +563,9 @@ class _MultiIndex:
             self.codes_j[j] = words[self.postings[j]]
         self.budget = max(self.MIN_BUDGET, n // self.SCAN_RATIO)
         self.planes = _bit_planes(codes, words)     # for the queries handed to the scan
-        self._range_plans = {}                       # (radius, n) -> table radii, or False
+        # radius -> table radii, or False (scan); the tables are built again when items
+        # are added or removed, so n is that of the build
+        self._range_plans = {}
 
     def effective_params(self):
         return {"substrings": self.m}
@@ -573,13 +575,13 @@ class _MultiIndex:
         substring within its table's radius (:func:`hamming.mih_range_radii`). A radius whose
         probes would cost more than scanning, or a query that meets buckets that large,
         is answered by the scan instead."""
-        n = len(st.words)
-        plan = self._range_plans.get((radius, n))
+        plan = self._range_plans.get(radius)
         if plan is None:
+            n = len(st.words)
             widths = np.diff(self.bounds)
             radii = hamming.mih_range_radii(widths, radius)
             cheap = hamming.mih_range_cost(widths, radii, n) <= self.budget and n < 2**40
-            plan = self._range_plans[(radius, n)] = radii if cheap else False
+            plan = self._range_plans[radius] = radii if cheap else False
         if plan is False:
             return hamming.scan_range(st.words, qw, radius)
         qkeys = hamming.substring_keys_all(qw, self.bounds)
