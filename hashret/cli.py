@@ -224,12 +224,17 @@ def _index_params(pairs) -> dict:
     return out
 
 
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, ending in "..." where something was cut."""
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def _format_hits(hits) -> str:
     rows = [("rank", "distance", "id", "labels", "title")]
     for i, h in enumerate(hits, 1):
         title = " ".join(str(h.title).split())
-        rows.append((str(i), str(h.distance), str(h.id), ",".join(h.labels)[:30],
-                     title[:70]))
+        rows.append((str(i), str(h.distance), str(h.id), _clip(",".join(h.labels), 30),
+                     _clip(title, 70)))
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     return "\n".join("  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4]
                      for r in rows)
