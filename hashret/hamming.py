@@ -565,6 +565,32 @@ def ball_lookup(slots, uniq, starts, postings, q, rmin, rmax):
     return out_d[:n], out_p[:n]
 
 
+@nb.njit(nogil=True, cache=True)
+def ball_knn(slots, uniq, starts, postings, qs, k, max_radius, out_d, out_p, done):
+    """k-NN of each query of ``qs`` by growing its Hamming ball one shell at a time, up to
+    ``max_radius``, until it holds k items; rows whose ball stays short of k are left with
+    ``done`` False for the caller to scan. A shell's items are all nearer than the next
+    shell's, so the k nearest are the whole inner shells and the lowest positions of the
+    last (the order of every exact kind)."""
+    for i in range(qs.shape[0]):
+        d = np.empty(0, np.int64)
+        p = np.empty(0, np.int64)
+        r = 0
+        while r <= max_radius and d.shape[0] < k:
+            sd, sp = ball_lookup(slots, uniq, starts, postings, qs[i], r, r)
+            d = np.concatenate((d, sd))
+            p = np.concatenate((p, sp))
+            r += 1
+        done[i] = d.shape[0] >= k
+        if not done[i]:
+            continue
+        # order by (distance, position): distances are below 2^14, positions below 2^48
+        order = np.argsort(d * (np.int64(1) << 48) + p, kind="mergesort")[:k]
+        for j in range(k):
+            out_d[i, j] = d[order[j]]
+            out_p[i, j] = p[order[j]]
+
+
 # --- multi-index hashing (Norouzi, Punjani & Fleet, CVPR 2012) ------------------------
 
 @nb.njit(nogil=True, cache=True)

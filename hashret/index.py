@@ -503,24 +503,20 @@ class _HammingBall:
 
     def knn(self, st, qw, k):
         bits = qw.shape[1] * qw.itemsize * 8
+        radius = 0               # the largest ball whose probes cost less than a scan
+        while radius < bits and hamming.ball_size(bits, radius + 1) <= self.budget:
+            radius += 1
         dist = np.empty((len(qw), k), np.int32)
         pos = np.empty((len(qw), k), np.int64)
-        to_scan = []
-        for i in range(len(qw)):
-            ds, ps, found, r = [], [], 0, -1
-            while found < k and r < bits and hamming.ball_size(bits, r + 1) <= self.budget:
-                r += 1
-                d, p = self._ball(qw[i], r, r)
-                ds.append(d)
-                ps.append(p)
-                found += len(p)
-            if found < k:
-                to_scan.append(i)
-                continue
-            d, p = np.concatenate(ds), np.concatenate(ps)
-            order = np.lexsort((p, d))[:k]
-            dist[i], pos[i] = d[order], p[order]
-        if to_scan:
+        done = np.zeros(len(qw), np.bool_)
+
+        def run(span):
+            a, b = span
+            hamming.ball_knn(self.slots, self.uniq, self.starts, self.postings, qw[a:b], k,
+                             radius, dist[a:b], pos[a:b], done[a:b])
+        hamming.parallel_map(run, hamming.query_spans(len(qw)))
+        to_scan = np.flatnonzero(~done)
+        if len(to_scan):
             sd, sp = hamming.scan_knn(st.words, qw[to_scan], k)
             dist[to_scan], pos[to_scan] = sd, sp
         return dist, pos

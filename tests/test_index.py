@@ -135,6 +135,27 @@ def test_exact_kinds_fall_back_to_the_scan_with_identical_results(monkeypatch):
     assert len(scans) == 2                       # both kinds took the scan path
 
 
+def test_hash_knn_scans_only_the_queries_its_ball_leaves_short(monkeypatch):
+    """In one batch, queries whose ball holds k items are answered from the table and only
+    the others are scanned; both kinds of row come back as the brute force orders them."""
+    from hashret import hamming as hamming_mod
+    from hashret import index as index_mod
+    db = _clustered(2000, 8, flip=0.3)           # 30 copies of row 1000, the rest apart
+    q = np.concatenate([db[[1000, 5]], _clustered(3, 8, seed=5, flip=0.3), db[[1001]]])
+    monkeypatch.setattr(index_mod._HammingBall, "MIN_BUDGET", 10)   # radius 0 only
+    scanned = []
+    real_scan = hamming_mod.scan_knn
+    monkeypatch.setattr(hamming_mod, "scan_knn",
+                        lambda db_, qs, k, *a: scanned.append(len(qs)) or real_scan(db_, qs, k,
+                                                                                   *a))
+    dist, ids = BinaryCodeIndex.build(db, kind="hash").search(q, 20)
+    true_d, true_i = _truth(q, db, 20)
+    np.testing.assert_array_equal(dist, true_d)
+    np.testing.assert_array_equal(ids, true_i)
+    assert scanned == [4]                        # rows 0 and 5 came from the table
+    assert (dist[[0, 5]] == 0).all()
+
+
 def test_mih_substring_count_is_a_parameter_and_exactness_holds_for_each():
     db = _clustered(1200, 8)
     q = db[:6] ^ 1
@@ -440,12 +461,12 @@ def test_warm_up_runs_the_kernels_of_both_query_kinds(kind, monkeypatch):
     from hashret import hamming as hamming_mod
     index = BinaryCodeIndex.build(_clustered(600, 8), kind=kind)
     ran = []
-    for name in ("scan_knn", "scan_range", "mih_knn", "mih_range", "ball_lookup"):
+    for name in ("scan_knn", "scan_range", "mih_knn", "mih_range", "ball_knn", "ball_lookup"):
         real = getattr(hamming_mod, name)
         monkeypatch.setattr(hamming_mod, name,
                             lambda *a, _n=name, _f=real: ran.append(_n) or _f(*a))
     index.warm_up()
-    expect = {"flat": {"scan_knn", "scan_range"}, "hash": {"ball_lookup"},
+    expect = {"flat": {"scan_knn", "scan_range"}, "hash": {"ball_knn", "ball_lookup"},
               "mih": {"mih_knn", "mih_range"}}[kind]
     assert expect <= set(ran)
     BinaryCodeIndex.build(np.zeros((0, 8), np.uint8)).warm_up()      # empty: nothing to run
