@@ -56,6 +56,22 @@ def test_colour_images_use_the_strongest_channel():
                                atol=1e-5, rtol=1e-4)
 
 
+def test_channels_of_equal_gradient_strength_give_the_first_one():
+    """Where two channels' gradients are equally strong but point different ways, the
+    pixel votes with the first channel's orientation."""
+    layer = OrientationHistograms((28, 28, 3))
+    grey = OrientationHistograms((28, 28, 1))
+    y, x = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    # ramps along the two diagonals: gradients of the same length at every pixel, borders
+    # included, at 45 and 135 degrees
+    up, down = ((x + y) / 64)[None, None], ((x - y) / 64 + 0.5)[None, None]
+    zero = torch.zeros_like(up)
+    assert (grey(up) - grey(down)).abs().max() > 0.1
+    for first, second in ((up, down), (down, up)):
+        h = layer(torch.cat([first, second, zero], 1))
+        torch.testing.assert_close(h, grey(first), atol=1e-6, rtol=1e-5)
+
+
 def test_several_scales_are_the_histograms_of_each_scale_side_by_side():
     img = torch.rand(4, 1, 28, 28)
     both = OrientationHistograms((28, 28, 1), cells=(7, 10))

@@ -102,8 +102,11 @@ class OrientationHistograms(nn.Module):
         gy = gy[..., 2:, :] - gy[..., :-2, :]
         mag = (gx ** 2 + gy ** 2).sqrt()
         if x.shape[1] > 1:
-            best = mag.argmax(1, keepdim=True)
-            mag, gx, gy = (t.gather(1, best) for t in (mag, gx, gy))
+            # max() gives the same index as argmax() (the first of equal values) but is an
+            # order of magnitude faster over a short channel axis on the CPU: argmax took
+            # about a third of a 64 x 64 colour model's training step
+            mag, best = mag.max(1, keepdim=True)
+            gx, gy = gx.gather(1, best), gy.gather(1, best)
         pos = torch.remainder(torch.atan2(gy, gx), math.pi) * (self.bins / math.pi)
         lo = pos.floor()
         frac = pos - lo
