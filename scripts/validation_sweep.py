@@ -68,8 +68,12 @@ def load_documents(parser: argparse.ArgumentParser, args):
 
 
 def parse_value(v: str):
+    """A ``--set`` value: true / false, a number, a list of integers written ``a/b/c``
+    (``channels=32/64/64``), else the string."""
     if v.lower() in ("true", "false"):
         return v.lower() == "true"
+    if "/" in v and all(p.isdigit() for p in v.split("/")):
+        return [int(p) for p in v.split("/")]
     for cast in (int, float):
         try:
             return cast(v)
@@ -84,7 +88,8 @@ def main():
     ap.add_argument("--limit", type=int)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[],
-                    help="name=v1,v2 (a ModelConfig field or extra.NAME); repeat to combine")
+                    help="name=v1,v2 (a ModelConfig field or extra.NAME; a list as a/b/c); "
+                    "repeat to combine")
     a = ap.parse_args()
     corpus = load_corpus(a)
     corpus = limit_rows(corpus, a.limit, a.seed)

@@ -299,3 +299,31 @@ def test_linear_embeddings_are_explained_by_the_principal_component_scores(run, 
     fit = design @ np.linalg.lstsq(design, emb, rcond=None)[0]
     r2 = 1 - ((emb - fit) ** 2).sum(0) / ((emb - emb.mean(0)) ** 2).sum(0)
     assert r2.min() >= 0.98
+
+
+def test_larger_images_get_a_third_scale_and_code_and_decode_at_their_own_size():
+    """Images whose shorter side passes defaults.THIRD_SCALE_SIDE are halved three times
+    before the dense layer, others twice; the decoder gives back every pixel of the input
+    size, odd sides included, whatever the number of scales."""
+    from hashret import defaults
+    from hashret.models.networks import ImageDecoder
+    side = defaults.THIRD_SCALE_SIDE
+    assert len(defaults.image_channels((28, 28, 1))) == 2
+    assert len(defaults.image_channels((side, 64, 3))) == 2
+    assert len(defaults.image_channels((side + 1, 64, 3))) == 3
+    assert len(defaults.image_channels((64, 64, 3))) == 3
+    for shape, channels in [((64, 64, 3), (4, 8, 8)), ((37, 35, 1), (4, 8, 8)),
+                            ((13, 11, 3), (4, 8))]:
+        for per_scale in (0, 2):
+            enc = ImageEncoder(shape, 16, channels, 32, convs_per_scale=per_scale)
+            convs = [m for m in enc.modules() if isinstance(m, torch.nn.Conv2d)]
+            assert len(convs) == len(channels) * max(per_scale, 1)
+            x = torch.rand(2, shape[2], shape[0], shape[1])
+            assert enc(x).shape == (2, 16)
+            # the dense layer reads the last scale: the sides halved once a scale, rounding up
+            h, w = shape[0], shape[1]
+            for _ in channels:
+                h, w = -(-h // 2), -(-w // 2)
+            assert enc.head[0].in_features == channels[-1] * h * w
+        dec = ImageDecoder(shape, 16, channels, 32)
+        assert dec(torch.rand(2, 16)).shape == (2, shape[2], shape[0], shape[1])

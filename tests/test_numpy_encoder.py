@@ -56,10 +56,13 @@ def test_numpy_image_encoder_gives_the_networks_logits_and_codes(kind, options, 
 
 
 def test_numpy_image_encoder_of_odd_and_tiny_images(tmp_path):
-    """Odd sides (max-pooling rounds up) and images under 8 pixels (no convolutions)."""
+    """Odd sides (max-pooling rounds up), images under 8 pixels (no convolutions) and
+    images large enough for a third scale."""
     from hashret import build_index
     rng = np.random.default_rng(0)
-    for name, shape, kind in (("odd", (13, 11, 3), "semi"), ("tiny", (6, 6, 1), "deep")):
+    for name, shape, kind in (("odd", (13, 11, 3), "semi"), ("tiny", (6, 6, 1), "deep"),
+                              ("three", (37, 35, 3), "deep"), ("three-semi", (37, 35, 1),
+                                                               "semi")):
         images = (rng.random((160,) + shape) * 255).astype(np.uint8)
         labels = [str(i % 4) for i in range(160)]
         from hashret.data import as_corpus
@@ -68,8 +71,9 @@ def test_numpy_image_encoder_of_odd_and_tiny_images(tmp_path):
         bundle = Bundle.load(tmp_path / name, with_model=False)
         _agree(bundle, images[:20])
         encoder = bundle.numpy_encoder()
-        assert (encoder.conv, encoder.per_scale > 0) == ((True, True) if name == "odd"
-                                                         else (False, False))
+        assert (encoder.conv, encoder.per_scale > 0, encoder.scales) == {
+            "odd": (True, True, 2), "tiny": (False, False, 2), "three": (True, False, 3),
+            "three-semi": (True, True, 3)}[name]
 
 
 def _query_in_a_new_process(out, call):

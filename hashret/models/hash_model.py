@@ -709,7 +709,7 @@ def _check_sizes(c: ModelConfig) -> None:
         raise ValueError("modality, n_features or hidden out of range")
     if c.modality == IMAGE and (not isinstance(c.shape, list) or len(c.shape) != 3
                                 or not all(ok(v, 8192) and v > 0 for v in c.shape)
-                                or not isinstance(c.channels, list) or len(c.channels) != 2
+                                or not isinstance(c.channels, list) or not 1 <= len(c.channels) <= 6
                                 or not all(ok(v, 4096) and v > 0 for v in c.channels)
                                 or not (c.convs_per_scale is None or ok(c.convs_per_scale, 8))):
         raise ValueError("image shape, channels or convolutions out of range")

@@ -62,8 +62,9 @@ class WordDecoder(nn.Module):
         return F.log_softmax(self.out(z), dim=-1)
 
 
-def _conv_geometry(h: int, w: int) -> tuple[int, int]:
-    return math.ceil(h / 4), math.ceil(w / 4)
+def _conv_geometry(h: int, w: int, scales: int = 2) -> tuple[int, int]:
+    """Height and width after ``scales`` halvings, each rounding up."""
+    return math.ceil(h / 2 ** scales), math.ceil(w / 2 ** scales)
 
 
 class OrientationHistograms(nn.Module):
@@ -127,14 +128,15 @@ class OrientationHistograms(nn.Module):
 
 
 class ImageEncoder(nn.Module):
-    """Convolutions at two scales, each halving the image, then a dense layer (an MLP for
-    images under 8 pixels).
+    """Convolutions at one scale per entry of ``channels`` (that many output channels), each
+    scale halving the image, then a dense layer (an MLP for images under 8 pixels).
 
     ``convs_per_scale`` = 0: one strided 3 x 3 convolution a scale. Otherwise that many
     batch-normalised 3 x 3 convolutions a scale, then 2 x 2 max-pooling (rounding up, so
     odd sides keep the strided geometry): a Fashion-MNIST model then trains 2.5 times as
     long, which pays only when labels train the encoder (see
-    :func:`hashret.defaults.image_convs_per_scale`)."""
+    :func:`hashret.defaults.image_convs_per_scale`). How many scales an image size gets:
+    :func:`hashret.defaults.image_channels`."""
 
     def __init__(self, shape, bits: int, channels=(32, 64), hidden: int = 512,
                  convs_per_scale: int = 0):
@@ -142,22 +144,20 @@ class ImageEncoder(nn.Module):
         h, w, c = shape
         self.conv = min(h, w) >= 8
         if self.conv:
-            c1, c2 = channels
-            h4, w4 = _conv_geometry(h, w)
-            if convs_per_scale:
-                layers, cin = [], c
-                for cout in (c1, c2):
+            layers, cin = [], c
+            for cout in channels:
+                if convs_per_scale:
                     for _ in range(convs_per_scale):
                         layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout),
                                    nn.ReLU()]
                         cin = cout
                     layers.append(nn.MaxPool2d(2, ceil_mode=True))
-                self.features = nn.Sequential(*layers, nn.Flatten())
-            else:
-                self.features = nn.Sequential(
-                    nn.Conv2d(c, c1, 3, stride=2, padding=1), nn.ReLU(),
-                    nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
-            n_flat = c2 * h4 * w4
+                else:
+                    layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.ReLU()]
+                    cin = cout
+            self.features = nn.Sequential(*layers, nn.Flatten())
+            hs, ws = _conv_geometry(h, w, len(channels))
+            n_flat = channels[-1] * hs * ws
         else:
             self.features = nn.Flatten()
             n_flat = h * w * c
@@ -168,21 +168,25 @@ class ImageEncoder(nn.Module):
 
 
 class ImageDecoder(nn.Module):
-    """Code -> pixel logits of shape (n, c, h, w); mirrors :class:`ImageEncoder`."""
+    """Code -> pixel logits of shape (n, c, h, w); mirrors :class:`ImageEncoder`: a dense
+    layer to the smallest scale, then one transposed convolution a scale, each doubling the
+    image."""
 
     def __init__(self, shape, bits: int, channels=(32, 64), hidden: int = 512):
         super().__init__()
         self.h, self.w, self.c = shape
         self.conv = min(self.h, self.w) >= 8
         if self.conv:
-            c1, c2 = channels
-            self.h4, self.w4 = _conv_geometry(self.h, self.w)
-            self.c2 = c2
+            self.hs, self.ws = _conv_geometry(self.h, self.w, len(channels))
+            self.c_last = channels[-1]
             self.dense = nn.Sequential(nn.Linear(bits, hidden), nn.ReLU(),
-                                       nn.Linear(hidden, c2 * self.h4 * self.w4), nn.ReLU())
-            self.up = nn.Sequential(
-                nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),
-                nn.ConvTranspose2d(c1, self.c, 4, stride=2, padding=1))
+                                       nn.Linear(hidden, self.c_last * self.hs * self.ws),
+                                       nn.ReLU())
+            widths = [*reversed(channels), self.c]
+            layers = []
+            for a, b in zip(widths[:-1], widths[1:]):
+                layers += [nn.ConvTranspose2d(a, b, 4, stride=2, padding=1), nn.ReLU()]
+            self.up = nn.Sequential(*layers[:-1])          # no ReLU on the pixel logits
         else:
             self.dense = nn.Sequential(nn.Linear(bits, hidden), nn.ReLU(),
                                        nn.Linear(hidden, self.h * self.w * self.c))
@@ -191,7 +195,7 @@ class ImageDecoder(nn.Module):
         y = self.dense(z)
         if not self.conv:
             return y.view(-1, self.c, self.h, self.w)
-        y = self.up(y.view(-1, self.c2, self.h4, self.w4))
+        y = self.up(y.view(-1, self.c_last, self.hs, self.ws))
         if y.shape[-2:] != (self.h, self.w):
             y = y[..., :self.h, :self.w]
         return y

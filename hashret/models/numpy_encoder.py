@@ -3,8 +3,8 @@
 Importing torch takes about 2 s on a 2-core CPU, more than the rest of a query from the
 command line, and a query only runs the encoder: for documents TF-IDF weights times an
 embedding table, summed per document, then two ReLU layers
-(:class:`hashret.models.networks.TextEncoder`); for images two scales of 3 x 3
-convolutions and a dense head (:class:`hashret.models.networks.ImageEncoder`). Reading
+(:class:`hashret.models.networks.TextEncoder`); for images 3 x 3 convolutions at two or
+three scales and a dense head (:class:`hashret.models.networks.ImageEncoder`). Reading
 their weights from ``model.safetensors`` with numpy and running them here gives the
 network's logits to float rounding (the tests hold the two to each other). The layers are
 laid out from the model's configuration exactly as the network lays them out; weights that
@@ -115,20 +115,21 @@ class NumpyImageEncoder:
     @staticmethod
     def layout(config: dict) -> dict | None:
         """The encoder's parameter names and shapes, laid out as ImageEncoder lays out its
-        layers: ``features`` (per scale, one strided convolution and a ReLU, or
-        ``convs_per_scale`` convolutions each with batch norm and ReLU, then max-pooling;
-        a flatten) and ``head`` (Linear, ReLU, Linear). None for an unknown configuration."""
+        layers: ``features`` (per scale, one per entry of ``channels``: one strided
+        convolution and a ReLU, or ``convs_per_scale`` convolutions each with batch norm
+        and ReLU, then max-pooling; a flatten) and ``head`` (Linear, ReLU, Linear). None for
+        an unknown configuration."""
         try:
             h, w, c = config["shape"]
             bits, hidden = int(config["bits"]), int(config["hidden"])
-            c1, c2 = config["channels"]
+            channels = [int(v) for v in config["channels"]]
             per_scale = int(config.get("convs_per_scale") or 0)
         except (KeyError, TypeError, ValueError):
             return None
         out = {}
-        if min(h, w) >= 8:
+        if min(h, w) >= 8 and channels:
             i, cin = 0, c
-            for cout in (c1, c2):
+            for cout in channels:
                 for _ in range(max(per_scale, 1)):
                     out[f"encoder.features.{i}.weight"] = (cout, cin, 3, 3)
                     out[f"encoder.features.{i}.bias"] = (cout,)
@@ -141,7 +142,8 @@ class NumpyImageEncoder:
                     cin = cout
                 if per_scale:
                     i += 1                      # max-pooling
-            n_flat = c2 * -(-h // 4) * -(-w // 4)
+            side = 2 ** len(channels)
+            n_flat = channels[-1] * -(-h // side) * -(-w // side)
         else:
             n_flat = h * w * c
         out.update({"encoder.head.0.weight": (hidden, n_flat), "encoder.head.0.bias": (hidden,),
@@ -153,6 +155,7 @@ class NumpyImageEncoder:
         h, w, _ = config["shape"]
         self.conv = min(h, w) >= 8
         self.per_scale = int(config.get("convs_per_scale") or 0)
+        self.scales = len(config["channels"])
         self.bits = int(config["bits"])
         # a model trained on mirrored images codes the mean of an image's logits and its
         # mirror image's (HashModel.embed_features)
@@ -185,7 +188,7 @@ class NumpyImageEncoder:
         if not self.conv:
             return x.reshape(len(x), -1)
         i = 0
-        for _ in range(2):                      # two scales
+        for _ in range(self.scales):
             if self.per_scale:
                 for _ in range(self.per_scale):
                     x = np.maximum(self._batch_norm(self._conv(x, i, 1), i + 1), 0)
