@@ -62,7 +62,7 @@ class WordDecoder(nn.Module):
         return F.log_softmax(self.out(z), dim=-1)
 
 
-def _conv_geometry(h: int, w: int, scales: int = 2) -> tuple[int, int]:
+def _conv_geometry(h: int, w: int, scales: int) -> tuple[int, int]:
     """Height and width after ``scales`` halvings, each rounding up."""
     return math.ceil(h / 2 ** scales), math.ceil(w / 2 ** scales)
 

@@ -126,8 +126,10 @@ class NumpyImageEncoder:
             per_scale = int(config.get("convs_per_scale") or 0)
         except (KeyError, TypeError, ValueError):
             return None
+        if not channels:
+            return None
         out = {}
-        if min(h, w) >= 8 and channels:
+        if min(h, w) >= 8:
             i, cin = 0, c
             for cout in channels:
                 for _ in range(max(per_scale, 1)):
