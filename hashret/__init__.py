@@ -20,7 +20,7 @@ from .errors import BundleError, CorpusError, HashretError, UsageError  # noqa: 
 # The rest is imported when first used, so `hashret --help` and `hashret info` do not wait
 # for torch to load.
 _LAZY = {"as_corpus": "data", "load_dataset": "data", "read_corpus": "data", "HashModel": "models",
-         "ModelConfig": "models", "BinaryCodeIndex": "index", "Bundle": "bundle",
+         "ModelConfig": "models", "BinaryCodeIndex": "search.index", "Bundle": "bundle",
          "add_to_index": "build", "build_index": "build", "remove_from_index": "build",
          "Hit": "retriever", "Retriever": "retriever"}
 

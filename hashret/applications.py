@@ -17,7 +17,8 @@ from .data.tables import JSON_TABLE_SUFFIX, TABLE_SUFFIXES
 from .data.text import TEXT_SUFFIXES, read_text_file
 from .errors import CorpusError, UsageError
 from .fileio import atomic_file, safe_child
-from .models import HashModel, pack_bits, unpack_bits
+from .models import HashModel
+from .search.bits import pack_bits, unpack_bits
 from .models.networks import corrupt, parse_noise
 from .pictures import image_grid, save_png, to_uint8
 from .progress import progress_bar

@@ -12,7 +12,7 @@ from .bundle import Bundle, ItemColumns, corpus_record, id_type
 from .data import as_corpus
 from .data.corpus import Corpus
 from .errors import CorpusError, UsageError
-from .index import BinaryCodeIndex, check_index_kind
+from .search.index import BinaryCodeIndex, check_index_kind
 from .models import HashModel, check_bits
 
 log = logging.getLogger("hashret")

@@ -6,7 +6,7 @@ import numpy as np
 
 from .bundle import Bundle
 from .errors import HashretError
-from .models.bits import unpack_bits
+from .search.bits import unpack_bits
 
 SAMPLE = 256
 ROUNDING = 1e-4     # how far a re-derived code value may move from the stored one by rounding

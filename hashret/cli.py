@@ -15,7 +15,7 @@ import numpy as np
 
 from . import defaults
 from .errors import HashretError, UsageError
-from .index import INDEX_KINDS, check_index_kind
+from .search.index import INDEX_KINDS, check_index_kind
 from .models.config import CLASSIC_MODEL_KINDS, MODEL_KINDS
 
 log = logging.getLogger("hashret")

@@ -202,7 +202,7 @@ def teacher_epochs(n_labelled: int) -> int:
 
 # A query by example is answered from its RERANK_CANDIDATES_PER_RESULT * k nearest items by
 # Hamming distance (at least RERANK_MIN_CANDIDATES), re-ranked by the inner product of its
-# code logits with their bits as +-1 (hashret.rerank). Validation (BENCHMARKS.md
+# code logits with their bits as +-1 (hashret.search.rerank). Validation (BENCHMARKS.md
 # "Re-ranking by an asymmetric distance"), 64 bits, precision@10 Hamming -> 3 x k / 10 x k
 # candidates: Reuters 0.8355 -> 0.8402 / 0.8414, Debian descriptions 0.4992 -> 0.5143 /
 # 0.5146, 8 x 8 digits 0.9448 -> 0.9575 / 0.9560, fortunes 0.1553 -> 0.1617 / 0.1612, 32 x 32

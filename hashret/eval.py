@@ -19,10 +19,10 @@ import numpy as np
 
 from . import defaults
 from .errors import CorpusError, UsageError
-from .models.bits import pack_bits
+from .search.bits import pack_bits
 # the ranking, its relevance and AP are shared with the scores that stop a model's run
-from .models.selection import average_precision, hamming_ranking, relevance
-from .rerank import asymmetric_order
+from .search.metrics import average_precision, hamming_ranking, relevance
+from .search.rerank import asymmetric_order
 
 MAP_DEPTH = 1000
 
@@ -291,7 +291,7 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
     record(name, candidates)
     if corpus is not None:
         # queries by example are re-ranked by their logits against the items' bits
-        # (hashret.rerank): the same candidates, the top ``depth`` by Hamming distance
+        # (hashret.search.rerank): the same candidates, the top ``depth`` by Hamming distance
         logits = np.concatenate([
             bundle.model.encode(items)[1]
             for _, items in corpus.batches(defaults.ENCODE_BATCH_SIZE, q)])

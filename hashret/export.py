@@ -11,7 +11,7 @@ from .bundle import Bundle, id_type, items_table
 from .errors import UsageError
 from .fileio import atomic_file
 from .progress import progress_bar
-from .rerank import search_reranked
+from .search.rerank import search_reranked
 
 if TYPE_CHECKING:
     from .models import HashModel
@@ -139,7 +139,7 @@ def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
     one Parquet row per query with ``query_id``, ``neighbour_ids`` (list, nearest first;
     ties in row order) and ``distances`` (list<int32>, Hamming). A corpus's items are
     queries by example: with ``rerank`` their Hamming candidates are re-ranked by their
-    code logits as :meth:`Retriever.query` does (:mod:`hashret.rerank`), the distances
+    code logits as :meth:`Retriever.query` does (:mod:`hashret.search.rerank`), the distances
     staying Hamming distances."""
     import pyarrow as pa
     parquet_path(out)                       # before the search, not after

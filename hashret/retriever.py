@@ -14,7 +14,7 @@ from .data.corpus import IMAGE, TEXT
 from .data.images import IMAGE_SUFFIXES, load_image
 from .data.text import read_text_file
 from .errors import UsageError
-from .rerank import search_reranked
+from .search.rerank import search_reranked
 
 log = logging.getLogger("hashret")
 
@@ -129,7 +129,7 @@ class Retriever:
     def query(self, example, k: int = 10, rerank: bool = True) -> list[Hit]:
         """Nearest neighbours of one example: text, an image array or a file path. With
         ``rerank`` (the default) the nearest candidates by Hamming distance are ordered by
-        the asymmetric distance of :mod:`hashret.rerank` (the example's code logits against
+        the asymmetric distance of :mod:`hashret.search.rerank` (the example's code logits against
         the items' bits) before the first ``k`` are taken; each hit keeps its Hamming
         distance."""
         return self.query_many([example], k, rerank)[0]

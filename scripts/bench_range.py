@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_speed import make_codes, single_latency  # noqa: E402
 
-from hashret.index import BinaryCodeIndex  # noqa: E402
+from hashret.search.index import BinaryCodeIndex  # noqa: E402
 
 
 def faiss_hash(db, prefix_bits, nflip):

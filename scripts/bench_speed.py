@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hashret.index import BinaryCodeIndex
+from hashret.search.index import BinaryCodeIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- speed:begin -->", "<!-- speed:end -->"

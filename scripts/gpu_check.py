@@ -46,7 +46,7 @@ def machine() -> dict:
         pass
     faiss_check = None
     if torch.cuda.is_available():
-        from hashret.gpu import FaissGpuScan, faiss_has_gpu
+        from hashret.search.gpu import FaissGpuScan, faiss_has_gpu
         if faiss_has_gpu():
             codes = make_codes(10000, 8, False, seed=3)
             faiss_check = FaissGpuScan(codes).works(codes)
@@ -85,7 +85,7 @@ def timed(fn, reps=3):
 
 
 def search_check(n, clustered, nq, ks):
-    from hashret.index import BinaryCodeIndex
+    from hashret.search.index import BinaryCodeIndex
     codes = make_codes(n, 8, clustered, seed=1)
     queries = make_codes(nq, 8, clustered, seed=2)
     rows = []
@@ -131,7 +131,7 @@ def search_check(n, clustered, nq, ks):
 
 def block_check(n, nq, k, blocks):
     """Throughput of the torch GPU scan at several step sizes (query x code pairs)."""
-    from hashret import gpu
+    from hashret.search import gpu
     codes = make_codes(n, 8, False, seed=1)
     queries = make_codes(nq, 8, False, seed=2)
     scan = gpu.TorchHammingScan(codes, "cuda")

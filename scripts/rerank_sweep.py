@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How many Hamming candidates to re-rank by the asymmetric distance (hashret.rerank), on a
+"""How many Hamming candidates to re-rank by the asymmetric distance (hashret.search.rerank), on a
 validation split (that of ``validation_sweep.py``): precision@10 and @100 of the queries'
 Hamming neighbours, and of 3 x k, 10 x k and 1,000 Hamming candidates re-ranked.
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from hashret import HashModel
 from hashret.eval import hamming_ranking, label_matrix, relevance, scores
-from hashret.rerank import asymmetric_order
+from hashret.search.rerank import asymmetric_order
 
 from validation_sweep import corpus_parser, load_corpus, validation_split
 

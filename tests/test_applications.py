@@ -9,7 +9,7 @@ from PIL import Image
 from hashret import Bundle
 from hashret.applications import hamming_path, sample_codes
 from hashret.data.images import read_idx
-from hashret.models import pack_bits, unpack_bits
+from hashret.search.bits import pack_bits, unpack_bits
 from hashret.pictures import image_grid, to_uint8
 
 

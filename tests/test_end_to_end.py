@@ -10,7 +10,7 @@ import torch
 
 from hashret import Bundle, Retriever, load_dataset
 from hashret.bundle import codes_from_column
-from hashret.models import unpack_bits
+from hashret.search.bits import unpack_bits
 
 from conftest import hamming
 
@@ -205,7 +205,7 @@ def test_build_with_each_exact_index_kind_answers_like_brute_force(run, tmp_path
 def test_query_on_the_gpu_says_clearly_when_there_is_none(run, reuters_index):
     import torch
 
-    from hashret.gpu import faiss_has_gpu
+    from hashret.search.gpu import faiss_has_gpu
     out, corpus = reuters_index
     res = run("query", out, "--id", corpus.ids[0], "-k", "3", "--gpu", "--json")
     if faiss_has_gpu() or torch.cuda.is_available():

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from hashret.errors import BundleError, UsageError
-from hashret.index import BinaryCodeIndex
-from hashret.models import pack_bits, unpack_bits
+from hashret.search.index import BinaryCodeIndex
+from hashret.search.bits import pack_bits, unpack_bits
 
 from conftest import hamming
 
@@ -115,13 +115,13 @@ def test_exact_kinds_match_brute_force_including_ties(kind, nbytes):
 
 
 def test_exact_kinds_fall_back_to_the_scan_with_identical_results(monkeypatch):
-    from hashret import index as index_mod
+    from hashret.search import kinds as index_mod
     db = _clustered(2000, 8, flip=0.3)           # far-apart codes: large radii needed
     q = _clustered(5, 8, seed=5, flip=0.3)
     true_d, true_i = _truth(q, db, 20)
-    from hashret import hamming as hamming_mod
-    monkeypatch.setattr(index_mod._HammingBall, "MIN_BUDGET", 10)
-    monkeypatch.setattr(index_mod._MultiIndex, "MIN_BUDGET", 1)
+    from hashret.search import scan as hamming_mod
+    monkeypatch.setattr(index_mod.HammingBall, "MIN_BUDGET", 10)
+    monkeypatch.setattr(index_mod.MultiIndex, "MIN_BUDGET", 1)
     scans = []
     real_scan = hamming_mod.scan_knn
     monkeypatch.setattr(hamming_mod, "scan_knn", lambda *a: scans.append(1) or real_scan(*a))
@@ -138,11 +138,11 @@ def test_exact_kinds_fall_back_to_the_scan_with_identical_results(monkeypatch):
 def test_hash_knn_scans_only_the_queries_its_ball_leaves_short(monkeypatch):
     """In one batch, queries whose ball holds k items are answered from the table and only
     the others are scanned; both kinds of row come back as the brute force orders them."""
-    from hashret import hamming as hamming_mod
-    from hashret import index as index_mod
+    from hashret.search import scan as hamming_mod
+    from hashret.search import kinds as index_mod
     db = _clustered(2000, 8, flip=0.3)           # 30 copies of row 1000, the rest apart
     q = np.concatenate([db[[1000, 5]], _clustered(3, 8, seed=5, flip=0.3), db[[1001]]])
-    monkeypatch.setattr(index_mod._HammingBall, "MIN_BUDGET", 10)   # radius 0 only
+    monkeypatch.setattr(index_mod.HammingBall, "MIN_BUDGET", 10)   # radius 0 only
     scanned = []
     real_scan = hamming_mod.scan_knn
     monkeypatch.setattr(hamming_mod, "scan_knn",
@@ -181,14 +181,14 @@ def test_mih_range_search_probes_its_tables_and_is_exact(monkeypatch):
     must not run), for every substring count and radius: each table's share of the
     radius must still reach every item within it, and an item reached by several tables
     must be listed once."""
-    from hashret import hamming as hamming_mod
+    from hashret.search import scan as hamming_mod
     db = _clustered(3000, 8, centres=30, flip=0.06)
     ids = np.arange(3000) * 7 + 3
     near = db[100:112].copy()
     near[:, :2] ^= np.arange(12, dtype=np.uint8)[:, None] * 37      # 0-8 bits away
     q = np.concatenate([db[[0, 1500, 1501]], near, _codes(3, 8, seed=4)])
-    from hashret import index as index_mod
-    monkeypatch.setattr(index_mod._MultiIndex, "MIN_BUDGET", 10**9)   # never scan
+    from hashret.search import kinds as index_mod
+    monkeypatch.setattr(index_mod.MultiIndex, "MIN_BUDGET", 10**9)   # never scan
     monkeypatch.setattr(hamming_mod, "scan_range", lambda *a: pytest.fail("scanned"))
     for m in (3, 4, 8, 16):
         index = BinaryCodeIndex.build(db, ids=ids, kind="mih", substrings=m)
@@ -211,13 +211,13 @@ def test_mih_range_search_probes_its_tables_and_is_exact(monkeypatch):
 def test_mih_range_query_meeting_huge_buckets_is_scanned_with_identical_results(monkeypatch):
     """A query whose buckets hold far more items than the index's work budget is handed to
     the scan (bounded latency); the other queries of the batch keep the tables' answer."""
-    from hashret import hamming as hamming_mod
-    from hashret import index as index_mod
+    from hashret.search import scan as hamming_mod
+    from hashret.search import kinds as index_mod
     rng = np.random.default_rng(2)
     db = np.concatenate([np.zeros((3000, 8), np.uint8),          # one crowded address
                          rng.integers(0, 256, (3000, 8), dtype=np.uint8)])
     q = np.concatenate([np.zeros((1, 8), np.uint8), db[3000:3004]])
-    monkeypatch.setattr(index_mod._MultiIndex, "MIN_BUDGET", 200)
+    monkeypatch.setattr(index_mod.MultiIndex, "MIN_BUDGET", 200)
     scanned = []
     real = hamming_mod.scan_range
     monkeypatch.setattr(hamming_mod, "scan_range",
@@ -230,7 +230,7 @@ def test_mih_range_query_meeting_huge_buckets_is_scanned_with_identical_results(
 
 
 def test_database_split_path_of_the_scan_is_exact():
-    from hashret.hamming import SPLIT_MIN
+    from hashret.search.scan import SPLIT_MIN
     db = _codes(SPLIT_MIN + 10, 8, 7)   # one query over this many codes splits the database
     q = _codes(1, 8, 8)
     true_d, true_i = _truth(q, db, 30)
@@ -243,7 +243,8 @@ def test_database_split_path_of_the_scan_is_exact():
 def test_bit_sliced_scan_of_64_bit_codes_equals_brute_force(n):
     """64-bit flat indexes scan bit planes of 256 codes; partial last groups, ties and
     every threshold must give the brute-force results."""
-    from hashret import hamming as hm
+    from hashret.search import planes as hm
+    from hashret.search.words import word_view
     db = _clustered(n, 8, seed=n)
     q = np.concatenate([db[:1], db[n // 2: n // 2 + 1], _clustered(6, 8, seed=5)])
     index = BinaryCodeIndex.build(db)
@@ -255,11 +256,11 @@ def test_bit_sliced_scan_of_64_bit_codes_equals_brute_force(n):
         np.testing.assert_array_equal(ids[:, :min(k, n)], true_i)
         assert (ids[:, n:] == -1).all()
     # a span of the database that starts and ends inside groups (threads split spans)
-    words = hm.word_view(db)
+    words = word_view(db)
     lo, hi = min(3, n - 1), max(min(n - 5, 700), min(3, n - 1) + 1)
     d = np.full((len(q), 5), 99, np.int64)
     p = np.full((len(q), 5), -1, np.int64)
-    hm.knn_scan_planes(hm.bit_planes(words.reshape(-1)), words, hm.word_view(q), 5, lo, hi,
+    hm.knn_scan_planes(hm.bit_planes(words.reshape(-1)), words, word_view(q), 5, lo, hi,
                        d, p, np.zeros(len(q), np.int64))
     true_d, true_i = _truth(q, db[lo:hi], min(5, hi - lo))
     np.testing.assert_array_equal(d[:, :true_d.shape[1]], true_d)
@@ -329,7 +330,7 @@ def test_add_and_remove_keep_tables_exact(kind):
 
 
 def test_auto_picks_from_the_size_and_parameters_are_checked():
-    from hashret.index import choose_kind
+    from hashret.search.index import choose_kind
     index = BinaryCodeIndex.build(_codes(100, 8), kind="auto")
     assert index.kind == choose_kind(100, 64) == "flat" and index.requested_kind == "auto"
     assert choose_kind(5_000_000, 64) == "mih"
@@ -360,7 +361,7 @@ def test_torch_gpu_scan_gives_the_cpu_scan_results_ties_included(nbytes, monkeyp
     # The GPU scan's arithmetic, run by torch on the CPU: same distances and same ids as
     # the compiled scan, including ties (few distinct codes) and k beyond the item count.
     # Small blocks make it merge across code chunks and query blocks.
-    from hashret import gpu
+    from hashret.search import gpu
     monkeypatch.setattr(gpu, "_BLOCK_ELEMENTS", 64)
     rng = np.random.default_rng(nbytes)
     db = rng.integers(0, 256, (40, nbytes), dtype=np.uint8)[rng.integers(0, 40, 300)]
@@ -378,7 +379,7 @@ def test_torch_gpu_scan_gives_the_cpu_scan_results_ties_included(nbytes, monkeyp
 def test_gpu_flat_search_needs_a_gpu_and_says_so():
     import torch
 
-    from hashret.gpu import faiss_has_gpu
+    from hashret.search.gpu import faiss_has_gpu
     db = _codes(500, 8)
     if faiss_has_gpu() or torch.cuda.is_available():
         index = BinaryCodeIndex.build(db, kind="flat", gpu=1)
@@ -394,7 +395,7 @@ def test_a_faiss_gpu_index_that_returns_garbage_is_not_used(monkeypatch, caplog)
     # instead of failing; the self-check must catch that and fall back to the torch scan.
     import torch
 
-    from hashret import gpu
+    from hashret.search import gpu
 
     class Garbage:
         def search(self, q, k):
@@ -418,7 +419,7 @@ def test_a_faiss_gpu_index_that_returns_garbage_is_not_used(monkeypatch, caplog)
 def test_gpu_search_on_a_loaded_index(tmp_path):
     import torch
 
-    from hashret.gpu import faiss_has_gpu
+    from hashret.search.gpu import faiss_has_gpu
     db = _codes(400, 8)
     BinaryCodeIndex.build(db).save(tmp_path / "flat")
     BinaryCodeIndex.build(db, kind="hash").save(tmp_path / "hash")
@@ -435,7 +436,7 @@ def test_gpu_search_on_a_loaded_index(tmp_path):
 def test_adding_to_a_gpu_flat_index_keeps_earlier_snapshots_whole(monkeypatch):
     # The GPU copy is rebuilt for the new state, not grown in place: a search that holds
     # the previous state must not see positions it has no ids for.
-    from hashret import gpu
+    from hashret.search import gpu
     made = []
 
     def scan_on_cpu(codes):
@@ -458,12 +459,15 @@ def test_adding_to_a_gpu_flat_index_keeps_earlier_snapshots_whole(monkeypatch):
 def test_warm_up_runs_the_kernels_of_both_query_kinds(kind, monkeypatch):
     """A build warms the index up so numba compiles (and caches) what a later process's
     first query needs: the k-NN and the range path of this kind, on a stored code."""
-    from hashret import hamming as hamming_mod
+    from hashret.search import scan as hamming_mod
     index = BinaryCodeIndex.build(_clustered(600, 8), kind=kind)
     ran = []
-    for name in ("scan_knn", "scan_range", "mih_knn", "mih_range", "ball_knn", "ball_lookup"):
-        real = getattr(hamming_mod, name)
-        monkeypatch.setattr(hamming_mod, name,
+    from hashret.search import ball, mih
+    for mod, name in ((hamming_mod, "scan_knn"), (hamming_mod, "scan_range"),
+                      (mih, "mih_knn"), (mih, "mih_range"), (ball, "ball_knn"),
+                      (ball, "ball_lookup")):
+        real = getattr(mod, name)
+        monkeypatch.setattr(mod, name,
                             lambda *a, _n=name, _f=real: ran.append(_n) or _f(*a))
     index.warm_up()
     expect = {"flat": {"scan_knn", "scan_range"}, "hash": {"ball_knn", "ball_lookup"},

@@ -10,7 +10,7 @@ import pytest
 
 from hashret.bundle import Bundle
 from hashret.errors import BundleError
-from hashret.models import unpack_bits
+from hashret.search.bits import unpack_bits
 from hashret.retriever import Retriever
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 
 from hashret import defaults
-from hashret.models.bits import pack_bits, unpack_bits
-from hashret.rerank import asymmetric_order, rerank_candidates
+from hashret.search.bits import pack_bits, unpack_bits
+from hashret.search.rerank import asymmetric_order, rerank_candidates
 
 
 def test_candidates_are_ordered_by_logits_against_bits_and_missing_ones_go_last():

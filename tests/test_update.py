@@ -13,7 +13,7 @@ from hashret.build import add_to_index, remove_from_index
 from hashret.check import check_bundle
 from hashret.data import read_corpus
 from hashret.eval import reopen_corpus
-from hashret.index import BinaryCodeIndex
+from hashret.search.index import BinaryCodeIndex
 
 NEW = [{"text": "OPEC ministers agree to cut crude oil output to support prices",
         "labels": ["crude"]},

@@ -1,14 +1,12 @@
 """The model core: one binary autoencoder framework whose every kind yields K-bit codes.
 
-The configuration and bit packing import without torch; the networks and
+The configuration imports without torch; the networks and
 :class:`HashModel` import it on first use, so opening an index to query it by id, export
 or prune it does not pay for loading torch."""
 
-from .bits import pack_bits, unpack_bits
 from .config import MODEL_KINDS, ModelConfig, check_bits
 
-__all__ = ["BinaryAutoencoder", "HashModel", "ModelConfig", "MODEL_KINDS", "check_bits",
-           "pack_bits", "unpack_bits"]
+__all__ = ["BinaryAutoencoder", "HashModel", "ModelConfig", "MODEL_KINDS", "check_bits"]
 
 
 def __getattr__(name):

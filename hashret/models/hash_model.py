@@ -21,7 +21,7 @@ from ..features import (ImageFeaturizer, ImageRows, SparseRows, TfidfFeaturizer,
                         featurizer_from_dict)
 from ..progress import progress_bar
 from ..train import TrainReport, pick_device, train
-from .bits import pack_bits, unpack_bits
+from ..search.bits import pack_bits, unpack_bits
 from .binary_autoencoder import BinaryAutoencoder, Supervision, TextBatch
 from .code_targets import NeighbourCodeVotes, gradient_code_targets
 from .classic import CLASSIC_KINDS, ROTATIONS, FeatureMatrix

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import BundleError
-from .bits import pack_bits
+from ..search.bits import pack_bits
 from .config import CONFIG_FILE
 
 _TEXT_CHUNK = 256       # documents a step: bounds the (terms, hidden) products held at once

@@ -17,8 +17,8 @@ import logging
 
 import numpy as np
 
-from . import hamming
-from .errors import UsageError
+from ..errors import UsageError
+from .scan import sort_rows
 
 log = logging.getLogger("hashret")
 
@@ -116,7 +116,7 @@ class FaissGpuScan:
         return bool(len(sample) == 0 or (d[:, 0] == 0).all())
 
     def knn(self, queries: np.ndarray, k: int):
-        return hamming.sort_rows(*self.index.search(np.ascontiguousarray(queries), k))
+        return sort_rows(*self.index.search(np.ascontiguousarray(queries), k))
 
 
 def faiss_has_gpu() -> bool:

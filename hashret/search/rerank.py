@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import defaults
-from .models.bits import unpack_bits
+from .. import defaults
+from .bits import unpack_bits
 
 
 def rerank_candidates(k: int, n_items: int) -> int:
