@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .bundle import Bundle
 from .data import read_corpus
 from .data.archives import is_archive
 from .data.corpus import TEXT
@@ -18,10 +19,10 @@ from .data.text import TEXT_SUFFIXES, read_text_file
 from .errors import CorpusError, UsageError
 from .fileio import atomic_file, safe_child
 from .models import HashModel
-from .search.bits import pack_bits, unpack_bits
 from .models.networks import corrupt, parse_noise
 from .pictures import image_grid, save_png, to_uint8
 from .progress import progress_bar
+from .search.bits import pack_bits, unpack_bits
 
 TOP_TERMS = 20
 
@@ -130,6 +131,11 @@ def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0)
     return {"items": len(names), "output": str(out), "kind": kind}
 
 
+def denoise_with_index(path, inp, out, noise: str | None = None, seed: int = 0) -> dict:
+    """:func:`denoise` with the model of the index at ``path``."""
+    return denoise(Bundle.load(path).model, inp, out, noise=noise, seed=seed)
+
+
 def _is_document_table(path: Path) -> bool:
     # a .txt file stays one document here: the text file that denoise has always read
     return path.is_file() and (path.suffix.lower() in TABLE_SUFFIXES + (JSON_TABLE_SUFFIX,)
@@ -197,7 +203,7 @@ def hamming_path(a: np.ndarray, b: np.ndarray, steps: int, seed: int = 0) -> np.
     at a time (in a seeded random order), so consecutive codes are a few bits apart and the
     path starts at ``a`` and ends at ``b``."""
     if steps < 2:
-        raise UsageError("--steps must be at least 2 (the two end points)")
+        raise UsageError("{steps} must be at least 2 (the two end points)", option="steps")
     bits_a, bits_b = unpack_bits(a[None])[0], unpack_bits(b[None])[0]
     diff = np.flatnonzero(bits_a != bits_b)
     np.random.default_rng(seed).shuffle(diff)
@@ -214,11 +220,11 @@ def parse_code(hex_code: str, bits: int) -> np.ndarray:
     try:
         raw = bytes.fromhex(hex_code.strip())
     except ValueError:
-        raise UsageError(f"--code {hex_code!r} is not hexadecimal; give {bits // 4} hex digits "
-                         "(the code's bytes, as in the Parquet export)") from None
+        raise UsageError(f"{{code}} {hex_code!r} is not hexadecimal; give {bits // 4} hex digits "
+                         "(the code's bytes, as in the Parquet export)", option="code") from None
     if len(raw) * 8 != bits:
-        raise UsageError(f"--code has {len(raw) * 8} bits but the model makes {bits}-bit codes; "
-                         f"give {bits // 4} hex digits")
+        raise UsageError(f"{{code}} has {len(raw) * 8} bits but the model makes {bits}-bit codes; "
+                         f"give {bits // 4} hex digits", option="code")
     return np.frombuffer(raw, np.uint8)[None]
 
 
@@ -243,3 +249,29 @@ def write_generated(model: HashModel, codes: np.ndarray, out, captions=None) -> 
         return out
     save_png(image_grid(decoded, cols=min(len(codes), 8), captions=captions), out)
     return out
+
+
+def generate_from_index(path, out, sample: int | None = None, code: str | None = None,
+                        interpolate=None, steps: int = 8, seed: int = 0) -> int:
+    """Decode codes into ``out`` (see :func:`write_generated`): ``sample``
+    codes drawn from the per-bit frequencies of the indexed codes, one given ``code`` (hex),
+    or the ``steps`` codes of a Hamming path between two indexed items (``interpolate``, a
+    pair of ids), each captioned with its distance from the first, with the model of the
+    index at ``path``. Returns the number of codes decoded."""
+    given = [f"{{{n}}}" for n, v in (("sample", sample), ("code", code),
+                                      ("interpolate", interpolate)) if v]
+    if len(given) != 1:
+        raise UsageError("give exactly one of {sample}, {code} or {interpolate} "
+                         f"(got {', '.join(given) or 'none'})")
+    bundle = Bundle.load(path)
+    captions = None
+    if sample:
+        codes = sample_codes(bundle.codes, sample, seed)
+    elif code:
+        codes = parse_code(code, bundle.bits)
+    else:
+        a, b = (bundle.codes[bundle.row_of(i)] for i in interpolate)
+        codes = hamming_path(a, b, steps, seed)
+        captions = [f"+{int(np.unpackbits(c ^ a).sum())} bits" for c in codes]
+    write_generated(bundle.model, codes, out, captions)
+    return len(codes)

@@ -26,9 +26,7 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
     write the bundle to ``out``. Nothing at ``out`` changes unless the build succeeds.
     ``corpus`` may also be a list of texts or an image array (:func:`hashret.data.as_corpus`)."""
     corpus = as_corpus(corpus)
-    check_bits(bits)
-    Bundle.check_destination(out)      # fail before training, not after
-    check_index_kind(index_kind, index_params)
+    check_build(out, bits, model, model_options, index_kind, index_params)
     start = time.perf_counter()
     hm = HashModel(kind=model, bits=bits, epochs=epochs, seed=seed,
                    extra=dict(model_options or {}))
@@ -58,6 +56,16 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
     return Bundle.load(out)
 
 
+def check_build(out, bits: int = 64, model: str = "deep", model_options: dict | None = None,
+                index_kind: str = "flat", index_params: dict | None = None) -> None:
+    """Refuse a build's bad settings (code length, model kind and options, index kind and
+    parameters, destination) before any corpus is read or model trained."""
+    check_bits(bits)
+    HashModel(kind=model, bits=bits, extra=dict(model_options or {}))
+    check_index_kind(index_kind, index_params)
+    Bundle.check_destination(out)
+
+
 def _warn_empty(model: HashModel) -> None:
     if model.empty_items:
         log.warning("%d document(s) hold no word of the vocabulary (empty or only stop "
@@ -70,7 +78,7 @@ def add_to_index(path, corpus: Corpus, progress: bool = True) -> Bundle:
     a corpus unlike the one the model learnt from is coded less well (rebuild then).
 
     Ids must be new to the index. Items a reader numbered by row (a table without
-    ``--id-column`` or an ``id`` column, an array, IDX or CIFAR file) are numbered on from
+    ``id_column`` or an ``id`` column, an array, IDX or CIFAR file) are numbered on from
     the index's largest integer id. Nothing at ``path`` changes unless the whole update succeeds."""
     bundle = Bundle.load(path, verify=True)
     model = bundle.model
@@ -90,6 +98,19 @@ def add_to_index(path, corpus: Corpus, progress: bool = True) -> Bundle:
     _rewrite(bundle, np.concatenate([bundle.codes, codes]),
              np.concatenate([bundle.embeddings(), emb]), items, index, change)
     return Bundle.load(path)
+
+
+def add_corpus(path, corpus_path, text_column: str | None = None,
+               label_column: str | None = None, id_column: str | None = None,
+               progress: bool = True) -> tuple[Bundle, list]:
+    """:func:`add_to_index` of the corpus at ``corpus_path`` (read as
+    :func:`hashret.data.read_corpus` reads it, after the index at ``path`` is found to be
+    one); returns the updated bundle and the ids the new items were given."""
+    from .data import read_corpus
+    Bundle.read_manifest(path)          # a wrong index is said before the corpus is read
+    corpus = read_corpus(corpus_path, text_column, label_column, id_column)
+    bundle = add_to_index(path, corpus, progress=progress)
+    return bundle, bundle.items.column("id").to_pylist()[-len(corpus):]
 
 
 def remove_from_index(path, ids) -> Bundle:
@@ -125,7 +146,7 @@ def remove_from_index(path, ids) -> Bundle:
 def _rewrite(bundle: Bundle, codes, embeddings, items: ItemColumns,
              index: BinaryCodeIndex, change: dict) -> None:
     """Write ``bundle`` again with other items, recording the change in the manifest so
-    ``eval`` and ``check`` can read its items again (see ``eval.reopen_corpus``)."""
+    ``eval`` and ``check`` can read its items again (see ``sources.reopen_corpus``)."""
     record = dict(bundle.manifest["corpus"])
     record["changes"] = list(record.get("changes", [])) + [change]
     Bundle.write(bundle.path, bundle.model, codes, embeddings, items, index, record,
@@ -147,7 +168,8 @@ def new_item_ids(bundle: Bundle, corpus: Corpus) -> tuple[list, int | None]:
         elif id_type(ids) != "int64":
             raise UsageError(f"the index {bundle.path} has integer ids but {corpus.source} "
                              f"has text ids ({ids[0]!r}, ...); give integer ids with "
-                             "--id-column, or rebuild the index from both corpora")
+                             "{id_column}, or rebuild the index from both corpora",
+                             option="id_column")
     else:
         ids = [str(i) for i in ids]
     taken = set(map(str, old)).intersection(map(str, ids))
@@ -155,5 +177,5 @@ def new_item_ids(bundle: Bundle, corpus: Corpus) -> tuple[list, int | None]:
         shown = ", ".join(sorted(taken)[:5]) + (" ..." if len(taken) > 5 else "")
         raise CorpusError(f"{len(taken)} id(s) of {corpus.source} are already in the index "
                           f"{bundle.path} ({shown}); give the new items other ids "
-                          "(--id-column), or leave out the ones already indexed")
+                          "({id_column}), or leave out the ones already indexed")
     return ids, first_id

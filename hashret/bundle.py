@@ -6,7 +6,7 @@
     config.json         model configuration       featurizer.json   vocabulary / image shape
     model.safetensors   weights (tensors only)    index.faiss       the faiss binary index
     items.parquet       row, id, code, labels, split, title (faiss ids are the row numbers)
-    embeddings.npy      float32 pre-binarisation codes, for ``export --with-embeddings``
+    embeddings.npy      float32 pre-binarisation codes, for exports with embeddings
 
 A bundle is written whole into a temporary folder beside its destination and swapped into
 place, so a failed or killed build never leaves a broken index or damages an existing one.
@@ -245,14 +245,13 @@ class Bundle:
     def read_manifest(path) -> dict:
         path = Path(path)
         if not path.exists():
-            raise BundleError(f"no index at {path}; build one with 'hashret build --out "
-                              f"{path}'")
+            raise BundleError(f"no index at {path}; build one there first")
         if not path.is_dir():
             raise BundleError(f"{path} is a file, not an index folder")
         mpath = path / MANIFEST
         if not mpath.exists():
-            raise BundleError(f"{path} is not a hashret index (no {MANIFEST}); build one with "
-                              f"'hashret build --out {path}'")
+            raise BundleError(f"{path} is not a hashret index (no {MANIFEST}); build one "
+                              "there first")
         try:
             manifest = json.loads(mpath.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -366,22 +365,24 @@ class Bundle:
     # --- writing -------------------------------------------------------------------------
     @staticmethod
     def check_destination(out) -> Path:
-        """Refuse an ``--out`` that is an existing file, a folder holding other things, or
+        """Refuse an ``out`` that is an existing file, a folder holding other things, or
         a path below a file."""
         out = Path(out)
         recover_dir(out)
         if out.exists():
             if not out.is_dir():
-                raise UsageError(f"--out {out} is an existing file; give a folder name")
+                raise UsageError(f"{{out:{out}}} is an existing file; give a folder name",
+                                 option="out")
             if any(out.iterdir()) and not (out / MANIFEST).exists():
-                raise UsageError(f"--out {out} is a folder that is not a hashret index; give a "
-                                 "new or empty folder, or an existing index to replace")
+                raise UsageError(f"{{out:{out}}} is a folder that is not a hashret index; give a "
+                                 "new or empty folder, or an existing index to replace",
+                                 option="out")
         # missing folders above it are made when the index is written (after training);
         # a file in their place cannot become one
         above = next((a for a in out.parents if a.exists()), None)
         if above is not None and not above.is_dir():
-            raise UsageError(f"--out {out}: {above} is a file, not a folder; give another "
-                             "path")
+            raise UsageError(f"{{out:{out}}}: {above} is a file, not a folder; give another "
+                             "path", option="out")
         return out
 
     @classmethod

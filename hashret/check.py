@@ -43,7 +43,7 @@ def check_bundle(path, sample: int = SAMPLE) -> tuple[list[str], list[str]]:
     if not np.array_equal(bundle.index.reconstruct(rows), bundle.codes[rows]):
         problems.append("the faiss index holds other codes than items.parquet")
     try:
-        from .eval import reopen_corpus
+        from .sources import reopen_corpus
         corpus = reopen_corpus(bundle)
     except HashretError as e:
         notes.append(f"codes not re-derived: the corpus cannot be read again ({e})")

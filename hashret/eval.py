@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from . import defaults
-from .errors import CorpusError, UsageError
+from .errors import UsageError
 from .search.bits import pack_bits
 # the ranking, its relevance and AP are shared with the scores that stop a model's run
 from .search.metrics import average_precision, hamming_ranking, relevance
@@ -141,46 +141,6 @@ def float_ranking(x_q, x_db, depth, metric):
     return index.search(np.ascontiguousarray(x_q), min(depth, len(x_db)))[1]
 
 
-def _read_recorded(info: dict):
-    """A corpus read again the way a build (or an addition) read it."""
-    from .data import limit_rows, load_dataset, read_corpus
-    if info.get("dataset"):
-        corpus = load_dataset(info["dataset"])
-    else:
-        corpus = read_corpus(info["source"], **info.get("reader", {}))
-    if info.get("limit"):
-        corpus = limit_rows(corpus, info["limit"], info.get("limit_seed", 0))
-    if info.get("first_id") is not None:        # numbered on after the index's ids
-        corpus.ids = list(range(info["first_id"], info["first_id"] + len(corpus)))
-    return corpus
-
-
-def reopen_corpus(bundle):
-    """The corpus a bundle was built from, read again the way the build read it, with the
-    corpora added to the index since and the items removed from it (``hashret add`` and
-    ``remove``), in the order they were."""
-    from .data.corpus import concat_corpora
-    info = bundle.manifest.get("corpus", {})
-    corpus = _read_recorded(info)
-    for change in info.get("changes", []):
-        if "add" in change:
-            try:
-                corpus = concat_corpora([corpus, _read_recorded(change["add"])])
-            except CorpusError as e:
-                raise UsageError(f"the corpora of the index {bundle.path} cannot be read "
-                                 f"again as one ({e}); skip the baselines "
-                                 "(--no-baselines)") from None
-        else:
-            gone = set(change["remove"])
-            corpus = corpus.subset([r for r, i in enumerate(corpus.ids) if str(i) not in gone])
-    ids = bundle.items.column("id").to_pylist()
-    if [str(i) for i in corpus.ids] != [str(i) for i in ids]:
-        raise UsageError(f"the corpus {info.get('source')} no longer matches the index "
-                         f"{bundle.path}; rebuild the index or skip baselines "
-                         "(--no-baselines)")
-    return corpus
-
-
 def relevant_totals(q_labels: np.ndarray, db_labels: np.ndarray, chunk: int = 1024):
     """For each query, how many database items share a label with it."""
     db = db_labels.astype(np.float32).T
@@ -205,14 +165,14 @@ def query_rows(bundle, queries: str = "auto", max_queries: int = QUERY_SAMPLE,
     labels = bundle.items.column("labels").to_pylist()
     train, test = np.flatnonzero(splits == "train"), np.flatnonzero(splits == "test")
     if queries not in ("auto", "test", "train"):
-        raise UsageError(f"queries {queries!r}: use auto, test or train")
+        raise UsageError(f"{{queries:{queries}}}: use auto, test or train", option="queries")
     if queries == "auto":
         queries = "test" if len(test) else "train"
     if queries == "test":
         if not len(test) or not len(train):
             raise UsageError(f"{bundle.path}: the index has {len(train)} train and {len(test)} "
-                             "test items; test queries need both (use --queries train to "
-                             "let training items query each other)")
+                             "test items; test queries need both (use {queries:train} to "
+                             "let training items query each other)", option="queries")
         if not any(labels[i] for i in test):
             raise UsageError(f"{bundle.path}: the test items have no labels; eval needs labels")
         # every test item queries, as an independent check on an export computes it
@@ -221,7 +181,7 @@ def query_rows(bundle, queries: str = "auto", max_queries: int = QUERY_SAMPLE,
     if not len(labelled):
         raise UsageError(f"{bundle.path}: eval needs labelled items; none of the "
                          f"{len(train):,} training items has a label (build from a corpus "
-                         "with labels: see --label-column)")
+                         "with labels: see {label_column})")
     if len(train) < 2:
         raise UsageError(f"{bundle.path}: leave-one-out queries need at least 2 training "
                          f"items; the index has {len(train)}")
@@ -322,3 +282,20 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
                ranked(lambda d: float_ranking_in_chunks(model, corpus, q, db, d, metric)),
                time.perf_counter() - t)
     return result
+
+
+def evaluate_index(path, k: int = 100, baselines: bool = True, queries: str = "auto",
+                   max_queries: int = QUERY_SAMPLE, plot=None) -> dict:
+    """:func:`evaluate_bundle` of the index at ``path``, its corpus read again for the
+    baselines; ``plot`` draws precision@k and precision-recall into that PNG."""
+    from .bundle import Bundle
+    from .sources import reopen_corpus
+    bundle = Bundle.load(path)
+    corpus = reopen_corpus(bundle) if baselines else None
+    res = evaluate_bundle(bundle, corpus, k=k, baselines=baselines, curves=plot is not None,
+                          queries=queries, max_queries=max_queries)
+    if plot is not None:
+        from .pictures import eval_plot
+        eval_plot(res, plot)
+        del res["curves"]
+    return res

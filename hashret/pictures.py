@@ -96,3 +96,37 @@ def save_png(img, path) -> Path:
     with atomic_file(path) as tmp:
         img.save(tmp, format="PNG")
     return path
+
+
+def eval_plot(res: dict, path) -> Path:
+    """Precision@k and the precision-recall curve of every method of an evaluation
+    (:func:`hashret.eval.evaluate_bundle` with ``curves``), side by side."""
+    from PIL import Image
+    curves = res["curves"]
+    ranks = {n: (np.arange(1, len(c["precision_at"]) + 1), c["precision_at"])
+             for n, c in curves.items()}
+    pr = {n: (c["recall_at"], c["precision_at"]) for n, c in curves.items()}
+    left = line_plot(ranks, f"precision@k, {res['bits']} bits", "k (rank)", "precision")
+    right = line_plot(pr, "precision-recall (to rank 1,000)", "recall", "precision",
+                      xlim=(0.0, max(max(c["recall_at"]) for c in curves.values()) or 1.0))
+    both = Image.new("RGB", (left.width + right.width, left.height), (255, 255, 255))
+    both.paste(left, (0, 0))
+    both.paste(right, (left.width, 0))
+    return save_png(both, path)
+
+
+def query_grid(retriever, hits, path, item_id=None, example=None) -> Path:
+    """The query (an indexed item's id, or an image ``example``) and its ``hits``, each
+    captioned with its distance and labels, drawn from the index's corpus read again."""
+    from .errors import UsageError
+    from .sources import reopen_corpus
+    if retriever.modality != "image":
+        raise UsageError("a grid draws images; this index holds documents")
+    bundle = retriever.bundle
+    corpus = reopen_corpus(bundle)
+    feat = bundle.featurizer          # a query by id has not loaded the model
+    query_img = corpus.take([bundle.row_of(item_id)])[0] if item_id is not None else example
+    images = [query_img] + list(corpus.take([h.row for h in hits]))
+    pixels = feat.transform(images).transpose(0, 2, 3, 1)
+    captions = ["query"] + [f"d={h.distance} [{','.join(h.labels)}]" for h in hits]
+    return save_png(image_grid(pixels, cols=min(len(images), 11), captions=captions), path)

@@ -13,7 +13,7 @@ LOG_REDRAW_SECONDS = 30.0
 def progress_bar(iterable=None, **kwargs):
     """A ``tqdm`` bar that stays readable when stderr is not a terminal. Unless told
     (``disable``), it shows when hashret's log shows information (the CLI without
-    ``--quiet``)."""
+    ``quiet``)."""
     from tqdm.auto import tqdm
     kwargs.setdefault("disable", not logging.getLogger("hashret").isEnabledFor(logging.INFO))
     if not sys.stderr.isatty():

@@ -70,11 +70,12 @@ class Retriever:
         size (resized, with a warning, when it differs)."""
         path = Path(path)
         if not path.is_file():
-            raise UsageError(f"query file {path} does not exist")
+            raise UsageError(f"query file {path} does not exist", option="file")
         if self.modality == TEXT:
             if path.suffix.lower() in IMAGE_SUFFIXES:
                 raise UsageError(f"query file {path} is an image, but this index holds "
-                                 "documents; query it with a text file, --text or --id")
+                                 "documents; query it with a text file, {text} or {item_id}",
+                                 option="image")
             return read_text_file(path)
         feat = self.bundle.featurizer
         mode = "L" if feat.shape[2] == 1 else "RGB"
@@ -92,13 +93,13 @@ class Retriever:
         """``(codes, logits)`` of a list of examples (see :meth:`encode`)."""
         if self.modality == IMAGE:
             if any(isinstance(e, str) for e in examples):
-                raise UsageError("this index holds images; query it with --image or --id, "
-                                 "not text")
+                raise UsageError("this index holds images; query it with {image} or {item_id}, "
+                                 "not text", option="text")
             examples = [self.bundle.featurizer.conform(e) for e in examples]
             examples = np.stack(examples) if examples else examples
         elif not all(isinstance(e, str) for e in examples):
-            raise UsageError("this index holds documents; query it with --text, --file or "
-                             "--id")
+            raise UsageError("this index holds documents; query it with {text}, {file} or "
+                             "{item_id}", option="image")
         else:
             examples = list(examples)
         # the encoder runs in numpy until the network is loaded for something else: a
@@ -162,3 +163,41 @@ class Retriever:
             else self.encode([example_or_code])
         (dist, rows), = self.bundle.index.range_search(code, radius)
         return self._hits(dist, rows)
+
+    def range_id(self, item_id, radius: int) -> list[Hit]:
+        """Every item within ``radius`` bits of an indexed item (the item included)."""
+        row = self.bundle.row_of(item_id)
+        return self.range(self.bundle.codes[row:row + 1], radius)
+
+    def check_fits(self, option: str) -> None:
+        """Refuse a query by ``option`` (``text`` or ``image``) that the index's modality
+        cannot answer, naming the options that can."""
+        holds = "images" if self.modality == IMAGE else "documents"
+        if (option == "image" and holds == "documents") or (option == "text"
+                                                             and holds == "images"):
+            fits = "{image}, {file}" if holds == "images" else "{text}, {file}"
+            raise UsageError(f"{{{option}}} does not fit the index at {self.bundle.path}, "
+                             f"which holds {holds}; query it with {fits} or {{item_id}}",
+                             option=option)
+
+    def query_by(self, text=None, file=None, image=None, item_id=None, k: int = 10,
+                 radius: int | None = None, rerank: bool = True):
+        """Answer one query given as exactly one of ``text``, a ``file`` (a document or an
+        image), an ``image`` file or an indexed ``item_id``: its ``k`` nearest items, or
+        every item within ``radius`` bits. A query by example is re-ranked unless
+        ``rerank`` is false; by id or by radius it is in Hamming order. Returns ``(hits,
+        example)``, the example as read (None for an id)."""
+        given = [n for n, v in (("text", text), ("file", file), ("image", image),
+                                ("item_id", item_id)) if v is not None]
+        if len(given) != 1:
+            raise UsageError("give exactly one of {text}, {file}, {image} or {item_id} "
+                             f"(got {', '.join('{' + g + '}' for g in given) or 'none'})")
+        if item_id is not None:
+            hits = self.query_id(item_id, k) if radius is None else \
+                self.range_id(item_id, radius)
+            return hits, None
+        self.check_fits(given[0])
+        example = text if text is not None else self.load_example(file or image)
+        hits = self.range(example, radius) if radius is not None else \
+            self.query(example, k, rerank=rerank)
+        return hits, example

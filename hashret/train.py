@@ -22,10 +22,10 @@ def pick_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise UsageError(f"unknown device {device!r}; use auto, cpu or cuda")
+        raise UsageError(f"unknown device {device!r}; use auto, cpu or cuda", option="device")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for but no CUDA GPU is visible; use "
-                         "--device auto or cpu")
+        raise UsageError("{device:cuda} was asked for but no CUDA GPU is visible; use "
+                         "{device:auto} or cpu", option="device")
     return torch.device(device)
 
 

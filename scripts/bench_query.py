@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from hashret import Retriever
-from hashret.eval import reopen_corpus
+from hashret.sources import reopen_corpus
 
 
 def percentiles(times):

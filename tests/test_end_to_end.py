@@ -220,11 +220,11 @@ def test_query_on_the_gpu_says_clearly_when_there_is_none(run, reuters_index):
 def test_hit_table_marks_what_it_cuts():
     """Long label lists and titles are cut to the table's columns with "..." so a reader
     knows more is there; short ones are printed whole."""
-    from hashret.cli import _format_hits
+    from hashret.cli.format import hits_table
     from hashret.retriever import Hit
     labels = ["veg-oil", "linseed", "lin-oil", "soy-oil", "sun-oil", "soybean"]
     long_title = "ARGENTINE 1986/87 GRAIN/OILSEED REGISTRATIONS " * 3
-    lines = _format_hits([Hit(6, 0, labels, long_title, 0),
+    lines = hits_table([Hit(6, 0, labels, long_title, 0),
                           Hit(7, 2, ["grain"], "SHORT TITLE", 1)]).splitlines()
     assert ",".join(labels)[:27] + "..." in lines[1]
     assert lines[1].endswith(" ".join(long_title.split())[:67] + "...")

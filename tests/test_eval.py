@@ -115,8 +115,11 @@ def test_queries_come_from_the_test_split_when_there_is_one_else_from_training()
     q, db, loo = query_rows(no_test, "auto")
     assert loo and q.tolist() == [0, 2, 3] and db.tolist() == [0, 1, 2, 3, 4]
     assert len(query_rows(no_test, "train", max_queries=2)[0]) == 2
-    with pytest.raises(UsageError, match="--queries train"):
+    with pytest.raises(UsageError, match="queries='train'") as e:
         query_rows(no_test, "test")
+    # the option is data: the command line spells the same message with its flag
+    from hashret.cli.options import spell_flag
+    assert e.value.option == "queries" and "--queries train" in e.value.render(spell_flag)
     with pytest.raises(UsageError, match="none of the 3 training items has a label"):
         query_rows(_Items(["train"] * 3, [[], [], []]), "auto")
     with pytest.raises(UsageError, match="at least 2 training items; the index has 1"):

@@ -239,7 +239,7 @@ def test_headerless_csv_columns_are_numbered_and_text_columns_join(tmp_path):
     # a header naming a column hashret knows stays a header, numbers in it or not
     (tmp_path / "h.csv").write_text("label,2019,text\nx,1,alpha\n")
     assert list(read_corpus(tmp_path / "h.csv").items) == ["alpha"]
-    with pytest.raises(UsageError, match="--text-column 'body' is not a column"):
+    with pytest.raises(UsageError, match="text_column='body' is not a column"):
         read_corpus(tmp_path / "h.csv", text_column="text,body")
 
 
@@ -286,7 +286,7 @@ def test_tables_with_columns(tmp_path):
                    tmp_path / "c.parquet")
     c = read_corpus(tmp_path / "c.parquet", text_column="body")
     assert c.labels == [["a"], []]
-    with pytest.raises(UsageError, match="--text-column 'nope'"):
+    with pytest.raises(UsageError, match="text_column='nope'"):
         read_corpus(p, text_column="nope")
 
 
@@ -751,7 +751,7 @@ def test_images_labelled_by_a_table_beside_them(tmp_path):
     _png(folders / "dog" / "2.png", 6)
     (folders / "sizes.csv").write_text("file,width,height\n1.png,8,8\n2.png,8,8\n")
     assert read_corpus(folders).labels == [["cat"], ["dog"]]
-    with pytest.raises(UsageError, match="--label-column 'kind' is not a column"):
+    with pytest.raises(UsageError, match="label_column='kind' is not a column"):
         read_corpus(root, label_column="kind")
 
 

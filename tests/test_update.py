@@ -12,7 +12,7 @@ from hashret import Bundle
 from hashret.build import add_to_index, remove_from_index
 from hashret.check import check_bundle
 from hashret.data import read_corpus
-from hashret.eval import reopen_corpus
+from hashret.sources import reopen_corpus
 from hashret.search.index import BinaryCodeIndex
 
 NEW = [{"text": "OPEC ministers agree to cut crude oil output to support prices",

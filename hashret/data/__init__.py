@@ -150,7 +150,7 @@ def _read_archive(p: Path, table_opts: dict) -> Corpus:
 
 def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
     if not p.exists():
-        raise CorpusError(f"corpus {p} does not exist; check the path (or use --dataset)")
+        raise CorpusError(f"corpus {p} does not exist; check the path (or use {{dataset}})")
     table_opts = dict(text_column=text_column, label_column=label_column, id_column=id_column)
     if p.is_file():
         name = p.name.lower()

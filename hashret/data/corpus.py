@@ -72,7 +72,7 @@ class Corpus:
             dups = [str(i) for i, c in counts.items() if c > 1]
             shown = ", ".join(dups[:5]) + (" ..." if len(dups) > 5 else "")
             raise CorpusError(f"corpus {self.source}: duplicate ids ({len(dups)}): {shown}; "
-                              "give every item a unique id (or drop --id-column)")
+                              "give every item a unique id (or drop {id_column})")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -110,7 +110,7 @@ class Corpus:
             yield chunk, self.take(chunk)
 
     def subset(self, rows) -> "Corpus":
-        """A new corpus holding only the given rows (used by ``--limit``)."""
+        """A new corpus holding only the given rows (used by ``limit``)."""
         rows = [int(r) for r in rows]
         items = self.take(rows) if self.modality == IMAGE else _Subset(self.items, rows)
         return Corpus(self.modality, [self.ids[r] for r in rows], items,
@@ -191,7 +191,7 @@ def limit_rows(corpus: Corpus, limit: int, seed: int = 0) -> Corpus:
     if limit is None or limit >= len(corpus):
         return corpus
     if limit < 1:
-        raise CorpusError("--limit must be at least 1")
+        raise CorpusError("{limit} must be at least 1", option="limit")
     rng = np.random.default_rng(seed)
     groups = [corpus.indices(split) for split in SPLITS]
     groups = [g for g in groups if len(g)]

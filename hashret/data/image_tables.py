@@ -62,8 +62,8 @@ def _label_column(columns: list[str], image_col: str, label_column: str | None,
                   table: Path) -> str | None:
     if label_column is not None:
         if label_column not in columns:
-            raise UsageError(f"{table}: --label-column {label_column!r} is not a column; "
-                             f"columns are {columns}")
+            raise UsageError(f"{table}: {{label_column:{label_column}}} is not a column; "
+                             f"columns are {columns}", option="label_column")
         return label_column
     by_name = next((c for c in columns if c.lower() in LABEL_COLUMNS), None)
     if by_name:
@@ -162,13 +162,13 @@ def embedded_images_corpus(rows: list[dict], source: str, image_col: str,
                            label_column: str | None, id_column: str | None,
                            file_splits: list[str] | None, folder: Path | None) -> Corpus:
     """A table of encoded images (see :func:`embedded_image_column`), one per row: labels from
-    ``--label-column`` or a label-named column (class numbers named by the dataset card when
+    ``label_column`` or a label-named column (class numbers named by the dataset card when
     there is one), splits from a ``split`` column or the tables' file names."""
     columns = [c for c in rows[0] if isinstance(c, str)]
     label_col = _label_column(columns, image_col, label_column, Path(source))
     if id_column is not None and id_column not in columns:
-        raise UsageError(f"{source}: --id-column {id_column!r} is not a column; columns are "
-                         f"{columns}")
+        raise UsageError(f"{source}: {{id_column:{id_column}}} is not a column; columns are "
+                         f"{columns}", option="id_column")
     classes = class_names(folder).get(label_col, []) if label_col else []
     sources, titles, labels, splits = [], [], [], []
     for i, r in enumerate(rows):

@@ -63,7 +63,7 @@ def _headerless_columns(rows: list[dict], source: str, label_column):
     if not text:
         return None, label_column
     log.info("%s: no header row; reading column%s %s as the text%s (name others with "
-             "--text-column and --label-column)", source, "s" * (len(text) > 1),
+             "{text_column} and {label_column})", source, "s" * (len(text) > 1),
              ",".join(text), f" and column {label_column} as the label" if label_column
              else "")
     return ",".join(text), label_column
@@ -93,15 +93,16 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
                            None)
         if text_column is None:
             raise UsageError(f"{source}: no 'text' column among {columns}; name the column "
-                             "(or columns, joined: title,description) with --text-column")
+                             "(or columns, joined: title,description) with {text_column}",
+                             option="text_column")
     # several text columns, comma-separated: a title and a body read as one document
     text_columns = [text_column] if text_column in columns else text_column.split(",")
-    for name, cols in (("--text-column", text_columns), ("--label-column", [label_column]),
-                       ("--id-column", [id_column])):
+    for name, cols in (("text_column", text_columns), ("label_column", [label_column]),
+                       ("id_column", [id_column])):
         for col in cols:
             if col is not None and col not in columns:
-                raise UsageError(f"{source}: {name} {col!r} is not a column; columns are "
-                                 f"{columns}")
+                raise UsageError(f"{source}: {{{name}:{col}}} is not a column; columns are "
+                                 f"{columns}", option=name)
     if label_column is None:
         label_column = next((c for c in ("labels", "label") if c in columns), None)
     classes = class_names(folder).get(label_column, []) if label_column else []
@@ -118,7 +119,7 @@ def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
 
 
 def row_ids(rows: list[dict], columns, id_column: str | None, source: str) -> tuple[list, dict]:
-    """The ids of a table's rows: ``--id-column``'s values; without it, an ``id`` column's
+    """The ids of a table's rows: ``id_column``'s values; without it, an ``id`` column's
     when every row has one and no two are equal (a column that cannot name every row
     unambiguously is data, not an id); else the row numbers. Also the corpus meta that
     records the column the ids came from (none for row numbers)."""
@@ -131,14 +132,14 @@ def row_ids(rows: list[dict], columns, id_column: str | None, source: str) -> tu
         ids = values(id_column)
         if any(i is None for i in ids):
             raise CorpusError(f"{source}: some rows have no value in id column {id_column!r}; "
-                              "fill it or drop --id-column")
+                              "fill it or drop {id_column}")
         return ids, {"id_column": id_column}
     if "id" in columns:
         ids = values("id")
         if None not in ids and len(set(ids)) == len(ids):
             return ids, {"id_column": "id"}
         log.info("%s: the 'id' column has missing or repeated values; items are numbered by "
-                 "row (name an id column with --id-column)", source)
+                 "row (name an id column with {id_column})", source)
     return list(range(len(rows))), {}
 
 
@@ -411,7 +412,7 @@ def read_table_folder(root: Path, text_column=None, label_column=None,
     dataset hub lays out its splits (``train.csv`` and ``test.csv``, or
     ``data/train-00000-of-00001.parquet``): the split comes from each file's name (see
     :func:`table_file_split`) unless its rows have a ``split`` column. Without
-    ``--id-column`` ids are row numbers, training files first."""
+    ``id_column`` ids are row numbers, training files first."""
     root = Path(root)
     files = sorted((f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".")
                     and (f.suffix.lower() in TABLE_SUFFIXES or is_lines_table(f))),

@@ -23,8 +23,8 @@ WEIGHTS_FILE, CONFIG_FILE, FEATURIZER_FILE = "model.safetensors", "config.json",
 def check_bits(bits: int) -> int:
     """Code lengths are whole bytes, 8 to 256 bits, because codes are stored packed."""
     if not isinstance(bits, (int, np.integer)) or bits % 8 or not 8 <= bits <= 256:
-        raise UsageError(f"--bits {bits} is not a multiple of 8 between 8 and 256; codes are "
-                         "stored as whole bytes: use 16, 32, 64 or 128, for example")
+        raise UsageError(f"{{bits:{bits}}} is not a multiple of 8 between 8 and 256; codes are "
+                         "stored as whole bytes: use 16, 32, 64 or 128, for example", option="bits")
     return int(bits)
 
 

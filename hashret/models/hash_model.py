@@ -51,25 +51,27 @@ class HashModel:
         c = self.config
         if c.kind not in MODEL_KINDS:
             raise UsageError(f"unknown model kind {c.kind!r}; choose one of "
-                             f"{', '.join(MODEL_KINDS)}")
+                             f"{', '.join(MODEL_KINDS)}", option="model")
         if c.extra.get("noise") and c.kind != "denoising":
-            raise UsageError("--noise sets the corruption of a denoising model; add "
-                             "--model denoising")
+            raise UsageError("{noise} sets the corruption of a denoising model; add "
+                             "{model:denoising}", option="noise")
         if c.extra.get("noise"):
             parse_noise(c.extra["noise"], c.modality or "image")
         frac = c.extra.get("labels_fraction")
         if frac is not None and (c.kind != "semi" or not 0 < float(frac) <= 1):
-            raise UsageError("--labels-fraction is a fraction in (0, 1] of the training labels "
-                             "a semi-supervised model sees; use it with --model semi")
+            raise UsageError("{labels_fraction} is a fraction in (0, 1] of the training labels "
+                             "a semi-supervised model sees; use it with {model:semi}",
+                             option="labels_fraction")
         mirror = c.extra.get("mirror")
         if mirror is not None and (c.kind != "semi" or not 0 <= float(mirror) <= 1):
-            raise UsageError(f"--mirror {mirror}: the share in [0, 1] of each training batch "
+            raise UsageError(f"{{mirror:{mirror}}}: the share in [0, 1] of each training batch "
                              "of a semi image model mirrored left to right; use it with "
-                             "--model semi")
+                             "{model:semi}", option="mirror")
         rotation = c.extra.get("rotation", "none")
         if rotation not in ROTATIONS or (rotation != "none" and c.kind not in ("linear", "fa")):
-            raise UsageError(f"--rotation {rotation!r}: choose none or itq, for the linear and "
-                             "fa models (their codes are continuous before thresholding)")
+            raise UsageError(f"{{rotation:{rotation}}}: choose none or itq, for the linear and "
+                             "fa models (their codes are continuous before thresholding)",
+                             option="rotation")
         self.featurizer = None
         self.module: BinaryAutoencoder | None = None
         self.report: TrainReport | None = None
@@ -385,13 +387,13 @@ class HashModel:
         labels = [corpus.labels[i] for i in rows]
         classes = sorted({lab for ls in labels for lab in ls})
         if not classes:
-            raise UsageError("--model semi needs labels, but the training items have none; "
-                             "use a labelled corpus or another --model")
+            raise UsageError("{model:semi} needs labels, but the training items have none; "
+                             "use a labelled corpus or another {model}", option="model")
         if len(classes) == 1:
             # a classifier over one class always predicts it: the labels shape nothing
-            log.warning("every labelled training item has the label %r, so --model semi "
+            log.warning("every labelled training item has the label %r, so {model:semi} "
                         "learns nothing from it; give items of at least two labels, or use "
-                        "--model deep", classes[0])
+                        "{model:deep}", classes[0])
         index = {lab: i for i, lab in enumerate(classes)}
         y = np.zeros((len(rows), len(classes)), np.float32)
         for i, ls in enumerate(labels):
@@ -619,7 +621,8 @@ class HashModel:
         """Labels the classifier head predicts from packed codes (semi-supervised models):
         the most likely class, or every class above 1/2 (at least one) when multi-label."""
         if not self.has_classifier:
-            raise UsageError("this model has no classifier; build it with --model semi")
+            raise UsageError("this model has no classifier; build it with {model:semi}",
+                             option="model")
         z = torch.from_numpy(unpack_bits(codes).astype(np.float32))
         on = predicted_classes(self.module.class_logits(z),
                                bool(self.config.extra.get("multilabel")))

@@ -240,13 +240,14 @@ def parse_noise(spec: str, modality: str = "image") -> tuple[str, float]:
     except ValueError:
         value = -1.0
     if kind not in NOISE_KINDS or not 0 <= value <= (10.0 if kind == "gaussian" else 1.0):
-        raise UsageError(f"--noise {spec!r} is not understood; write gaussian:SIGMA, mask:P "
-                         "or saltpepper:P (P between 0 and 1), e.g. gaussian:0.3")
+        raise UsageError(f"{{noise:{spec}}} is not understood; write gaussian:SIGMA, mask:P "
+                         "or saltpepper:P (P between 0 and 1), e.g. gaussian:0.3",
+                         option="noise")
     if modality == "text" and kind != "mask":
-        raise UsageError(f"--noise {spec!r}: documents are corrupted by dropping words; use "
-                         "mask:P")
+        raise UsageError(f"{{noise:{spec}}}: documents are corrupted by dropping words; use "
+                         "mask:P", option="noise")
     if kind == "mask" and value >= 1:
-        raise UsageError(f"--noise {spec!r}: a mask level must be below 1")
+        raise UsageError(f"{{noise:{spec}}}: a mask level must be below 1", option="noise")
     return kind, value
 
 

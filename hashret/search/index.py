@@ -139,7 +139,7 @@ class BinaryCodeIndex:
         """Run one tiny k-NN and one range query, so that numba compiles the kernels they
         use now and caches them on disk: the first query of a later process then starts
         at once instead of spending seconds compiling (6.6 s for a first query by text of
-        a 64-bit flat index on a 2-core CPU, 2 s more for a first ``--radius``). The build
+        a 64-bit flat index on a 2-core CPU, 2 s more for a first range query). The build
         calls it."""
         st = self._state
         if len(st.ids):
@@ -277,7 +277,7 @@ class BinaryCodeIndex:
             return cls(codes, ids, "flat", {"gpu": 1} if gpu else None)
         if gpu:
             raise UsageError(f"{path} is not a flat index; GPU search is for flat indexes "
-                             "(build with --index flat)")
+                             "(build with {index:flat})", option="gpu")
         accel = None
         if blob:
             try:
