@@ -19,7 +19,7 @@ from .data.text import TEXT_SUFFIXES, read_text_file
 from .errors import CorpusError, UsageError
 from .fileio import atomic_file, safe_child
 from .models import HashModel
-from .models.networks import corrupt, parse_noise
+from .nets.networks import corrupt, parse_noise
 from .pictures import image_grid, save_png, to_uint8
 from .progress import progress_bar
 from .search.bits import pack_bits, unpack_bits

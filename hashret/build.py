@@ -29,7 +29,7 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
     check_build(out, bits, model, model_options, index_kind, index_params)
     start = time.perf_counter()
     hm = HashModel(kind=model, bits=bits, epochs=epochs, seed=seed,
-                   extra=dict(model_options or {}))
+                   options=dict(model_options or {}))
     hm.fit(corpus, device=device, progress=progress)
     fit_seconds = time.perf_counter() - start
     t = time.perf_counter()
@@ -47,10 +47,10 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
     if hm.has_classifier:
         test = np.flatnonzero(np.asarray(corpus.splits) == "test")
         rows = test if len(test) else corpus.training_indices()
-        acc = hm.classifier_accuracy(corpus, rows, codes[rows])
+        acc = hm.classifier_accuracy([corpus.labels[r] for r in rows], codes[rows])
         build["classifier_accuracy"] = None if acc is None else round(acc, 4)
         build["classifier_accuracy_on"] = "test split" if len(test) else "training split"
-        build["labelled_training_items"] = hm.config.extra.get("labelled_items")
+        build["labelled_training_items"] = hm.config.learned.labelled_items
     Bundle.write(out, hm, codes, emb, ItemColumns.of(corpus), index, corpus_record(corpus),
                  extra={"build": build})
     return Bundle.load(out)
@@ -61,7 +61,7 @@ def check_build(out, bits: int = 64, model: str = "deep", model_options: dict | 
     """Refuse a build's bad settings (code length, model kind and options, index kind and
     parameters, destination) before any corpus is read or model trained."""
     check_bits(bits)
-    HashModel(kind=model, bits=bits, extra=dict(model_options or {}))
+    HashModel(kind=model, bits=bits, options=dict(model_options or {}))
     check_index_kind(index_kind, index_params)
     Bundle.check_destination(out)
 

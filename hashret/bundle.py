@@ -228,8 +228,8 @@ class Bundle:
             self._row_of = {str(v): r for r, v in enumerate(self.items.column("id").to_pylist())}
         row = self._row_of.get(str(item_id))
         if row is None:
-            raise UsageError(f"id {item_id!r} is not in the index {self.path}; list ids with "
-                             f"'hashret export {self.path} FILE.parquet'")
+            raise UsageError(f"id {item_id!r} is not in the index {self.path}; an export of "
+                             "the index lists its ids", option="item_id")
         return row
 
     def embeddings(self) -> np.ndarray:

@@ -197,7 +197,7 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
     """Run the protocol on a bundle and the corpus it was built from (see
     :func:`query_rows` for ``queries``); ``curves`` adds, per method, mean precision and
     recall at every rank up to the ranking depth."""
-    from .models.neighbours import drop_self
+    from .training.neighbours import drop_self
     q, db, leave_one_out = query_rows(bundle, queries, max_queries)
     labels = bundle.items.column("labels").to_pylist()
     lab, vocab = label_matrix(labels)

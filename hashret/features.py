@@ -103,7 +103,7 @@ def tokenize(text: str, version: int = TOKENIZER_VERSION) -> list[str]:
 class SparseRows:
     """Rows of a sparse matrix in CSR form (numpy), the documents' term counts. A row may
     hold a column more than once (a neighbourhood's counts, see
-    :class:`~hashret.models.neighbours.NeighbourhoodCounts`); its entries then add up."""
+    :class:`~hashret.training.neighbours.NeighbourhoodCounts`); its entries then add up."""
 
     indptr: np.ndarray
     indices: np.ndarray
@@ -352,3 +352,8 @@ def featurizer_from_dict(d: dict):
     if d.get("type") not in kinds:
         raise CorpusError(f"unknown featurizer type {d.get('type')!r}")
     return kinds[d["type"]].from_dict(d)
+
+
+def take_rows(feats, rows):
+    """Rows of a feature batch: documents' sparse rows, or images."""
+    return feats.rows(rows) if isinstance(feats, SparseRows) else feats[rows]

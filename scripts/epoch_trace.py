@@ -28,7 +28,7 @@ import torch
 
 from hashret import HashModel
 from hashret.eval import hamming_ranking
-from hashret.models.neighbours import latent_basis, latent_vectors, torch_sparse
+from hashret.training.neighbours import latent_basis, latent_vectors, torch_sparse
 
 from validation_sweep import corpus_parser, load_documents, retrieval_scores, validation_split
 

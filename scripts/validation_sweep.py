@@ -88,7 +88,7 @@ def main():
     ap.add_argument("--limit", type=int)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[],
-                    help="name=v1,v2 (a ModelConfig field or extra.NAME; a list as a/b/c); "
+                    help="name=v1,v2 (a ModelConfig field or options.NAME; a list as a/b/c); "
                     "repeat to combine")
     a = ap.parse_args()
     corpus = load_corpus(a)
@@ -97,11 +97,11 @@ def main():
     grid = [[(k, parse_value(v)) for v in vs.split(",")] for k, vs in
             (s.split("=", 1) for s in a.set)]
     for combo in itertools.product(*grid) if grid else [()]:
-        settings, extra = {}, {}
+        settings, options = {}, {}
         for k, v in combo:
-            (extra if k.startswith("extra.") else settings)[k.removeprefix("extra.")] = v
+            (options if k.startswith("options.") else settings)[k.removeprefix("options.")] = v
         t = time.perf_counter()
-        model = HashModel(bits=a.bits, seed=a.seed, extra=extra, **settings)
+        model = HashModel(bits=a.bits, seed=a.seed, options=options, **settings)
         model.fit(corpus, rows=db, progress=False)
         codes_q, _ = model.encode(corpus.take(queries))
         codes_db, _ = model.encode(corpus.take(db))

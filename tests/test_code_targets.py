@@ -11,10 +11,9 @@ import torch
 from hashret import HashModel, defaults, load_dataset, read_corpus
 from hashret.errors import UsageError
 from hashret.data import limit_rows
-from hashret.models.binary_autoencoder import BinaryAutoencoder, Supervision
-from hashret.models.code_targets import (NeighbourCodeVotes, gradient_code_targets,
-                                         hash_centres)
-from hashret.models.networks import OrientationHistograms
+from hashret.nets.binary_autoencoder import BinaryAutoencoder, Supervision, hash_centres
+from hashret.training.targets import NeighbourCodeVotes, gradient_code_targets
+from hashret.nets.networks import OrientationHistograms
 
 SHAPE = (16, 16, 1)
 
@@ -64,7 +63,7 @@ def test_an_image_gets_the_same_target_in_or_out_of_the_fitting_sample(monkeypat
     """The sample's histograms are reused for its own targets and the others' computed
     chunk by chunk: copies of an image, one drawn into the sample and one not, must still
     get the same bits."""
-    import hashret.models.code_targets as ct
+    import hashret.training.targets as ct
     monkeypatch.setattr(ct, "PCA_SAMPLE", 60)
     imgs, _ = _kinds(120)
     imgs[100:] = imgs[:20]
@@ -150,7 +149,7 @@ def test_a_semi_supervised_image_model_uses_labels_and_target_bits_together(tmp_
     assert model.module.code_target_weight > 0 and model.has_classifier
     rows = np.arange(len(corpus))
     codes, _ = model.encode(corpus.take(rows))
-    assert model.classifier_accuracy(corpus, rows, codes) > 0.9
+    assert model.classifier_accuracy([corpus.labels[r] for r in rows], codes) > 0.9
 
 
 @pytest.mark.parametrize("bits", [8, 64, 128])
@@ -247,18 +246,20 @@ def test_semi_models_train_with_hash_centres_and_smoothed_labels_and_reload(tmp_
     np.save(tmp_path / "imgs_labels.npy", kind)
     corpus = read_corpus(tmp_path / "imgs.npy")
     model = HashModel(kind="semi", bits=8, epochs=1).fit(corpus, progress=False)
-    assert model.config.extra["centre_weight"] == defaults.SEMI_CENTRE_WEIGHT > 0
+    assert model.config.options.centre_weight == defaults.SEMI_CENTRE_WEIGHT > 0
     assert torch.equal(model.module.centres, hash_centres(2, 8))
     model.save(tmp_path / "m")
     again = HashModel.load(tmp_path / "m")
     assert torch.equal(again.module.centres, model.module.centres)
     assert model.module.label_smoothing == defaults.SEMI_LABEL_SMOOTHING > 0
-    assert model.config.extra["label_smoothing"] == defaults.SEMI_LABEL_SMOOTHING
+    assert model.config.options.label_smoothing == defaults.SEMI_LABEL_SMOOTHING
     assert again.module.label_smoothing == model.module.label_smoothing
     np.testing.assert_array_equal(again.encode(corpus.take(np.arange(6)))[0],
                                   model.encode(corpus.take(np.arange(6)))[0])
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
-    del cfg["extra"]["centre_weight"]              # as written before the term existed
+    # as written before the term existed, when options and learned state were one "extra"
+    cfg["extra"] = {**cfg.pop("options"), **cfg.pop("learned")}
+    del cfg["extra"]["centre_weight"]
     (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
     old = HashModel.load(tmp_path / "m")
     np.testing.assert_array_equal(old.encode(corpus.take(np.arange(6)))[0],
@@ -293,7 +294,7 @@ def test_neighbour_votes_gathered_a_chunk_at_a_time_are_the_votes_of_all_at_once
 
 def test_neighbour_votes_bring_a_documents_bits_closer_to_its_neighbours():
     from hashret.data.corpus import Corpus
-    from hashret.models.neighbours import tfidf_neighbours
+    from hashret.training.neighbours import tfidf_neighbours
     rng = np.random.default_rng(0)
     vocab = [f"term{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(60)]
     # documents drawn from overlapping windows of words: TF-IDF neighbours share a window
@@ -352,10 +353,10 @@ def test_a_semi_model_with_unlabelled_items_learns_a_teachers_targets_for_them(
         seen.append(None if sup.taught is None else sup.taught.detach().clone()),
         label_terms(self, logits, z, sup))[1])
     model = HashModel(kind="semi", bits=8, epochs=1,
-                      extra={"labels_fraction": 0.5}).fit(corpus, progress=False)
+                      options={"labels_fraction": 0.5}).fit(corpus, progress=False)
     teacher = model.report.teacher
-    assert teacher == model.config.extra["teacher"]
-    assert 0 < teacher["labelled_items"] < model.config.extra["labelled_items"]  # less held out
+    assert teacher == model.config.learned.teacher
+    assert 0 < teacher["labelled_items"] < model.config.learned.labelled_items  # less held out
     assert teacher["epochs"] <= defaults.teacher_epochs(teacher["labelled_items"])
     assert 0 <= teacher["validation_accuracy"] <= 1
     # the teacher's own steps have no taught targets; the model's all do: probabilities
@@ -365,20 +366,20 @@ def test_a_semi_model_with_unlabelled_items_learns_a_teachers_targets_for_them(
     # every training item labelled: nothing to teach (the same model fitted again keeps no
     # trace of its earlier teacher)
     seen.clear()
-    del model.config.extra["labels_fraction"]
+    model.config.options.labels_fraction = None
     model.fit(corpus, progress=False)
-    assert model.report.teacher is None and "teacher" not in model.config.extra
+    assert model.report.teacher is None and model.config.learned.teacher is None
     assert seen and all(t is None for t in seen)
 
 
 def test_document_models_train_without_a_teacher_unless_asked():
     corpus = limit_rows(load_dataset("reuters"), 400, 0)
     plain = HashModel(kind="semi", bits=8, epochs=1,
-                      extra={"labels_fraction": 0.5}).fit(corpus, progress=False)
-    assert plain.config.extra["distil"] is defaults.SEMI_TEACHER["text"] is False
+                      options={"labels_fraction": 0.5}).fit(corpus, progress=False)
+    assert plain.config.options.distil is defaults.SEMI_TEACHER["text"] is False
     assert plain.report.teacher is None and plain.options()["teacher"] is False
     taught = HashModel(kind="semi", bits=8, epochs=1,
-                       extra={"labels_fraction": 0.5, "distil": True}).fit(corpus,
+                       options={"labels_fraction": 0.5, "distil": True}).fit(corpus,
                                                                           progress=False)
     assert taught.options()["teacher"] is True
     assert taught.report.teacher["labelled_items"] > 0
@@ -413,7 +414,7 @@ def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher_and
         nonlocal model
         seen.clear()
         model = HashModel(kind="semi", bits=8, epochs=2,
-                          extra={"labels_fraction": 0.5, "mirror": share}).fit(corpus,
+                          options={"labels_fraction": 0.5, "mirror": share}).fit(corpus,
                                                                                 progress=False)
         images = model.features(corpus.take(np.arange(len(corpus))))
         plain = {im.tobytes() for im in images}

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from hashret import defaults
-from hashret.train import train
+from hashret.training.loop import train
 
 
 def steps_of_run(n, modality, bits=defaults.DEFAULT_BITS):

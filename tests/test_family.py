@@ -9,8 +9,8 @@ from hashret.data import limit_rows, load_dataset, read_corpus
 from hashret.errors import UsageError
 from hashret.eval import hamming_ranking, label_matrix, relevance, scores
 from hashret.models import HashModel
-from hashret.models.classic import FactorAnalysis, FeatureMatrix, LinearAutoencoder, SparseCoder
-from hashret.models.networks import ImageEncoder, corrupt
+from hashret.nets.classic import FactorAnalysis, FeatureMatrix, LinearAutoencoder, SparseCoder
+from hashret.nets.networks import ImageEncoder, corrupt
 
 
 def _spectrum_data(n=3000, d=20, k=4, seed=0):
@@ -162,7 +162,7 @@ def test_overcomplete_denoising_model_does_not_learn_the_identity(tmp_path):
     clean = protos[rng.integers(0, 6, 3000)]
     corpus = _npy_corpus(tmp_path, (clean.reshape(-1, 4, 4) * 255).astype(np.uint8))
     model = HashModel(kind="denoising", bits=32, epochs=40,
-                      extra={"noise": "saltpepper:0.2"}).fit(corpus, progress=False)
+                      options={"noise": "saltpepper:0.2"}).fit(corpus, progress=False)
     held = protos[rng.integers(0, 6, 300)]
     noisy = corrupt(torch.from_numpy(held), "saltpepper", 0.2,
                     torch.Generator().manual_seed(1)).numpy()
@@ -187,14 +187,14 @@ def test_semi_supervised_model_with_ten_percent_of_labels_beats_unsupervised():
     # classifier on them, still learning from the teacher's targets, is right for 34-53%
     deep = HashModel(kind="deep", bits=32, epochs=8).fit(corpus, progress=False)
     semi = HashModel(kind="semi", bits=32, epochs=8,
-                     extra={"labels_fraction": 0.1}).fit(corpus, progress=False)
+                     options={"labels_fraction": 0.1}).fit(corpus, progress=False)
     p_deep, _ = _precision(deep, corpus)
     p_semi, codes = _precision(semi, corpus)
     assert p_semi > p_deep + 0.05
     train = corpus.training_indices()
-    assert semi.config.extra["labelled_items"] == round(0.1 * len(train))
+    assert semi.config.learned.labelled_items == round(0.1 * len(train))
     test = np.flatnonzero(np.asarray(corpus.splits) == "test")
-    acc = semi.classifier_accuracy(corpus, test, codes[test])
+    acc = semi.classifier_accuracy([corpus.labels[r] for r in test], codes[test])
     assert acc > 0.3                                        # 10 classes: chance is 0.1
 
 
@@ -248,11 +248,11 @@ def test_semi_image_encoder_is_the_deeper_one_and_reloads_with_its_batch_statist
 def test_semi_supervised_multilabel_head_predicts_label_sets():
     corpus = limit_rows(load_dataset("reuters"), 800, 0)
     semi = HashModel(kind="semi", bits=16, epochs=2).fit(corpus, progress=False)
-    assert semi.config.extra["multilabel"] is True
+    assert semi.config.learned.multilabel is True
     assert semi.module.label_smoothing == 0          # smoothing is for the softmax head
     codes, _ = semi.encode(corpus.take(np.arange(20)))
     pred = semi.predict_labels(codes)
-    assert all(len(p) >= 1 and set(p) <= set(semi.config.extra["classes"]) for p in pred)
+    assert all(len(p) >= 1 and set(p) <= set(semi.config.learned.classes) for p in pred)
     with pytest.raises(UsageError, match="no classifier"):
         HashModel(kind="deep", bits=16, epochs=1).fit(corpus, progress=False) \
             .predict_labels(codes)
@@ -306,7 +306,7 @@ def test_larger_images_get_a_third_scale_and_code_and_decode_at_their_own_size()
     before the dense layer, others twice; the decoder gives back every pixel of the input
     size, odd sides included, whatever the number of scales."""
     from hashret import defaults
-    from hashret.models.networks import ImageDecoder
+    from hashret.nets.networks import ImageDecoder
     side = defaults.THIRD_SCALE_SIDE
     assert len(defaults.image_channels((28, 28, 1))) == 2
     assert len(defaults.image_channels((side, 64, 3))) == 2

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from hashret import HashModel, defaults, read_corpus
-from hashret.models.networks import OrientationHistograms
+from hashret.nets.networks import OrientationHistograms
 
 
 def _stripes(vertical: bool, n=28, period=6, offset=0) -> torch.Tensor:

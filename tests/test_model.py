@@ -7,8 +7,10 @@ from hashret.data.corpus import Corpus
 from hashret.data import as_corpus
 from hashret.errors import CorpusError, UsageError
 from hashret.features import TfidfFeaturizer
-from hashret.models.neighbours import NeighbourhoodCounts, tfidf_neighbours
-from hashret.models.networks import BinaryCodeLayer, bernoulli_kl_to_uniform
+from hashret.training.neighbours import NeighbourhoodCounts, tfidf_neighbours
+from hashret.training.selection import epoch_scorer
+from hashret.training.teacher import label_targets
+from hashret.nets.networks import BinaryCodeLayer, bernoulli_kl_to_uniform
 
 
 @pytest.mark.parametrize("bits", [0, 7, 12, 264])
@@ -161,8 +163,8 @@ def test_save_load_roundtrip(tmp_path):
 
 
 def test_optimizers_update_sparse_rows_only_and_fuse_dense_adam_where_supported():
-    from hashret.train import make_optimizers
-    from hashret.models.networks import TextEncoder
+    from hashret.training.loop import make_optimizers
+    from hashret.nets.networks import TextEncoder
     torch.manual_seed(0)
     enc = TextEncoder(n_features=50, hidden=64, bits=8).eval()     # eval: no dropout
     opts = make_optimizers(enc, 1e-2)
@@ -182,7 +184,7 @@ def test_optimizers_update_sparse_rows_only_and_fuse_dense_adam_where_supported(
 
 
 def test_training_calls_after_epoch_once_per_epoch_until_it_stops():
-    from hashret.train import train
+    from hashret.training.loop import train
     torch.manual_seed(0)
     lin = torch.nn.Linear(2, 1)
     lin.loss = lambda batch: ((lin(batch) - 1.0) ** 2).mean()
@@ -221,8 +223,8 @@ def test_a_deep_document_model_stops_by_retrieval_agreement_and_keeps_those_weig
     # the weights kept are that epoch's: scoring them again gives its score
     val, tr = _fit_split(model, len(corpus))
     feats = model.features(corpus.items)
-    again = model._retrieval_agreement(feats, tr, val, None).score(
-        lambda rows: model._logits_of(feats, rows))
+    again = epoch_scorer(model, "agreement", feats, tr, val, None, None).score(
+        lambda rows: model.logits_of(feats, rows))
     assert abs(again - r.scores[r.kept_epoch - 1]) < 1e-6
 
 
@@ -238,10 +240,10 @@ def test_a_semi_document_model_stops_by_labelled_retrieval_and_keeps_those_weigh
     assert s.kept_epoch == (s.best_epoch if s.stopped_early else s.epochs_run)
     val, tr = _fit_split(semi, len(corpus))
     feats = semi.features(corpus.items)
-    scorer = semi._epoch_scorer("labels", feats, tr, val, None,
-                                semi._label_targets(corpus, np.arange(len(corpus))))
+    scorer = epoch_scorer(semi, "labels", feats, tr, val, None,
+                          label_targets(semi.config, corpus.labels))
     assert len(scorer.query_rows) == len(val) and len(scorer.database_rows) == len(tr)
-    again = scorer.score(lambda rows: semi._logits_of(feats, rows))
+    again = scorer.score(lambda rows: semi.logits_of(feats, rows))
     assert abs(again - s.scores[s.kept_epoch - 1]) < 1e-6
     # only training-part documents keep their labels: nothing to score, the whole run
     unlabelled_val = Corpus("text", corpus.ids, corpus.items,
@@ -255,7 +257,7 @@ def test_a_semi_document_model_stops_by_labelled_retrieval_and_keeps_those_weigh
 
 
 def _fit_split(model, n):
-    """The (validation, training) positions HashModel.fit cut from n rows."""
+    """The (validation, training) positions a fit cuts from n rows."""
     order = np.random.default_rng(model.config.seed).permutation(n)
     n_val = defaults.validation_size(n)
     return np.sort(order[:n_val]), np.sort(order[n_val:])
@@ -266,9 +268,9 @@ def test_semi_warns_when_every_labelled_item_has_the_same_label(caplog):
     one = Corpus("text", corpus.ids, corpus.items, [["x"] if ls else [] for ls in corpus.labels],
                  corpus.splits, corpus.titles)
     with caplog.at_level("WARNING", logger="hashret"):
-        HashModel(kind="semi", bits=8)._label_targets(one, np.arange(len(one)))
+        label_targets(HashModel(kind="semi", bits=8).config, one.labels)
     assert "has the label 'x'" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="hashret"):
-        HashModel(kind="semi", bits=8)._label_targets(corpus, np.arange(len(corpus)))
+        label_targets(HashModel(kind="semi", bits=8).config, corpus.labels)
     assert "learns nothing" not in caplog.text

@@ -3,7 +3,7 @@
 import numpy as np
 
 from hashret.features import SparseRows
-from hashret.models.neighbours import NeighbourhoodCounts, drop_self, cosine_neighbours
+from hashret.training.neighbours import NeighbourhoodCounts, drop_self, cosine_neighbours
 
 
 def _random_counts(n, v, rng, empty_every=7):
@@ -100,7 +100,7 @@ def test_retrieval_agreement_scores_codes_by_how_alike_what_they_retrieve_is():
     """Codes that put each query next to the documents of its own direction score the mean
     cosine of those documents; codes that mix the directions score less; one code for
     every document scores what a plain list of the database does."""
-    from hashret.models.selection import RetrievalAgreement
+    from hashret.training.selection import RetrievalAgreement
     rng = np.random.default_rng(0)
     directions = np.eye(4, dtype=np.float32)
     group_db, group_q = np.arange(200) % 4, np.arange(20) % 4
@@ -125,7 +125,7 @@ def test_retrieval_agreement_scores_codes_by_how_alike_what_they_retrieve_is():
 
 
 def test_labelled_retrieval_scores_the_mean_average_precision_of_labelled_queries():
-    from hashret.models.selection import LabelledRetrieval
+    from hashret.training.selection import LabelledRetrieval
     # one query, four database items at Hamming distances 0, 1, 2, 3 from it: relevant
     # (sharing a label) at ranks 1 and 3, so AP = (1/1 + 2/3) / 2
     codes = np.array([[-1] * 8, [-1] * 8, [1] + [-1] * 7, [1, 1] + [-1] * 6,

@@ -14,6 +14,6 @@ def __getattr__(name):
         from .hash_model import HashModel
         return HashModel
     if name == "BinaryAutoencoder":
-        from .binary_autoencoder import BinaryAutoencoder
+        from ..nets.binary_autoencoder import BinaryAutoencoder
         return BinaryAutoencoder
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

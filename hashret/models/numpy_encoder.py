@@ -3,8 +3,8 @@
 Importing torch takes about 2 s on a 2-core CPU, more than the rest of a query from the
 command line, and a query only runs the encoder: for documents TF-IDF weights times an
 embedding table, summed per document, then two ReLU layers
-(:class:`hashret.models.networks.TextEncoder`); for images 3 x 3 convolutions at two or
-three scales and a dense head (:class:`hashret.models.networks.ImageEncoder`). Reading
+(:class:`hashret.nets.networks.TextEncoder`); for images 3 x 3 convolutions at two or
+three scales and a dense head (:class:`hashret.nets.networks.ImageEncoder`). Reading
 their weights from ``model.safetensors`` with numpy and running them here gives the
 network's logits to float rounding (the tests hold the two to each other). The layers are
 laid out from the model's configuration exactly as the network lays them out; weights that
@@ -161,7 +161,8 @@ class NumpyImageEncoder:
         self.bits = int(config["bits"])
         # a model trained on mirrored images codes the mean of an image's logits and its
         # mirror image's (HashModel.embed_features)
-        self.mirror = float(((config.get("extra") or {}).get("teacher") or {})
+        learned = config.get("learned") or config.get("extra") or {}   # extra: older configs
+        self.mirror = float((learned.get("teacher") or {})
                             .get("mirror", 0.0)) > 0
 
     def _conv(self, x, i, stride):

@@ -7,7 +7,7 @@ of the query's logits with the candidate's bits as +-1 (an asymmetric distance, 
 little when it disagrees. The candidates are the nearest ``rerank_candidates(k, n)`` by
 Hamming distance; the k best of them by this score are returned. On the test splits,
 64 bits, precision@100 / mAP@1000: Reuters 0.7863 / 0.7601 -> 0.7894 / 0.7652, Fashion-MNIST
-0.7919 / 0.7650 -> 0.8011 / 0.7761 (BENCHMARKS.md "Re-ranking by an asymmetric distance").
+0.7919 / 0.7650 -> 0.8011 / 0.7761 (docs/studies/2026-12-01-re-ranking-by-an-asymmetric-distance.md).
 """
 
 from __future__ import annotations

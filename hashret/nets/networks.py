@@ -18,7 +18,7 @@ class SparseLinear(nn.Module):
 
     An embedding bag with sparse gradients: a step touches only the rows of ``W`` for the
     words in the batch, so a 10,000-word vocabulary costs only the documents' own terms,
-    forward, backward and in the optimiser (see :func:`hashret.train.make_optimizers`).
+    forward, backward and in the optimiser (see :func:`hashret.training.loop.make_optimizers`).
     """
 
     def __init__(self, n_in: int, n_out: int, word_dropout: float = 0.0):

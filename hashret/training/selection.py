@@ -14,7 +14,7 @@ held-out documents query training documents by Hamming distance, and
   documents, a document being relevant when it shares a label with the query.
 
 A run whose score has not risen for a while stops and returns to its highest epoch
-(defaults.EPOCH_CHOICE; BENCHMARKS.md "Choosing the epoch without labels", "Stopping
+(defaults.EPOCH_CHOICE; docs/studies/2026-12-01-choosing-the-epoch-without-labels.md, "Stopping
 `semi` document models by labelled retrieval")."""
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from typing import Callable
 
 import numpy as np
 
+from .. import defaults
+from ..features import take_rows
 from ..search.bits import pack_bits
 from ..search.metrics import average_precision, hamming_ranking, relevance
+from .neighbours import latent_basis, latent_vectors
 
 
 def hamming_top(logits: Callable[[np.ndarray], np.ndarray], query_rows: np.ndarray,
@@ -89,3 +92,45 @@ class LabelledRetrieval:
         top = hamming_top(logits, self.query_rows, self.database_rows, self.depth)
         return float(average_precision(
             relevance(top, self.query_labels, self.database_labels)).mean())
+
+
+def epoch_scorer(model, choice: str, feats, tr: np.ndarray, val: np.ndarray, basis,
+                 supervision):
+    """The score that chooses the epoch a run keeps (defaults.EPOCH_CHOICE), or None
+    when the run is not chosen by a score or too few items can be held out for it."""
+    if choice == "agreement" and len(val) and len(tr):
+        return _retrieval_agreement(model, feats, tr, val, basis)
+    if choice == "labels" and supervision is not None:
+        y, usable = supervision
+        queries, database = _score_sample(model.config.seed, val[usable[val]], tr[usable[tr]])
+        if len(queries) and len(database):
+            return LabelledRetrieval(queries, y[queries] > 0, database, y[database] > 0,
+                                     depth=defaults.agreement_depth(len(database)))
+    return None
+
+
+def _score_sample(seed: int, val: np.ndarray, tr: np.ndarray) -> tuple:
+    """The seeded samples of validation rows (queries) and training rows (database)
+    that an epoch's score is measured on, each in row order."""
+    rng = np.random.default_rng(seed + 2)
+    return (np.sort(rng.permutation(val)[:defaults.AGREEMENT_QUERIES]),
+            np.sort(rng.permutation(tr)[:defaults.AGREEMENT_DATABASE]))
+
+
+def _retrieval_agreement(model, feats, tr: np.ndarray, val: np.ndarray,
+                         basis) -> RetrievalAgreement:
+    """The label-free score that stops a document model's run: a sample of the
+    validation documents querying a sample of the training documents (see
+    defaults.EPOCH_CHOICE), in the latent space the neighbours were found in."""
+    featurizer = model.featurizer
+    if basis is None:
+        basis = latent_basis(featurizer, feats, defaults.TEXT_NEIGHBOUR_RANK)
+    queries, database = _score_sample(model.config.seed, val, tr)
+
+    def vectors(r):
+        counts = take_rows(feats, r)
+        if basis is None:      # a corpus too small for a latent space: TF-IDF rows,
+            return featurizer.weight(counts).toarray()      # already unit length
+        return latent_vectors(featurizer, counts, basis)
+    return RetrievalAgreement(queries, vectors(queries), database, vectors(database),
+                              depth=defaults.agreement_depth(len(database)))

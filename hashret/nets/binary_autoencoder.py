@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
+import numpy as np
 
-from .code_targets import hash_centres
 from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, OrientationHistograms,
                        TextEncoder, WordDecoder, bernoulli_kl_to_uniform, corrupt, parse_noise)
 
@@ -202,3 +202,45 @@ class BinaryAutoencoder(nn.Module):
         if "centre" in terms:
             loss = loss + self.centre_weight * terms["centre"]
         return loss
+
+
+def hash_centres(n_classes: int, bits: int) -> torch.Tensor:
+    """``(n_classes, bits)`` target bits in {0, 1}, one code per class, far apart.
+
+    When ``bits`` is a power of two above ``n_classes`` the centres are rows of a Sylvester
+    Hadamard matrix (its constant first row left out): every centre has ``bits / 2`` ones
+    and every two differ in exactly ``bits / 2`` bits. Otherwise they are fair random bits
+    (two differ in about ``bits / 2``) from a fixed seed, so the same classes and length
+    always get the same centres (after central similarity quantization, Yuan et al. 2020).
+    """
+    if bits & (bits - 1) == 0 and n_classes < bits:
+        h = torch.ones(1, 1)
+        while len(h) < bits:
+            h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
+        return (h[1:n_classes + 1] > 0).float()
+    g = torch.Generator().manual_seed(0)
+    return torch.randint(0, 2, (n_classes, bits), generator=g).float()
+
+
+def predicted_classes(class_logits: torch.Tensor, multilabel: bool) -> np.ndarray:
+    """(n, C) booleans: each item's most likely class and, when multi-label, every class
+    above probability 1/2 as well."""
+    on = torch.zeros_like(class_logits, dtype=torch.bool)
+    on[torch.arange(len(class_logits)), class_logits.argmax(1)] = True
+    if multilabel:
+        on |= torch.sigmoid(class_logits) > 0.5
+    return on.cpu().numpy()
+
+
+def batch_tensors(featurizer, feats, device, targets=None):
+    """Tensors for a batch of features; ``targets`` replaces the documents' own counts as
+    what the decoder reconstructs (used for neighbour reconstruction)."""
+    if featurizer.modality == "text":
+        w = featurizer.weight(feats)
+        x = tuple(torch.from_numpy(a).to(device)
+                  for a in (feats.indices, feats.indptr[:-1], w.data))
+        t = feats if targets is None else targets
+        return TextBatch(x, torch.from_numpy(t.row_ids()).to(device),
+                         torch.from_numpy(t.indices).to(device),
+                         torch.from_numpy(t.data).to(device), len(feats))
+    return torch.from_numpy(np.ascontiguousarray(feats)).to(device)

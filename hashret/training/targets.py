@@ -1,15 +1,15 @@
 """Target bits for a model's code layer: for images, from the images' gradient histograms;
-for documents, from the bits their nearest neighbours have; for labelled items of a
-``semi`` model, their classes' hash centres.
+for documents, from the bits their nearest neighbours have (a ``semi`` model's hash
+centres of its classes are the network's, :func:`hashret.nets.binary_autoencoder.hash_centres`).
 
 A binary code that retrieves pictures of one kind together can be had without learning
 anything deep: take the images' histograms of oriented gradients, keep their top ``bits``
 principal components and rotate those by ITQ (Gong & Lazebnik 2011) before taking signs.
 Pulling the autoencoder's bits toward that code (a cross-entropy term, see
-:class:`~hashret.models.binary_autoencoder.BinaryAutoencoder`) gives codes that keep the
+:class:`~hashret.nets.binary_autoencoder.BinaryAutoencoder`) gives codes that keep the
 histograms' shape information in an order that survives binarisation, while the decoder
 still reconstructs the pixels; on validation the result beats both the autoencoder without
-the term and the ITQ code itself (docs/BENCHMARKS.md, "Gradient-histogram code targets").
+the term and the ITQ code itself (docs/studies/2026-11-27-gradient-histogram-code-targets-for-images.md).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .classic import itq_rotation
-from .networks import OrientationHistograms
+from ..nets.classic import itq_rotation
+from ..nets.networks import OrientationHistograms
 
 PCA_SAMPLE = 20_000        # images the principal components and the rotation are fitted on
 
@@ -75,8 +75,7 @@ class NeighbourCodeVotes:
     neighbour-correlated codes of SNUH (Ou et al. 2021); reconstructing the neighbours' words
     (``NeighbourhoodCounts``) only makes them share what the decoder can read from the code.
     The votes are hard bits: the neighbours' mean probabilities as soft targets gained less
-    on validation and, at 10 per bit, collapsed the codes (docs/BENCHMARKS.md, "Neighbour
-    code votes").
+    on validation and, at 10 per bit, collapsed the codes (docs/studies/2026-11-29-neighbour-code-votes-for-documents.md).
     There are no targets until :meth:`update` has been given the bits of every document.
     """
 
@@ -104,21 +103,3 @@ class NeighbourCodeVotes:
             return None
         return self.targets[torch.as_tensor(np.asarray(rows),
                                             device=self.targets.device)].float()
-
-
-def hash_centres(n_classes: int, bits: int) -> torch.Tensor:
-    """``(n_classes, bits)`` target bits in {0, 1}, one code per class, far apart.
-
-    When ``bits`` is a power of two above ``n_classes`` the centres are rows of a Sylvester
-    Hadamard matrix (its constant first row left out): every centre has ``bits / 2`` ones
-    and every two differ in exactly ``bits / 2`` bits. Otherwise they are fair random bits
-    (two differ in about ``bits / 2``) from a fixed seed, so the same classes and length
-    always get the same centres (after central similarity quantization, Yuan et al. 2020).
-    """
-    if bits & (bits - 1) == 0 and n_classes < bits:
-        h = torch.ones(1, 1)
-        while len(h) < bits:
-            h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
-        return (h[1:n_classes + 1] > 0).float()
-    g = torch.Generator().manual_seed(0)
-    return torch.randint(0, 2, (n_classes, bits), generator=g).float()

@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from .config import CLASSIC_MODEL_KINDS
+from . import CLASSIC_MODEL_KINDS
 
 ROTATIONS = ("none", "itq")
 

@@ -12,9 +12,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import defaults
-from .errors import UsageError
-from .progress import progress_bar
+from .. import defaults
+from ..errors import UsageError
+from ..progress import progress_bar
 
 
 def pick_device(device: str = "auto") -> torch.device:

@@ -1,0 +1,203 @@
+"""Fitting a model: the featurizer, the sizes derived from the data, the neighbour and code
+targets, the teacher of a ``semi`` model, and the run of the training loop whose epoch a
+score chooses. Takes the items and their labels as arrays and lists, not corpora."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import torch
+
+from .. import defaults
+from ..features import ImageFeaturizer, ImageRows, TfidfFeaturizer, take_rows
+from ..nets.binary_autoencoder import Supervision, batch_tensors
+from ..nets.networks import OrientationHistograms
+from .classic import fit_classic
+from .loop import pick_device, train
+from .neighbours import NeighbourhoodCounts, latent_basis, tfidf_neighbours
+from .selection import epoch_scorer
+from .targets import NeighbourCodeVotes, gradient_code_targets
+from .teacher import balance_classifier, label_targets, teach
+
+log = logging.getLogger("hashret")
+TEXT = "text"
+
+
+def fit_featurizer(model, items) -> None:
+    """Fit ``model``'s featurizer on its training items and derive the sizes its
+    configuration leaves open (:mod:`hashret.defaults`)."""
+    c = model.config
+    if c.modality == TEXT:
+        log.info("reading the vocabulary and word counts of %d training documents",
+                 len(items))
+        model.featurizer = TfidfFeaturizer().fit(items)
+        c.n_features = model.featurizer.n_features
+        c.hidden = c.hidden or defaults.text_hidden_size(c.n_features)
+        return
+    model.featurizer = ImageFeaturizer().fit(items)
+    shape = model.featurizer.shape
+    c.shape = list(shape)
+    c.n_features = model.featurizer.n_features
+    c.channels = c.channels or list(defaults.image_channels(shape))
+    c.hidden = c.hidden or 512
+    if not model.is_classic:
+        if c.convs_per_scale is None:
+            c.convs_per_scale = defaults.image_convs_per_scale(c.kind == "semi")
+        c.gradient_cells = list(c.gradient_cells or defaults.GRADIENT_CELLS)
+        if c.gradient_weight is None:
+            c.gradient_weight = defaults.gradient_weight(
+                shape, OrientationHistograms(shape, cells=c.gradient_cells).n_out)
+        if c.code_target_weight is None:
+            c.code_target_weight = defaults.code_target_weight(shape)
+
+
+def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
+              on_epoch=None):
+    """Train ``model`` (a :class:`~hashret.models.HashModel` whose ``config.modality`` is
+    set) on ``items`` (a list of texts or an image array) with their ``labels`` (one list
+    per item; used by ``semi``), holding out a validation part for early stopping.
+    ``on_epoch(model)``, if given, is called after each epoch of the main run (to follow the
+    model as it trains: it may encode, and training resumes where it was)."""
+    c = model.config
+    started = time.perf_counter()
+    fit_featurizer(model, items)
+    # images stay as read until a batch is drawn (a float32 copy of a large image
+    # corpus would take four times its memory)
+    feats = ImageRows(model.featurizer, items) \
+        if c.modality != TEXT and not model.is_classic else model.features(items)
+    if c.kl_weight is None:
+        c.kl_weight = defaults.text_kl_weight(float(feats.data.sum()) / max(len(feats), 1)) \
+            if c.modality == TEXT else 1.0
+    model.device = pick_device(device)
+    torch.manual_seed(c.seed)
+    if model.is_classic:
+        return fit_classic(model, feats)
+    o = c.options
+    targets, votes, basis = None, None, None
+    if c.modality == TEXT and o.neighbours and len(items) >= 2:
+        t = time.perf_counter()
+        basis = latent_basis(model.featurizer, feats, o.neighbour_rank) \
+            if o.neighbour_rank else None
+        nbrs = tfidf_neighbours(model.featurizer, feats, o.neighbours, basis=basis)
+        log.info("found the %d nearest neighbours of %d training documents in %.1f s",
+                 nbrs.shape[1], len(nbrs), time.perf_counter() - t)
+        targets = NeighbourhoodCounts(feats, nbrs, float(o.neighbour_weight))
+        if c.code_target_weight is None:
+            c.code_target_weight = defaults.neighbour_code_weight(targets.mean_words())
+        if c.code_target_weight:
+            votes = NeighbourCodeVotes(nbrs)
+    supervision, taught = None, None
+    c.learned.teacher = None           # a teacher of an earlier fit does not apply
+    if c.kind == "semi":
+        supervision = label_targets(c, labels)
+    rng = np.random.default_rng(c.seed)
+    order = rng.permutation(len(items))
+    n_val = defaults.validation_size(len(items))
+    val, tr = np.sort(order[:n_val]), np.sort(order[n_val:])
+    epochs = c.epochs or defaults.epochs_for(len(tr), c.modality, c.batch_size, c.bits)
+    model.module = model.new_network()
+    code_targets = None
+    if c.modality != TEXT and c.code_target_weight:
+        log.info("computing the target bits of %d images from their gradient histograms",
+                 len(feats))
+        code_targets = gradient_code_targets(
+            OrientationHistograms(tuple(c.shape), cells=c.gradient_cells), feats,
+            c.bits, tr, seed=c.seed)
+
+    after_epoch = None
+    if votes is not None:
+        code_targets = votes
+        first_vote = defaults.vote_warm_up_epochs(len(tr), c.batch_size)
+        epochs_done = 0
+
+        def after_epoch():
+            # the bits every training document has now, for its neighbours' next votes;
+            # none in the first epochs, while bits hardly differ from one document to
+            # the next and a vote would pull every code toward the same one
+            nonlocal epochs_done
+            epochs_done += 1
+            if epochs_done < first_vote:
+                return
+            logits = model.logits_of(feats, np.arange(len(items)))
+            votes.update(torch.sigmoid(torch.from_numpy(logits)).to(model.device))
+
+    mirror_rng = torch.Generator().manual_seed(c.seed)
+
+    def make_batch(r):
+        batch = batch_tensors(model.featurizer, take_rows(feats, r), model.device,
+                              None if targets is None else targets.rows(r))
+        # mirror_share is 0 until the teacher is trained
+        if model.mirror_share and model.module.training:
+            batch = mirrored(batch, model.mirror_share, mirror_rng)
+        if supervision is None and code_targets is None:
+            return batch
+        sup = Supervision()
+        if supervision is not None:
+            y, mask = supervision
+            sup.targets = torch.from_numpy(y[r]).to(model.device)
+            sup.mask = torch.from_numpy(mask[r]).to(model.device)
+            if taught is not None:
+                sup.taught = torch.from_numpy(taught[r]).to(model.device)
+        # the votes move every epoch: they stay out of the validation loss, or early
+        # stopping would compare losses against different targets
+        if code_targets is not None and (votes is None or model.module.training):
+            code = code_targets[r]          # votes: none before the first vote
+            sup.code = None if code is None else code.to(model.device)
+        return batch, sup
+    if supervision is not None:
+        balance_classifier(model, make_batch, tr)
+        if o.distil is None:
+            o.distil = defaults.SEMI_TEACHER[c.modality]
+        if o.distil and not supervision[1].all() and supervision[1][tr].any():
+            taught = teach(model, make_batch, tr, val, supervision, progress)
+            if c.modality != TEXT and o.mirror is None:
+                o.mirror = defaults.SEMI_MIRROR
+            c.learned.teacher["mirror"] = 0.0 if c.modality == TEXT else float(o.mirror)
+    prepare_seconds = time.perf_counter() - started
+    choice = defaults.epoch_choice(c.modality, c.kind)
+    scorer = epoch_scorer(model, choice, feats, tr, val, basis, supervision)
+    score = None if scorer is None else \
+        (lambda: scorer.score(lambda r: model.logits_of(feats, r)))
+    if on_epoch is not None:
+        after_epoch = _with_callback(model, after_epoch, on_epoch)
+    model.report = train(model.module, make_batch,
+                         tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
+                         device=model.device, seed=c.seed, progress=progress,
+                         after_epoch=after_epoch,
+                         epoch_items=defaults.epoch_items(len(tr), c.modality,
+                                                          c.batch_size),
+                         patience=defaults.patience_for(len(tr), c.modality,
+                                                        c.batch_size),
+                         score=score, score_name=getattr(scorer, "name", "score"),
+                         # too few (labelled) documents to hold some out for the score:
+                         # the whole run, last weights
+                         stop_early=score is not None or choice == "loss")
+    model.report.train_items, model.report.validation_items = len(tr), len(val)
+    model.report.teacher = c.learned.teacher
+    model.report.prepare_seconds = round(prepare_seconds, 2)
+    model.module.to("cpu").eval()
+    model.device = torch.device("cpu")
+    return model
+
+
+def _with_callback(model, after_epoch, on_epoch):
+    """``after_epoch`` followed by ``on_epoch(model)``, the module's mode and the random
+    state of torch kept across the call, so that the run goes on as without it."""
+    def both():
+        if after_epoch is not None:
+            after_epoch()
+        was_training = model.module.training
+        with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda"
+                                   else []):
+            on_epoch(model)
+        model.module.train(was_training)
+    return both
+
+
+def mirrored(images: torch.Tensor, share: float, rng: torch.Generator) -> torch.Tensor:
+    """A copy of a (n, c, h, w) batch with a random ``share`` of its images mirrored left
+    to right (see defaults.SEMI_MIRROR)."""
+    flip = (torch.rand(len(images), generator=rng) < share).to(images.device)
+    return torch.where(flip[:, None, None, None], images.flip(-1), images)
