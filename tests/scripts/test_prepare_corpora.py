@@ -9,7 +9,7 @@ import numpy as np
 
 from hashret.data import IMAGE, TEXT, read_corpus
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "prepare_corpora.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "prepare_corpora.py"
 
 
 def prepare(*args):

@@ -1,5 +1,5 @@
-"""Adding the items of another corpus to a built index, and removing items from it
-(``hashret add`` and ``hashret remove``)."""
+"""``hashret build``, ``add`` and ``remove``: an index of every kind, and adding the items
+of another corpus to a built index or removing items from it."""
 import hashlib
 import json
 import re
@@ -8,12 +8,15 @@ import shutil
 import numpy as np
 import pytest
 
-from hashret import Bundle
+from hashret import Bundle, Retriever, load_dataset
 from hashret.build import add_to_index, remove_from_index
 from hashret.check import check_bundle
 from hashret.data import read_corpus
 from hashret.sources import reopen_corpus
+from hashret.search.bits import unpack_bits
 from hashret.search.index import BinaryCodeIndex
+
+from conftest import hamming
 
 NEW = [{"text": "OPEC ministers agree to cut crude oil output to support prices",
         "labels": ["crude"]},
@@ -200,3 +203,32 @@ def test_images_of_another_size_are_added_and_eval_says_what_it_cannot_redo(
     assert r.code == 2 and "cannot be read again as one" in r.err and "--no-baselines" in r.err
     r = run("check", out)
     assert r.code == 0 and "codes not re-derived" in r.out
+
+
+def test_build_with_each_exact_index_kind_answers_like_brute_force(run, tmp_path):
+    for kind in ("hash", "mih"):
+        out = tmp_path / kind
+        r = run("--quiet", "build", "--dataset", "fashion-mnist", "--bits", "16", "--epochs",
+                "1", "--limit", "300", "--model", "linear", "--index", kind, "--out", out)
+        assert r.code == 0, r.err
+        assert run("info", out, "--json").json()["index"]["kind"] == kind
+        b = Bundle.load(out)
+        first = b.items.column("id")[0].as_py()
+        r = run("query", out, "--id", first, "--radius", "2", "--json")
+        assert r.code == 0, r.err
+        d = hamming(b.codes[:1], b.codes)[0]
+        assert sorted(h["distance"] for h in r.json()) == sorted(d[d <= 2].tolist())
+        # a query by example re-ranks this kind's exact Hamming candidates: the hits of a
+        # brute-force search of the same codes, re-ranked the same way
+        # (k = 30 re-ranks 300 candidates: every item, so no tie decides which)
+        image = load_dataset("fashion-mnist").take([7])[0]
+        retriever = Retriever.load(out)
+        hits = retriever.query(image, k=30)
+        codes, logits = retriever._encode([image])
+        score = (logits[0] * (unpack_bits(b.codes) * 2.0 - 1)).sum(1)
+        assert np.allclose(sorted(score[[h.row for h in hits]]), sorted(score)[-30:],
+                           atol=1e-4)
+        assert [h.distance for h in hits] == hamming(codes, b.codes)[0][
+            [h.row for h in hits]].tolist()
+    r = run("build", "--out", tmp_path / "x", "--index", "ivf", "--index-param", "M=4")
+    assert r.code == 2 and "no parameter 'M'" in r.err

@@ -35,15 +35,6 @@ def _rewrite_manifest_entry(folder, name):
     (folder / MANIFEST).write_text(json.dumps(seal_manifest(m)))
 
 
-# --- checksums and `hashret check` ------------------------------------------------------
-
-def test_check_ok(run, fashion_index):
-    r = run("check", fashion_index[0])
-    assert r.code == 0 and r.out.strip().endswith("OK")
-    assert "reproduces the stored codes" in r.out
-    assert "numpy encoder that answers queries gives the same codes" in r.out
-
-
 def test_check_catches_a_numpy_encoder_that_disagrees_with_the_network(fashion_index,
                                                                        monkeypatch):
     from hashret.check import check_bundle

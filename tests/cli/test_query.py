@@ -1,14 +1,13 @@
 """Build -> query -> export -> encode -> reload, through the CLI and the library."""
 import json
 import re
-import shutil
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from hashret import Bundle, Retriever, load_dataset
+from hashret import Bundle, Retriever
 from hashret.bundle import codes_from_column
 from hashret.search.bits import unpack_bits
 
@@ -80,23 +79,6 @@ def test_query_text_and_readable_table(run, reuters_index):
     assert [h["distance"] for h in plain] == sorted(h["distance"] for h in plain)
 
 
-def test_info_reads_the_score_of_an_index_built_before_scores_were_named(run, reuters_index,
-                                                                          tmp_path):
-    """An index whose manifest records its per-epoch score as "agreement" (no score name)
-    is described as before: that score was always retrieval agreement."""
-    old = tmp_path / "old"
-    shutil.copytree(reuters_index[0], old)
-    manifest = json.loads((old / "manifest.json").read_text())
-    t = manifest["build"]["train"]
-    t["agreement"] = t.pop("scores")
-    del t["score_name"]
-    (old / "manifest.json").write_text(json.dumps(manifest))
-    r = run("info", old)
-    assert r.code == 0, r.err
-    assert re.search(r"\(kept \d+; retrieval agreement 0\.\d{3}, highest 0\.\d{3} at epoch "
-                     r"\d+\)", r.out), r.out
-
-
 def test_query_text_without_a_vocabulary_word_warns(run, reuters_index):
     out, _ = reuters_index
     r = run("query", out, "--text", "zqxjv wkpfh", "-k", "2", "--json")
@@ -145,15 +127,6 @@ def test_reload_gives_identical_codes_and_results(fashion_index, tmp_path, run):
     assert emb.shape == (20, 32) and np.array_equal(emb > 0, unpack_bits(b1.codes[:20]))
 
 
-def test_export_with_embeddings(run, fashion_index, tmp_path):
-    out, _ = fashion_index
-    assert run("export", out, tmp_path / "e.parquet", "--with-embeddings").code == 0
-    t = pq.read_table(tmp_path / "e.parquet")
-    assert t.schema.field("embedding").type == pa.list_(pa.float32(), 32)
-    emb = np.stack(t.column("embedding").to_numpy(zero_copy_only=False))
-    assert np.array_equal(emb > 0, unpack_bits(codes_from_column(t.column("code"))))
-
-
 def test_image_query_of_other_size_is_resized_with_warning(run, fashion_index, tmp_path):
     from PIL import Image
     out, corpus = fashion_index
@@ -171,35 +144,6 @@ def test_library_api(fashion_index):
     r = Retriever.load(out)
     hits = r.query(np.asarray(corpus.take([5]))[0], k=3)
     assert hits[0].distance == 0 and len(hits) == 3
-
-
-def test_build_with_each_exact_index_kind_answers_like_brute_force(run, tmp_path):
-    for kind in ("hash", "mih"):
-        out = tmp_path / kind
-        r = run("--quiet", "build", "--dataset", "fashion-mnist", "--bits", "16", "--epochs",
-                "1", "--limit", "300", "--model", "linear", "--index", kind, "--out", out)
-        assert r.code == 0, r.err
-        assert run("info", out, "--json").json()["index"]["kind"] == kind
-        b = Bundle.load(out)
-        first = b.items.column("id")[0].as_py()
-        r = run("query", out, "--id", first, "--radius", "2", "--json")
-        assert r.code == 0, r.err
-        d = hamming(b.codes[:1], b.codes)[0]
-        assert sorted(h["distance"] for h in r.json()) == sorted(d[d <= 2].tolist())
-        # a query by example re-ranks this kind's exact Hamming candidates: the hits of a
-        # brute-force search of the same codes, re-ranked the same way
-        # (k = 30 re-ranks 300 candidates: every item, so no tie decides which)
-        image = load_dataset("fashion-mnist").take([7])[0]
-        retriever = Retriever.load(out)
-        hits = retriever.query(image, k=30)
-        codes, logits = retriever._encode([image])
-        score = (logits[0] * (unpack_bits(b.codes) * 2.0 - 1)).sum(1)
-        assert np.allclose(sorted(score[[h.row for h in hits]]), sorted(score)[-30:],
-                           atol=1e-4)
-        assert [h.distance for h in hits] == hamming(codes, b.codes)[0][
-            [h.row for h in hits]].tolist()
-    r = run("build", "--out", tmp_path / "x", "--index", "ivf", "--index-param", "M=4")
-    assert r.code == 2 and "no parameter 'M'" in r.err
 
 
 def test_query_on_the_gpu_says_clearly_when_there_is_none(run, reuters_index):
@@ -230,3 +174,64 @@ def test_hit_table_marks_what_it_cuts():
     assert lines[1].endswith(" ".join(long_title.split())[:67] + "...")
     assert "grain " in lines[2] and lines[2].endswith("SHORT TITLE")
     assert "..." not in lines[2]
+
+
+def _by_id(bundle):
+    return {v: r for r, v in enumerate(bundle.items.column("id").to_pylist())}
+
+
+def test_every_indexed_item_gets_its_nearest_others(run, fashion_index, tmp_path):
+    bundle = Bundle.load(fashion_index[0])
+    r = run("--quiet", "neighbours", fashion_index[0], tmp_path / "nb.parquet", "-k", "5")
+    assert r.code == 0, r.err
+    t = pq.read_table(tmp_path / "nb.parquet").to_pylist()
+    assert [row["query_id"] for row in t] == bundle.items.column("id").to_pylist()
+    d_all = hamming(bundle.codes, bundle.codes)
+    row_of = _by_id(bundle)
+    for q, row in enumerate(t):
+        rows = [row_of[i] for i in row["neighbour_ids"]]
+        assert len(rows) == 5 and q not in rows and len(set(rows)) == 5
+        assert row["distances"] == [int(d_all[q, x]) for x in rows]
+        others = np.delete(d_all[q], q)
+        assert row["distances"] == sorted(others)[:5]
+
+
+def test_a_corpus_queries_with_the_models_codes(run, fashion_index, tmp_path):
+    bundle = Bundle.load(fashion_index[0])
+    images = fashion_index[1].take(range(20))
+    np.save(tmp_path / "q.npy", images[..., 0])
+    r = run("--quiet", "neighbours", fashion_index[0], tmp_path / "nb.parquet", "--corpus",
+            tmp_path / "q.npy", "-k", "4", "--no-rerank")
+    assert r.code == 0 and "neighbours of 20 queries" in r.out, r.err
+    t = pq.read_table(tmp_path / "nb.parquet")
+    assert t.schema.metadata[b"queries"] == b"corpus"
+    codes, _ = bundle.model.encode(images)
+    d = hamming(codes, bundle.codes)
+    row_of = _by_id(bundle)
+    for q, row in enumerate(t.to_pylist()):
+        assert row["query_id"] == q
+        assert row["distances"] == sorted(d[q])[:4]
+        assert row["distances"] == [int(d[q, row_of[i]]) for i in row["neighbour_ids"]]
+    # re-ranked (the default): what Retriever.query returns for each image
+    r = run("--quiet", "neighbours", fashion_index[0], tmp_path / "rr.parquet", "--corpus",
+            tmp_path / "q.npy", "-k", "4")
+    assert r.code == 0, r.err
+    retriever = Retriever.load(fashion_index[0])
+    for q, row in enumerate(pq.read_table(tmp_path / "rr.parquet").to_pylist()):
+        hits = retriever.query(images[q, ..., 0], k=4)
+        assert row["neighbour_ids"] == [h.id for h in hits]
+        assert row["distances"] == [h.distance for h in hits]
+    # more neighbours than the index holds: each query gets every item
+    r = run("--quiet", "neighbours", fashion_index[0], tmp_path / "all.parquet", "--corpus",
+            tmp_path / "q.npy", "-k", "100000")
+    assert r.code == 0
+    lists = pq.read_table(tmp_path / "all.parquet").column("neighbour_ids").to_pylist()
+    assert all(sorted(x) == sorted(row_of) for x in lists)
+
+
+def test_neighbours_refuses_a_corpus_of_the_other_modality(run, fashion_index, tmp_path):
+    (tmp_path / "d.jsonl").write_text('{"text": "a red dress"}\n')
+    r = run("neighbours", fashion_index[0], tmp_path / "nb.parquet", "--corpus",
+            tmp_path / "d.jsonl")
+    assert r.code == 2 and "encodes image but the input is text" in r.err
+    assert not (tmp_path / "nb.parquet").exists()

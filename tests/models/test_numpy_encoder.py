@@ -81,7 +81,7 @@ def _query_in_a_new_process(out, call):
               f"r = Retriever.load({str(out)!r}, with_model=False); "
               f"print([h.id for h in {call}]); print('torch' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=Path(__file__).parent.parent, timeout=120)
+                         cwd=Path(__file__).parents[2], timeout=120)
     assert run.returncode == 0, run.stderr
     return run.stdout.strip().splitlines()
 
