@@ -13,10 +13,10 @@ from .bundle import Bundle
 from .data import read_corpus
 from .data.archives import is_archive
 from .data.corpus import TEXT
-from .data.images import IMAGE_SUFFIXES, load_image, read_idx
+from .data.images import IMAGE_SUFFIXES, read_image_input
 from .data.tables import JSON_TABLE_SUFFIX, TABLE_SUFFIXES
 from .data.text import TEXT_SUFFIXES, read_text_file
-from .errors import CorpusError, UsageError
+from .errors import UsageError
 from .fileio import atomic_file, safe_child
 from .models import HashModel
 from .nets.networks import corrupt, parse_noise
@@ -53,35 +53,6 @@ def top_terms(model: HashModel, probs: np.ndarray, n: int = TOP_TERMS) -> list[l
     return out
 
 
-def _read_images(path: Path):
-    """(kind, names, images (n, h, w, c) uint8-or-float array, source dtype)."""
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise CorpusError(f"{path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return "folder", [p.name for p in files], [load_image(p) for p in files], None
-    if not path.is_file():
-        raise UsageError(f"input {path} does not exist")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return "image", [path.name], [load_image(path)], None
-    # no suffix is an IDX file's (train-images-idx3-ubyte), not a document's
-    if _is_document_table(path) or path.suffix.lower() in TEXT_SUFFIXES - {""}:
-        raise UsageError(f"input {path} holds documents, but this model encodes images; give "
-                         "an image file, a folder of images, a .npy array or an IDX file")
-    if path.suffix == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise CorpusError(f"{path}: not a readable .npy array ({str(e)[:80]})") from None
-    else:
-        arr = np.asarray(read_idx(path))
-    if arr.ndim not in (3, 4) or len(arr) == 0:
-        raise CorpusError(f"{path}: expected an array of images (n, h, w[, c]), got shape "
-                          f"{arr.shape}")
-    kind = "npy" if path.suffix == ".npy" else "idx"
-    return kind, [str(i) for i in range(len(arr))], arr, arr.dtype
-
-
 def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0) -> dict:
     """Write the model's clean reconstructions of INPUT to OUTPUT (same kind: an image file,
     a folder of images, a .npy array or an IDX file; for a document model, a text file
@@ -104,7 +75,11 @@ def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0)
         with atomic_file(out) as tmp:
             tmp.write_text("".join(f"{t}\t{w}\n" for t, w in terms))
         return {"items": 1, "output": str(out)}
-    kind, names, images, dtype = _read_images(inp)
+    # no suffix is an IDX file's (train-images-idx3-ubyte), not a document's
+    if inp.is_file() and (_is_document_table(inp) or inp.suffix.lower() in TEXT_SUFFIXES - {""}):
+        raise UsageError(f"input {inp} holds documents, but this model encodes images; give "
+                         "an image file, a folder of images, a .npy array or an IDX file")
+    kind, names, images, dtype = read_image_input(inp)
     feats = model.features(images)
     _, rec = reconstruct_features(model, feats, noise, seed)
     rec8 = to_uint8(rec)

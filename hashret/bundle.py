@@ -26,7 +26,7 @@ import numpy as np
 
 from . import __version__
 from .errors import BundleError, UsageError
-from .features import featurizer_from_dict
+from .data.features import featurizer_from_dict
 from .fileio import file_sha256, fsync_path, recover_dir, replace_dir, temp_sibling
 from .search.index import BinaryCodeIndex
 from .models.config import WEIGHTS_FILE, read_model_json

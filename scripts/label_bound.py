@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from validation_sweep import corpus_parser, load_documents, validation_split  # noqa: E402
 
 from hashret.eval import MAP_DEPTH, float_ranking, label_matrix, relevance, scores  # noqa: E402
-from hashret.features import TfidfFeaturizer  # noqa: E402
+from hashret.data.features import TfidfFeaturizer  # noqa: E402
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:

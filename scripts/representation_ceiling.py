@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from hashret.eval import label_matrix
-from hashret.features import TfidfFeaturizer
+from hashret.data.features import TfidfFeaturizer
 
 from label_bound import ranked_scores, unit_rows
 from validation_sweep import corpus_parser, load_documents, validation_split

@@ -1,43 +1,23 @@
 """Corpus readers: turn what users have into a :class:`Corpus`.
 
-:func:`read_corpus` picks the reader from what the path is; :func:`load_dataset` opens one
-of the corpora embedded in the package.
+:func:`read_corpus` reads a path with the first reader of :mod:`hashret.data.registry`
+that recognises it; :func:`load_dataset` opens one of the corpora embedded in the package;
+:func:`as_corpus` makes one of a list of texts or an image array.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CorpusError, UsageError
-from .archives import ArchiveFiles, is_archive, is_zip, read_folder_archive
-from .cifar import cifar_python_files, is_cifar, read_cifar, read_cifar_python
 from .corpus import IMAGE, TEXT, Corpus, image_arrays_corpus, limit_rows
-from .images import (IMAGE_SUFFIXES, as_channels_last, read_idx_corpus, read_image_folder,
-                     read_npy, read_npz)
-from .image_tables import read_image_table_folder
-from .matlab import MAT_SUFFIX, is_mat_folder, read_mat
+from .images import as_channels_last, read_idx_corpus
+from .registry import read_path
 from .reuters import read_reuters
-from .stl10 import is_stl10, read_stl10
-from .tables import (JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_lines_table,
-                     label_list, read_table, read_table_folder)
-from .text import is_text_file, read_text_folder, text_title
-
-log = logging.getLogger("hashret")
-
-# files that come with a dataset's archive and are not part of it: its notes by their name's
-# start, its checksums by name or suffix
-COMPANION_STARTS = ("README", "LICENSE", "LICENCE", "COPYING", "NOTICE", "CITATION")
-CHECKSUM_NAMES = ("MD5SUMS", "SHA1SUMS", "SHA256SUMS", "SHA512SUMS", "CHECKSUMS")
-CHECKSUM_SUFFIXES = (".md5", ".sha1", ".sha256", ".sha512")
-
-
-def _is_companion(f: Path) -> bool:
-    name = f.name.upper()
-    return name.startswith(COMPANION_STARTS) or f.stem.upper() in CHECKSUM_NAMES or \
-        f.suffix.lower() in CHECKSUM_SUFFIXES
+from .tables import label_list
+from .text import text_title
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DATASETS = {
@@ -106,10 +86,6 @@ def load_dataset(name: str) -> Corpus:
     return corpus
 
 
-def _looks_like_idx(p: Path) -> bool:
-    return "idx" in p.name and ("ubyte" in p.name or p.suffix in (".gz", ".idx"))
-
-
 def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Corpus:
     """Read the corpus at ``path``, choosing the reader from what it holds.
 
@@ -125,97 +101,11 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
       ``.zip``): Reuters-21578's and CIFAR's distributions, or any folder above, read
       without unpacking it.
     """
-    corpus = _read_corpus(Path(path), text_column, label_column, id_column)
+    corpus = read_path(Path(path), dict(text_column=text_column, label_column=label_column,
+                                        id_column=id_column))
     # a table's reader records the id column it used, named or found ("id")
     id_column = corpus.meta.pop("id_column", None) or id_column
     corpus.meta["reader"] = {k: v for k, v in (("text_column", text_column),
                                                ("label_column", label_column),
                                                ("id_column", id_column)) if v}
     return corpus
-
-
-def _read_archive(p: Path, table_opts: dict) -> Corpus:
-    archive = ArchiveFiles(p)
-    if not is_zip(p):                       # CIFAR's and Reuters' readers take tars
-        if is_cifar(archive.names):
-            return read_cifar(p, archive)
-        if any(n.lower().endswith(".sgm") for n in archive.names):
-            return read_reuters(p)
-    if cifar_python_files(archive.names):
-        return read_cifar_python(p, archive)
-    if is_stl10(archive.names):
-        return read_stl10(p, archive)
-    return read_folder_archive(archive, **table_opts)
-
-
-def _read_corpus(p: Path, text_column, label_column, id_column) -> Corpus:
-    if not p.exists():
-        raise CorpusError(f"corpus {p} does not exist; check the path (or use {{dataset}})")
-    table_opts = dict(text_column=text_column, label_column=label_column, id_column=id_column)
-    if p.is_file():
-        name = p.name.lower()
-        if p.suffix.lower() in TABLE_SUFFIXES + (JSON_TABLE_SUFFIX, LINES_SUFFIX):
-            return read_table(p, **table_opts)
-        if is_archive(p):
-            return _read_archive(p, table_opts)
-        if name.endswith(".sgm"):
-            return read_reuters(p)
-        if p.suffix.lower() == ".npy":
-            return read_npy(p)
-        if p.suffix.lower() == ".npz":
-            return read_npz(p)
-        if p.suffix.lower() == MAT_SUFFIX:
-            return read_mat(p)
-        if p.suffix.lower() == ".bin" and p.stem.endswith("_X"):
-            return read_stl10(p)
-        if p.suffix.lower() == ".bin" and is_cifar([f.name for f in p.parent.iterdir()]):
-            return read_cifar(p)
-        if _looks_like_idx(p):
-            return read_idx_corpus(p)
-        if p.suffix.lower() in IMAGE_SUFFIXES:
-            raise CorpusError(f"{p} is a single image; put the images in a folder (one "
-                              "sub-folder per label) and pass the folder")
-        raise CorpusError(f"{p}: unknown corpus type; use a folder, .jsonl, .json, .csv, .tsv, "
-                          ".parquet, .txt, .sgm, .npy, .npz, .mat, a CIFAR or STL-10 .bin, an IDX "
-                          "file, or a folder's .tar.gz / .zip")
-    if not p.is_dir():
-        raise CorpusError(f"{p} is neither a file nor a folder")
-    files = [f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")]
-    if not files:
-        raise CorpusError(f"corpus folder {p} is empty; add documents or images to it")
-    top = [f for f in p.iterdir() if f.is_file()]
-    if any(_looks_like_idx(f) and "images" in f.name for f in top):
-        return read_idx_corpus(p)
-    if any(f.name.lower().endswith(".sgm") for f in top):
-        return read_reuters(p)
-    if is_cifar([f.name for f in files]):
-        return read_cifar(p)
-    if cifar_python_files([str(f) for f in files]):
-        return read_cifar_python(p)
-    if is_stl10([f.name for f in files]):
-        return read_stl10(p)
-    if is_mat_folder(files):
-        return read_mat(p)
-    images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
-    if len(images) > len(files) / 2:
-        tables = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES or is_lines_table(f)]
-        by_table = read_image_table_folder(p, images, tables, label_column) if tables else None
-        return by_table or read_image_folder(p)
-    # A dataset hub's folder: a few tables (train.csv, test.csv), perhaps beside a README
-    # and a LICENSE, rather than one file per document.
-    line_tables = sum(map(is_lines_table, files))
-    n_tables = sum(f.suffix.lower() in TABLE_SUFFIXES for f in files) + line_tables
-    n_texts = sum(map(is_text_file, files)) - line_tables
-    if n_tables and n_tables >= n_texts:
-        return read_table_folder(p, **table_opts)
-    # A download folder: the archive a dataset ships as, beside nothing but its README,
-    # licence or checksums (two documents and a zip are documents).
-    archives = [f for f in top if is_archive(f)]
-    if len(archives) == 1 and all(f == archives[0] or _is_companion(f) for f in files):
-        log.info("%s: reading the archive %s in it", p, archives[0].name)
-        return _read_archive(archives[0], table_opts)
-    if archives:
-        log.warning("%s: read as a folder of text files; the archive(s) %s in it are not "
-                    "read (pass an archive itself to read it)", p,
-                    ", ".join(f.name for f in archives[:3]))
-    return read_text_folder(p)

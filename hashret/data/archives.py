@@ -17,7 +17,8 @@ from pathlib import Path, PurePosixPath
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, TEXT, Corpus, below_wrappers, labelled_layout
 from .images import IMAGE_SUFFIXES, images_from_sources
-from .tables import TABLE_SUFFIXES, read_table_folder
+from .table_files import read_table_folder
+from .tables import TABLE_SUFFIXES
 from .text import document_text, is_text_file, text_title
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".zip")

@@ -2,7 +2,7 @@
 arrays, CIFAR-10/100 binary files.
 
 Every reader gives items as an array-like of shape ``(n, h, w, c)``; pixel scaling and
-resizing are the featurizer's job (:class:`hashret.features.ImageFeaturizer`).
+resizing are the featurizer's job (:class:`hashret.data.features.ImageFeaturizer`).
 """
 
 from __future__ import annotations
@@ -417,3 +417,31 @@ def read_npz(path: Path) -> Corpus:
         titles += [f"{k}[{i}]" for i in range(n)]
         parts.append((k, arr))
     return image_arrays_corpus(path, parts, labels, splits, titles)
+
+
+def read_image_input(path: Path):
+    """An image file, a folder of image files, a ``.npy`` array or an IDX file as read for a
+    tool that writes one output per input: ``(kind, names, images, source dtype)``, the
+    images (n, h, w[, c]) as stored (a list for files, an array otherwise)."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise CorpusError(f"{path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return "folder", [p.name for p in files], [load_image(p) for p in files], None
+    if not path.is_file():
+        raise CorpusError(f"input {path} does not exist")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return "image", [path.name], [load_image(path)], None
+    if path.suffix == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise CorpusError(f"{path}: not a readable .npy array ({str(e)[:80]})") from None
+    else:
+        arr = np.asarray(read_idx(path))
+    if arr.ndim not in (3, 4) or len(arr) == 0:
+        raise CorpusError(f"{path}: expected an array of images (n, h, w[, c]), got shape "
+                          f"{arr.shape}")
+    kind = "npy" if path.suffix == ".npy" else "idx"
+    return kind, [str(i) for i in range(len(arr))], arr, arr.dtype

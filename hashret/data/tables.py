@@ -75,16 +75,10 @@ def row_split(row: dict, default: str) -> str:
     return named_split(str(row.get("split") or default)) or "train"
 
 
-def _rows_to_corpus(rows: list[dict], source: str, text_column, label_column,
-                    id_column, file_splits: list[str] | None = None,
-                    folder: Path | None = None) -> Corpus:
-    if not rows:
-        raise CorpusError(f"{source} holds no rows: give a table with at least one document")
-    from .image_tables import embedded_image_column, embedded_images_corpus
-    image_col = embedded_image_column(rows) if text_column is None else None
-    if image_col is not None:                           # a table of images, not documents
-        return embedded_images_corpus(rows, source, image_col, label_column, id_column,
-                                      file_splits, folder)
+def text_rows_corpus(rows: list[dict], source: str, text_column, label_column,
+                     id_column, file_splits: list[str] | None = None,
+                     folder: Path | None = None) -> Corpus:
+    """A corpus of documents, one per table row (see :func:`read_table_rows`)."""
     columns = list(rows[0].keys())
     if columns == [str(i + 1) for i in range(len(columns))] and text_column is None:
         text_column, label_column = _headerless_columns(rows, source, label_column)
@@ -383,19 +377,6 @@ def named_classes(values: list[str], classes: list[str]) -> list[str]:
             for v in values if v != "-1"]
 
 
-def read_table(path: Path, text_column=None, label_column=None, id_column=None) -> Corpus:
-    """A ``.jsonl``, ``.json``, ``.csv``, ``.tsv`` or ``.parquet`` table with one document per
-    row.
-
-    Columns default to ``text``, ``label``/``labels`` and the row number as id; a ``split``
-    column with ``train``/``test`` values is honoured; a list-valued label column is
-    multi-label.
-    """
-    path = Path(path)
-    return _rows_to_corpus(read_table_rows(path), str(path), text_column, label_column, id_column,
-                           folder=path.parent)
-
-
 def table_file_split(path: Path, root: Path) -> str:
     """``test`` for a table whose file name (or a folder between it and ``root``) names the
     test split (:func:`named_split`: ``test.csv``, ``test-00000-of-00001.parquet``,
@@ -404,33 +385,3 @@ def table_file_split(path: Path, root: Path) -> str:
     carved from the training split anyway."""
     parts = path.relative_to(root).parts
     return "test" if any(named_split(q) == "test" for q in parts) else "train"
-
-
-def read_table_folder(root: Path, text_column=None, label_column=None,
-                      id_column=None) -> Corpus:
-    """A folder of ``.jsonl`` / ``.csv`` / ``.parquet`` tables of the same columns, as a
-    dataset hub lays out its splits (``train.csv`` and ``test.csv``, or
-    ``data/train-00000-of-00001.parquet``): the split comes from each file's name (see
-    :func:`table_file_split`) unless its rows have a ``split`` column. Without
-    ``id_column`` ids are row numbers, training files first."""
-    root = Path(root)
-    files = sorted((f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".")
-                    and (f.suffix.lower() in TABLE_SUFFIXES or is_lines_table(f))),
-                   key=lambda f: (table_file_split(f, root) != "train", str(f)))
-    if not files:
-        raise CorpusError(f"no .jsonl, .csv, .tsv or .parquet tables in {root}")
-    rows: list[dict] = []
-    file_splits: list[str] = []
-    columns = None
-    for f in files:
-        part = read_table_rows(f)
-        if part and columns is None:
-            columns = (f, list(part[0].keys()))
-        elif part and set(part[0].keys()) != set(columns[1]):
-            raise CorpusError(f"{f}: columns {list(part[0].keys())} differ from "
-                              f"{columns[0].name}'s {columns[1]}; the folder's tables must "
-                              "share their columns")
-        rows += part
-        file_splits += [table_file_split(f, root)] * len(part)
-    return _rows_to_corpus(rows, str(root), text_column, label_column, id_column, file_splits,
-                           root)

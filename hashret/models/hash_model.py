@@ -15,7 +15,7 @@ from .. import defaults
 from ..data import as_corpus
 from ..data.corpus import IMAGE, TEXT, Corpus
 from ..errors import BundleError, UsageError
-from ..features import SparseRows, featurizer_from_dict, take_rows
+from ..data.features import SparseRows, featurizer_from_dict, take_rows
 from ..nets.binary_autoencoder import (BinaryAutoencoder, TextBatch, batch_tensors,
                                        predicted_classes)
 from ..nets.classic import CLASSIC_KINDS

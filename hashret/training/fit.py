@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .. import defaults
-from ..features import ImageFeaturizer, ImageRows, TfidfFeaturizer, take_rows
+from ..data.features import ImageFeaturizer, ImageRows, TfidfFeaturizer, take_rows
 from ..nets.binary_autoencoder import Supervision, batch_tensors
 from ..nets.networks import OrientationHistograms
 from .classic import fit_classic

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .. import defaults
-from ..features import SparseRows, TfidfFeaturizer
+from ..data.features import SparseRows, TfidfFeaturizer
 
 log = logging.getLogger("hashret")
 

@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .. import defaults
-from ..features import take_rows
+from ..data.features import take_rows
 from ..search.bits import pack_bits
 from ..search.metrics import average_precision, hamming_ranking, relevance
 from .neighbours import latent_basis, latent_vectors

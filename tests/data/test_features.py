@@ -1,6 +1,6 @@
 import numpy as np
 
-from hashret.features import (TOKENIZER_VERSION, ImageFeaturizer, ImageRows, TfidfFeaturizer,
+from hashret.data.features import (TOKENIZER_VERSION, ImageFeaturizer, ImageRows, TfidfFeaturizer,
                               tokenize)
 
 

@@ -6,7 +6,7 @@ from hashret import HashModel, defaults
 from hashret.data.corpus import Corpus
 from hashret.data import as_corpus
 from hashret.errors import CorpusError, UsageError
-from hashret.features import TfidfFeaturizer
+from hashret.data.features import TfidfFeaturizer
 from hashret.training.neighbours import NeighbourhoodCounts, tfidf_neighbours
 from hashret.training.selection import epoch_scorer
 from hashret.training.teacher import label_targets

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from hashret.features import SparseRows
+from hashret.data.features import SparseRows
 from hashret.training.neighbours import NeighbourhoodCounts, drop_self, cosine_neighbours
 
 

@@ -16,8 +16,8 @@ from typing import Sequence
 import numba as nb
 import numpy as np
 
-from . import defaults
-from .errors import CorpusError
+from .. import defaults
+from ..errors import CorpusError
 
 # A short English stop list: function words carry no topic and would crowd the vocabulary.
 STOP_WORDS = frozenset("""
