@@ -8,6 +8,8 @@ import math
 import numba as nb
 import numpy as np
 
+from .topk import grown
+
 
 @nb.njit(nogil=True, cache=True)
 def _hash_words(row):
@@ -78,11 +80,7 @@ def _probe_batch(slots, uniq, keys, dist, nb, seen, starts, postings, out_d, out
             continue
         for a in range(starts[g], starts[g + 1]):
             if n == out_d.shape[0]:
-                nd = np.empty(2 * n, np.int64)
-                npos = np.empty(2 * n, np.int64)
-                nd[:n] = out_d[:n]
-                npos[:n] = out_p[:n]
-                out_d, out_p = nd, npos
+                out_d, out_p = grown(out_d, out_p, n)
             out_d[n] = dist[j]
             out_p[n] = postings[a]
             n += 1

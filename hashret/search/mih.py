@@ -7,7 +7,7 @@ import math
 import numba as nb
 import numpy as np
 
-from .topk import compact, distance, finish
+from .topk import compact, distance, finish, grown
 from .words import ctz, popcount
 
 @nb.njit(nogil=True, cache=True)
@@ -212,11 +212,7 @@ def mih_range(codes_j, qs, qkeys, bounds, offsets, postings, radius, radii, max_
                             if not first:
                                 continue
                         if n_out == out_d.shape[0]:
-                            nd = np.empty(2 * n_out, np.int64)
-                            npos = np.empty(2 * n_out, np.int64)
-                            nd[:n_out] = out_d[:n_out]
-                            npos[:n_out] = out_p[:n_out]
-                            out_d, out_p = nd, npos
+                            out_d, out_p = grown(out_d, out_p, n_out)
                         out_d[n_out] = d
                         out_p[n_out] = postings[j, a]
                         n_out += 1

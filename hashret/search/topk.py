@@ -89,3 +89,11 @@ def take_hits(db, q, first, bitset, t, qi, cnt, cd, cp, k, hist):
     return t
 
 
+@nb.njit(nogil=True, cache=True)
+def grown(out_d, out_p, n):
+    """Output buffers of distances and positions twice as long, their first ``n`` kept."""
+    nd = np.empty(2 * n, np.int64)
+    npos = np.empty(2 * n, np.int64)
+    nd[:n] = out_d[:n]
+    npos[:n] = out_p[:n]
+    return nd, npos

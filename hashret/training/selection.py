@@ -38,7 +38,22 @@ def hamming_top(logits: Callable[[np.ndarray], np.ndarray], query_rows: np.ndarr
                            pack_bits(logits(database_rows) > 0), depth)
 
 
-class RetrievalAgreement:
+class _HeldOutRetrieval:
+    """Held-out rows querying training rows by Hamming distance to a ``depth``, each row
+    with its data (latent vectors, or labels)."""
+
+    needs = "data"
+
+    def __init__(self, query_rows: np.ndarray, query_data: np.ndarray,
+                 database_rows: np.ndarray, database_data: np.ndarray, depth: int):
+        if len(query_rows) != len(query_data) or len(database_rows) != len(database_data):
+            raise ValueError(f"{self.needs} are needed for every query and database row")
+        self.query_rows = np.asarray(query_rows, np.int64)
+        self.database_rows = np.asarray(database_rows, np.int64)
+        self.depth = max(1, min(int(depth), len(database_rows)))
+
+
+class RetrievalAgreement(_HeldOutRetrieval):
     """Scores codes by the mean latent-space cosine between queries and what they retrieve.
 
     ``query_vectors`` / ``database_vectors`` are the unit latent vectors of the rows
@@ -46,17 +61,13 @@ class RetrievalAgreement:
     """
 
     name = "retrieval agreement"
+    needs = "latent vectors"
 
     def __init__(self, query_rows: np.ndarray, query_vectors: np.ndarray,
                  database_rows: np.ndarray, database_vectors: np.ndarray, depth: int):
-        if len(query_rows) != len(query_vectors) or \
-                len(database_rows) != len(database_vectors):
-            raise ValueError("one latent vector is needed for every query and database row")
-        self.query_rows = np.asarray(query_rows, np.int64)
-        self.database_rows = np.asarray(database_rows, np.int64)
+        super().__init__(query_rows, query_vectors, database_rows, database_vectors, depth)
         self.query_vectors = np.ascontiguousarray(query_vectors, np.float32)
         self.database_vectors = np.ascontiguousarray(database_vectors, np.float32)
-        self.depth = max(1, min(int(depth), len(database_rows)))
 
     def score(self, logits: Callable[[np.ndarray], np.ndarray]) -> float:
         """The mean cosine for the codes ``logits(rows) > 0`` of the model as it is now."""
@@ -65,7 +76,7 @@ class RetrievalAgreement:
                                self.database_vectors[top]).mean())
 
 
-class LabelledRetrieval:
+class LabelledRetrieval(_HeldOutRetrieval):
     """Scores codes by the mean average precision, over the top ``depth``, of labelled
     held-out items querying labelled training items (relevant: sharing a label).
 
@@ -74,17 +85,13 @@ class LabelledRetrieval:
     """
 
     name = "labelled retrieval mAP"
+    needs = "labels"
 
     def __init__(self, query_rows: np.ndarray, query_labels: np.ndarray,
                  database_rows: np.ndarray, database_labels: np.ndarray, depth: int):
-        if len(query_rows) != len(query_labels) or \
-                len(database_rows) != len(database_labels):
-            raise ValueError("labels are needed for every query and database row")
-        self.query_rows = np.asarray(query_rows, np.int64)
-        self.database_rows = np.asarray(database_rows, np.int64)
+        super().__init__(query_rows, query_labels, database_rows, database_labels, depth)
         self.query_labels = np.asarray(query_labels, bool)
         self.database_labels = np.asarray(database_labels, bool)
-        self.depth = max(1, min(int(depth), len(database_rows)))
 
     def score(self, logits: Callable[[np.ndarray], np.ndarray]) -> float:
         """The mean average precision for the codes ``logits(rows) > 0`` of the model as it
