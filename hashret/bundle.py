@@ -232,6 +232,12 @@ class Bundle:
                              "the index lists its ids", option="item_id")
         return row
 
+    def summary(self, verified: bool = False):
+        """What this index is, as plain values (:class:`hashret.summary.IndexSummary`):
+        what ``hashret info`` and a build's report show."""
+        from .summary import summarize
+        return summarize(self, verified)
+
     def embeddings(self) -> np.ndarray:
         path = self.path / EMBEDDINGS_FILE
         try:

@@ -94,7 +94,6 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     """
     from ..build import build_index, check_build
     from ..sources import read_source
-    from ..summary import summarize
     options = {k: v for k, v in (("noise", noise), ("labels_fraction", labels_fraction),
                                  ("mirror", mirror), ("rotation", rotation)) if v is not None}
     params = index_params(index_param)
@@ -110,7 +109,7 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     if as_json:
         echo_json(bundle.manifest)
         return
-    click.echo("\n".join(build_lines(out, summarize(bundle))))
+    click.echo("\n".join(build_lines(out, bundle.summary())))
 
 
 @cli.command()
@@ -128,13 +127,12 @@ def add(ctx, index_dir, corpus, text_column, label_column, id_column, as_json):
     numbered on from the index's largest id. eval and check read the added corpora again
     with the first one. The index is replaced only when the whole update succeeds."""
     from ..build import add_corpus
-    from ..summary import summarize
     bundle, ids = add_corpus(index_dir, corpus, text_column, label_column, id_column,
                              progress=not ctx.obj["quiet"])
     if as_json:
         echo_json(bundle.manifest)
         return
-    s = summarize(bundle)
+    s = bundle.summary()
     taken = f"id {ids[0]}" if len(ids) == 1 else f"ids {ids[0]} to {ids[-1]}"
     click.echo(f"added {count(len(ids), 'item')} to {index_dir} (now {s.counts['items']:,}; "
                f"{taken}); encoded in {s.last_added['encode_seconds']:.1f} s")

@@ -35,9 +35,8 @@ def check(index_dir):
 def info(index_dir, as_json, verify):
     """Show the manifest of the index at DIR: sizes, bits, model, build metrics, versions."""
     from ..bundle import Bundle
-    from ..summary import summarize
     bundle = Bundle.load(index_dir, verify=verify, with_model=False)
     if as_json:
         echo_json(bundle.manifest)
         return
-    click.echo("\n".join(info_lines(index_dir, summarize(bundle, verified=verify))))
+    click.echo("\n".join(info_lines(index_dir, bundle.summary(verified=verify))))

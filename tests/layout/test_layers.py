@@ -14,9 +14,9 @@ LAYERS = {
     "nets": 2,
     "training": 3,
     "models": 4,
-    "bundle": 5,
+    "bundle": 5, "summary": 5,
     "build": 6, "retriever": 6, "export": 6, "eval": 6, "applications": 6, "pictures": 6,
-    "check": 6, "sources": 6, "summary": 6,
+    "check": 6, "sources": 6,
     "cli": 7,
 }
 # packages whose modules are one unit each (their own internal imports are free)
