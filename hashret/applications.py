@@ -203,6 +203,19 @@ def parse_code(hex_code: str, bits: int) -> np.ndarray:
     return np.frombuffer(raw, np.uint8)[None]
 
 
+GENERATED_SUFFIXES = {"image": (".png",), "text": (".json", ".jsonl", ".txt")}
+
+
+def check_generated_suffix(out, modality: str) -> None:
+    """Refuse an output name whose suffix is not what a model of ``modality`` writes."""
+    suffixes = GENERATED_SUFFIXES["text" if modality == TEXT else "image"]
+    if Path(out).suffix.lower() not in suffixes:
+        what = "documents: its decoded codes' top terms" if modality == TEXT else \
+            "images: a PNG grid"
+        raise UsageError(f"{{out:{out}}}: this index's model decodes {what}; name the output "
+                         f"{' or '.join('*' + s for s in suffixes)}", option="out")
+
+
 def write_generated(model: HashModel, codes: np.ndarray, out, captions=None) -> Path:
     """Decode ``codes`` and write them: a PNG grid for image models; for document models
     JSON (``.json``), JSON lines (``.jsonl``) or text listing each code's top terms."""
@@ -239,6 +252,7 @@ def generate_from_index(path, out, sample: int | None = None, code: str | None =
         raise UsageError("give exactly one of {sample}, {code} or {interpolate} "
                          f"(got {', '.join(given) or 'none'})")
     bundle = Bundle.load(path)
+    check_generated_suffix(out, bundle.modality)
     captions = None
     if sample:
         codes = sample_codes(bundle.codes, sample, seed)

@@ -12,6 +12,7 @@ from .bundle import Bundle, ItemColumns, corpus_record, id_type
 from .data import as_corpus
 from .data.corpus import Corpus
 from .errors import CorpusError, UsageError
+from .search.health import health_warnings
 from .search.index import BinaryCodeIndex, check_index_kind
 from .models import HashModel, check_bits
 
@@ -21,10 +22,13 @@ log = logging.getLogger("hashret")
 def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
                 device: str = "auto", seed: int = 0, index_kind: str = "flat",
                 index_params: dict | None = None, model_options: dict | None = None,
-                progress: bool = True) -> Bundle:
+                progress: bool = True, verify_on_open: bool = True) -> Bundle:
     """Train a ``model`` on the corpus' training split, index every item (both splits) and
     write the bundle to ``out``. Nothing at ``out`` changes unless the build succeeds.
-    ``corpus`` may also be a list of texts or an image array (:func:`hashret.data.as_corpus`)."""
+    ``corpus`` may also be a list of texts or an image array (:func:`hashret.data.as_corpus`).
+    ``verify_on_open=False`` records that opening the index checks files' sizes and the
+    index file only (see :meth:`Bundle.load`), for indexes too large to hash on every open.
+    Codes that collapsed onto few values are warned of (:func:`hashret.search.health`)."""
     corpus = as_corpus(corpus)
     check_build(out, bits, model, model_options, index_kind, index_params)
     start = time.perf_counter()
@@ -52,8 +56,16 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
         build["classifier_accuracy_on"] = "test split" if len(test) else "training split"
         build["labelled_training_items"] = hm.config.learned.labelled_items
     Bundle.write(out, hm, codes, emb, ItemColumns.of(corpus), index, corpus_record(corpus),
-                 extra={"build": build})
-    return Bundle.load(out)
+                 extra={"build": build}, verify_on_open=verify_on_open)
+    bundle = Bundle.load(out)
+    warn_health(bundle.manifest["health"])
+    return bundle
+
+
+def warn_health(health: dict) -> None:
+    """Log each of :func:`hashret.search.health.health_warnings`."""
+    for w in health_warnings(health):
+        log.warning("%s", w)
 
 
 def check_build(out, bits: int = 64, model: str = "deep", model_options: dict | None = None,
@@ -97,7 +109,9 @@ def add_to_index(path, corpus: Corpus, progress: bool = True) -> Bundle:
                       "encode_seconds": round(encode_seconds, 2)}}
     _rewrite(bundle, np.concatenate([bundle.codes, codes]),
              np.concatenate([bundle.embeddings(), emb]), items, index, change)
-    return Bundle.load(path)
+    bundle = Bundle.load(path)
+    warn_health(bundle.manifest["health"])
+    return bundle
 
 
 def add_corpus(path, corpus_path, text_column: str | None = None,
@@ -150,7 +164,8 @@ def _rewrite(bundle: Bundle, codes, embeddings, items: ItemColumns,
     record = dict(bundle.manifest["corpus"])
     record["changes"] = list(record.get("changes", [])) + [change]
     Bundle.write(bundle.path, bundle.model, codes, embeddings, items, index, record,
-                 extra={k: bundle.manifest[k] for k in ("build",) if k in bundle.manifest})
+                 extra={k: bundle.manifest[k] for k in ("build",) if k in bundle.manifest},
+                 verify_on_open=Bundle.verifies_on_open(bundle.manifest))
 
 
 def new_item_ids(bundle: Bundle, corpus: Corpus) -> tuple[list, int | None]:

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import __version__
-from .errors import BundleError, UsageError
+from .errors import BundleError, MissingBundleError, UsageError, plain_reason
 from .data.features import featurizer_from_dict
-from .fileio import file_sha256, fsync_path, recover_dir, replace_dir, temp_sibling
+from .fileio import file_sha256, files_sha256, fsync_path, recover_dir, replace_dir, temp_sibling
+from .search.health import code_health
 from .search.index import BinaryCodeIndex
 from .models.config import WEIGHTS_FILE, read_model_json
 
@@ -167,6 +168,7 @@ class Bundle:
         self._numpy_encoder = None
         self._codes = None
         self._row_of = None
+        self.verified = False             # every file hashed when it was opened
 
     def _load_late(self, load):
         """``load()`` of a part read after the bundle was opened, checked to come from the
@@ -232,7 +234,7 @@ class Bundle:
                              "the index lists its ids", option="item_id")
         return row
 
-    def summary(self, verified: bool = False):
+    def summary(self, verified: bool | None = None):
         """What this index is, as plain values (:class:`hashret.summary.IndexSummary`):
         what ``hashret info`` and a build's report show."""
         from .summary import summarize
@@ -251,7 +253,8 @@ class Bundle:
     def read_manifest(path) -> dict:
         path = Path(path)
         if not path.exists():
-            raise BundleError(f"no index at {path}; build one there first")
+            raise MissingBundleError(f"no index at {path}; check the path, or build one there "
+                                     "first")
         if not path.is_dir():
             raise BundleError(f"{path} is a file, not an index folder")
         mpath = path / MANIFEST
@@ -261,7 +264,8 @@ class Bundle:
         try:
             manifest = json.loads(mpath.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise BundleError(f"{mpath} is damaged ({e}); rebuild the index") from None
+            raise BundleError(f"{mpath} is damaged: {plain_reason(e)}; rebuild the index") \
+                from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise BundleError(f"{mpath} is not a hashret manifest; rebuild the index")
         version = manifest.get("format_version")
@@ -276,26 +280,42 @@ class Bundle:
     def verify_files(path, manifest: dict, hashes: bool = False) -> list[str]:
         """Problems with the bundle's files: missing, wrong size, or a checksum mismatch
         (every file with ``hashes``, else only :data:`ALWAYS_HASHED`). An empty list means the
-        files are as written."""
+        files are as written. Files are hashed in parallel, a megabyte at a time."""
         problems = []
         if hashes and manifest.get("checksum") != manifest_checksum(manifest):
             problems.append(f"{MANIFEST} does not match its own checksum")
+        to_hash = []
         for name, info in manifest.get("files", {}).items():
             f = Path(path) / name
             if not f.exists():
                 problems.append(f"{name} is missing")
             elif f.stat().st_size != info["size"]:
-                problems.append(f"{name} has {f.stat().st_size} bytes, the manifest says "
+                problems.append(f"{name} has {f.stat().st_size} bytes where the manifest says "
                                 f"{info['size']}")
-            elif (hashes or name in ALWAYS_HASHED) and file_sha256(f) != info["sha256"]:
-                problems.append(f"{name} does not match its SHA-256 checksum")
+            elif hashes or name in ALWAYS_HASHED:
+                to_hash.append((name, f, info["sha256"]))
+        for (name, _, want), got in zip(to_hash, files_sha256([f for _, f, _ in to_hash])):
+            if got != want:
+                problems.append(f"{name} does not match its SHA-256 checksum (the file changed "
+                                "after the index was written)")
         return problems
 
+    @staticmethod
+    def verifies_on_open(manifest: dict) -> bool:
+        """Whether opening this bundle hashes every file (the default; a bundle built with
+        ``verify_on_open=False``, for a huge memory-mapped index, hashes only the index
+        file and checks the others' sizes)."""
+        return manifest.get("verify_on_open", True) is not False
+
     @classmethod
-    def load(cls, path, verify: bool = False, mmap: bool = False,
+    def load(cls, path, verify: bool | None = None, mmap: bool = False,
              gpu: bool = False, with_model: bool = True) -> "Bundle":
-        """Open a bundle; sizes are always checked, SHA-256 checksums when ``verify``;
-        ``gpu`` runs a flat index's k-NN scan on a CUDA GPU.
+        """Open a bundle. Every file is checked against the manifest's size and SHA-256
+        checksum, once, before anything is read from it, so nothing is ever answered from
+        a damaged index; ``verify=False`` checks sizes and the index file only, ``True``
+        hashes every file even of a bundle built with ``verify_on_open=False``, and None
+        (the default) does what the bundle was built to. ``gpu`` runs a flat index's k-NN
+        scan on a CUDA GPU.
 
         If a build replaces the bundle while it is being read (the manifest changed between
         the start and the end of loading), loading starts again, so the caller gets the old
@@ -307,8 +327,8 @@ class Bundle:
         for _ in range(5):
             before = _read_bytes(path / MANIFEST)
             try:
-                bundle, error = cls._load_once(path, verify, mmap, gpu,
-                                               with_model or verify, before), None
+                bundle, error = cls._load_once(path, verify, mmap, gpu, with_model,
+                                               before), None
             except BundleError as e:
                 bundle, error = None, e
             if _read_bytes(path / MANIFEST) == before:
@@ -319,7 +339,7 @@ class Bundle:
                           "when the build writing it has finished")
 
     @classmethod
-    def _load_once(cls, path: Path, verify: bool, mmap: bool, gpu: bool,
+    def _load_once(cls, path: Path, verify: bool | None, mmap: bool, gpu: bool,
                    with_model: bool, manifest_bytes: bytes | None) -> "Bundle":
         try:
             bundle = cls._load_parts(path, verify, mmap, gpu, manifest_bytes)
@@ -331,12 +351,13 @@ class Bundle:
                               f": {str(e)[:60]}); rebuild the index") from None
 
     @classmethod
-    def _load_parts(cls, path: Path, verify: bool, mmap: bool, gpu: bool,
+    def _load_parts(cls, path: Path, verify: bool | None, mmap: bool, gpu: bool,
                     manifest_bytes: bytes | None) -> "Bundle":
         import pyarrow as pa
         import pyarrow.parquet as pq
         manifest = cls.read_manifest(path)
-        problems = cls.verify_files(path, manifest, hashes=verify)
+        hashes = cls.verifies_on_open(manifest) if verify is None else verify
+        problems = cls.verify_files(path, manifest, hashes=hashes)
         if problems:
             raise BundleError(f"index {path} is damaged: {problems[0]}; rebuild the index")
         config, features = read_model_json(path)
@@ -366,7 +387,9 @@ class Bundle:
             raise BundleError(f"{path}: the model and the manifest disagree on the kind of "
                               "model; rebuild the index")
         # load() has checked that the manifest read was manifest_bytes throughout
-        return cls(path, manifest, index, items, featurizer, manifest_bytes, config)
+        bundle = cls(path, manifest, index, items, featurizer, manifest_bytes, config)
+        bundle.verified = hashes
+        return bundle
 
     # --- writing -------------------------------------------------------------------------
     @staticmethod
@@ -394,9 +417,11 @@ class Bundle:
     @classmethod
     def write(cls, out, model: HashModel, codes: np.ndarray, embeddings: np.ndarray,
               items: ItemColumns, index: BinaryCodeIndex, corpus: dict,
-              extra: dict | None = None) -> Path:
+              extra: dict | None = None, verify_on_open: bool = True) -> Path:
         """Write a complete bundle of ``items`` to ``out`` (atomically replacing it);
-        ``corpus`` says where they were read (:func:`corpus_record`)."""
+        ``corpus`` says where they were read (:func:`corpus_record`). ``verify_on_open``
+        False records that opening it hashes only the index file (a huge memory-mapped
+        index; ``hashret check`` still hashes every file)."""
         import pyarrow.parquet as pq
         out = cls.check_destination(out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -429,6 +454,8 @@ class Bundle:
                 "id_type": id_type(items.ids),
                 "corpus": corpus,
                 "versions": library_versions(),
+                "health": code_health(codes),
+                "verify_on_open": bool(verify_on_open),
             }
             manifest.update(extra or {})
             files = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bundle import Bundle
-from .errors import HashretError
+from .errors import HashretError, MissingBundleError
 from .search.bits import unpack_bits
 
 SAMPLE = 256
@@ -24,6 +24,8 @@ def check_bundle(path, sample: int = SAMPLE) -> tuple[list[str], list[str]]:
     problems, notes = [], []
     try:
         manifest = Bundle.read_manifest(path)
+    except MissingBundleError:
+        raise                      # no index at that path: the command line is wrong
     except HashretError as e:
         return [str(e)], notes
     problems += Bundle.verify_files(path, manifest, hashes=True)

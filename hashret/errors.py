@@ -1,8 +1,11 @@
 """Exceptions raised by hashret.
 
 Every error a user can cause is a :class:`HashretError` whose message names the problem and
-the fix in one line. The CLI prints that line on stderr and exits with :attr:`exit_code`
-(2: the command line is wrong; 1: the data or an index is); library users catch the
+the fix in one line. The CLI prints that line on stderr and exits with :attr:`exit_code`:
+2 when the command line is wrong (an unknown, missing or out-of-range option, options that
+do not go together, a path that does not exist, an id not in the index, a query the index's
+modality cannot answer); 1 when what it names is (a corpus or index that is empty, damaged,
+unreadable or from another version, a model that cannot be fitted). Library users catch the
 classes below.
 
 A message names the options it concerns as data, not as command-line flags: a placeholder
@@ -69,3 +72,22 @@ class CorpusError(HashretError):
 
 class BundleError(HashretError):
     """An index bundle that is missing, incomplete, corrupt or from an incompatible version."""
+
+
+class MissingBundleError(UsageError, BundleError):
+    """No index where the command line says (exit code 2: the path is wrong)."""
+
+
+class MissingCorpusError(UsageError, CorpusError):
+    """No corpus or input where the command line says (exit code 2: the path is wrong)."""
+
+
+def plain_reason(e: Exception) -> str:
+    """What is wrong with a file that failed to decode, in plain words rather than the
+    codec's own text."""
+    import json
+    if isinstance(e, UnicodeDecodeError):
+        return f"not UTF-8 text (a byte that cannot be read at position {e.start})"
+    if isinstance(e, json.JSONDecodeError):
+        return f"not valid JSON (line {e.lineno}, column {e.colno})"
+    return str(e)[:80]

@@ -22,6 +22,7 @@ from .errors import UsageError
 from .search.bits import pack_bits
 # the ranking, its relevance and AP are shared with the scores that stop a model's run
 from .search.metrics import average_precision, hamming_ranking, relevance
+from .search.health import code_health, health_warnings
 from .search.rerank import asymmetric_order
 
 MAP_DEPTH = 1000
@@ -246,6 +247,9 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
         return ranked(lambda d: hamming_ranking(c[q], c[db], d))
 
     codes = bundle.codes
+    # collapsed codes explain poor figures: their health comes with them
+    result["health"] = bundle.manifest.get("health") or code_health(codes)
+    result["health_warnings"] = health_warnings(result["health"])
     name = f"hashret-{bundle.manifest['model']['kind']}"
     candidates = hamming(codes)
     record(name, candidates)

@@ -164,7 +164,7 @@ def neighbours_to_parquet(bundle: Bundle, out, k: int = 10, corpus=None,
     if k_out > 0:
         for rows, codes, logits in batches():
             if corpus is not None and rerank:
-                d, r = search_reranked(index, codes, logits, k_out, bundle.codes)
+                d, r, _ = search_reranked(index, codes, logits, k_out, bundle.codes)
                 found[rows], dists[rows] = r, d
                 continue
             d, r = index.search(codes, k_out + (corpus is None))

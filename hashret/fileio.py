@@ -135,3 +135,19 @@ def file_sha256(path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def files_sha256(paths) -> list[str]:
+    """:func:`file_sha256` of several files, hashed on as many threads as there are cores
+    (hashlib releases the GIL while it hashes)."""
+    paths = list(paths)
+    if len(paths) <= 1:
+        return [file_sha256(p) for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+    # the largest first, so that one large file does not start last
+    order = sorted(range(len(paths)), key=lambda i: -Path(paths[i]).stat().st_size)
+    workers = min(len(paths), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                  else (os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers) as pool:
+        digests = dict(zip(order, pool.map(file_sha256, [paths[i] for i in order])))
+    return [digests[i] for i in range(len(paths))]

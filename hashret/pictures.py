@@ -33,6 +33,7 @@ def image_grid(images, cols: int | None = None, captions=None, tile: int = 84,
     h, w = imgs.shape[1:3]
     zoom = max(1, tile // max(h, w))
     th, tw = h * zoom, w * zoom
+    fonts = _caption_fonts()
     cap_h = 14 if captions else 0
     canvas = Image.new("RGB", (cols * (tw + pad) + pad, rows * (th + pad + cap_h) + pad),
                        (255, 255, 255))
@@ -45,8 +46,39 @@ def image_grid(images, cols: int | None = None, captions=None, tile: int = 84,
         x, y = pad + c * (tw + pad), pad + r * (th + pad + cap_h)
         canvas.paste(tile_img, (x, y))
         if captions:
-            draw.text((x, y + th + 1), str(captions[i])[: max(4, tw // 6)], fill=(0, 0, 0))
+            text, font = fit_caption(draw, str(captions[i]), tw, fonts)
+            draw.text((x, y + th + 1), text, fill=(0, 0, 0), font=font)
     return canvas
+
+
+def _caption_fonts() -> list:
+    """Pillow's built-in font at its usual size, then smaller (a bitmap font where Pillow
+    has no FreeType: one size)."""
+    from PIL import ImageFont
+    try:
+        return [ImageFont.load_default(size=s) for s in (11, 9)]
+    except TypeError:                   # Pillow before 10.1: one bitmap font
+        return [ImageFont.load_default()]
+
+
+def fit_caption(draw, text: str, width: int, fonts: list):
+    """``(text, font)`` that fits ``width`` pixels: the text whole in the largest font that
+    holds it, else in the smallest font cut after a whole word and ended with "..."
+    (a first word too long is cut where it must be)."""
+    for font in fonts:
+        if draw.textlength(text, font=font) <= width:
+            return text, font
+    font = fonts[-1]
+    words = text.split()
+    while len(words) > 1:
+        words.pop()
+        cut = " ".join(words).rstrip(",;:[(") + "..."
+        if draw.textlength(cut, font=font) <= width:
+            return cut, font
+    cut = text
+    while cut and draw.textlength(cut + "...", font=font) > width:
+        cut = cut[:-1]
+    return cut + "...", font
 
 
 def line_plot(series: dict, title: str, xlabel: str, ylabel: str, size=(640, 420),

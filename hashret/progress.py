@@ -18,4 +18,7 @@ def progress_bar(iterable=None, **kwargs):
     kwargs.setdefault("disable", not logging.getLogger("hashret").isEnabledFor(logging.INFO))
     if not sys.stderr.isatty():
         kwargs.setdefault("mininterval", LOG_REDRAW_SECONDS)
+        # a log keeps each bar's last state, which says how far the work went (a bar
+        # cleared at the end would leave the last redraw, often short of the total)
+        kwargs["leave"] = True
     return tqdm(iterable, **kwargs)

@@ -21,13 +21,16 @@ log = logging.getLogger("hashret")
 
 @dataclass
 class Hit:
-    """One search result: the item's id, its Hamming distance to the query, labels, title."""
+    """One search result: the item's id, its Hamming distance to the query, labels, title;
+    for a re-ranked query by example, the ``score`` it was ranked by (the query's code
+    logits against the item's bits: higher is nearer), else None."""
 
     id: object
     distance: int
     labels: list
     title: str
     row: int
+    score: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,7 +51,7 @@ class Retriever:
         self._titles = bundle.items.column("title").to_pylist()
 
     @classmethod
-    def load(cls, path, verify: bool = False, gpu: bool = False,
+    def load(cls, path, verify: bool | None = None, gpu: bool = False,
              with_model: bool = True) -> "Retriever":
         """Open the bundle at ``path``; ``gpu`` runs a flat index's k-NN scan on a CUDA
         GPU; ``with_model=False`` defers loading the network to the first query that
@@ -119,9 +122,10 @@ class Retriever:
         return codes, logits
 
     # --- searching ---------------------------------------------------------------------
-    def _hits(self, dist, rows) -> list[Hit]:
-        return [Hit(self._ids[r], int(d), list(self._labels[r]), self._titles[r], int(r))
-                for d, r in zip(dist, rows) if r >= 0]
+    def _hits(self, dist, rows, scores=None) -> list[Hit]:
+        scores = [None] * len(rows) if scores is None else [round(float(s), 3) for s in scores]
+        return [Hit(self._ids[r], int(d), list(self._labels[r]), self._titles[r], int(r), s)
+                for d, r, s in zip(dist, rows, scores) if r >= 0]
 
     def search_codes(self, codes: np.ndarray, k: int = 10) -> list[list[Hit]]:
         dist, rows = self.bundle.index.search(codes, k)
@@ -144,8 +148,9 @@ class Retriever:
         codes, logits = self._encode(examples)
         if not rerank:
             return self.search_codes(codes, k)
-        dist, rows = search_reranked(self.bundle.index, codes, logits, k, self.bundle.codes)
-        return [self._hits(d, r) for d, r in zip(dist, rows)]
+        dist, rows, scores = search_reranked(self.bundle.index, codes, logits, k,
+                                             self.bundle.codes)
+        return [self._hits(d, r, s) for d, r, s in zip(dist, rows, scores)]
 
     def query_id(self, item_id, k: int = 10) -> list[Hit]:
         """Nearest neighbours of an indexed item; the item itself comes first."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .models.config import CLASSIC_MODEL_KINDS
+from .search.health import code_health, health_warnings
 
 
 @dataclass
@@ -47,7 +48,10 @@ class IndexSummary:
     files: dict                     # name -> (size, sha256)
     training: TrainingSummary | None
     last_added: dict = field(default_factory=dict)     # source, items, encode_seconds
-    verified: bool = False
+    verified: bool = False          # every file was hashed when the index was opened
+    verify_on_open: bool = True     # the index was built to be hashed on every open
+    health: dict = field(default_factory=dict)    # hashret.search.health.code_health
+    health_warnings: list = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -121,9 +125,12 @@ def _training(m: dict) -> TrainingSummary | None:
         teacher=t.get("teacher") or None)
 
 
-def summarize(bundle, verified: bool = False) -> IndexSummary:
-    """The summary of an opened :class:`~hashret.bundle.Bundle`."""
+def summarize(bundle, verified: bool | None = None) -> IndexSummary:
+    """The summary of an opened :class:`~hashret.bundle.Bundle`; ``verified`` defaults to
+    whether opening it hashed every file. An index written before code health was recorded
+    has it measured from its codes."""
     m = bundle.manifest
+    health = m.get("health") or code_health(bundle.codes)
     changes = m["corpus"].get("changes", [])
     last = changes[-1].get("add", {}) if changes else {}
     return IndexSummary(
@@ -136,4 +143,7 @@ def summarize(bundle, verified: bool = False) -> IndexSummary:
         counts=dict(m["counts"]), id_type=m["id_type"], corpus=_corpus(m),
         versions=dict(m["versions"]),
         files={name: (f["size"], f["sha256"]) for name, f in m["files"].items()},
-        training=_training(m), last_added=dict(last), verified=verified)
+        training=_training(m), last_added=dict(last),
+        verified=bundle.verified if verified is None else verified,
+        verify_on_open=m.get("verify_on_open", True) is not False,
+        health=health, health_warnings=health_warnings(health))

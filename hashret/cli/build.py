@@ -71,12 +71,16 @@ from .options import corpus_options, index_dir_argument, index_params
 @click.option("--index-param", "index_param", multiple=True, metavar="NAME=VALUE",
               help="Index parameter, repeatable: mih substrings; hnsw M, ef_search, "
                    "ef_construction; ivf nlist, nprobe.")
+@click.option("--no-verify-on-open", is_flag=True,
+              help="Record that opening the index checks its files' sizes and the index "
+                   "file, not every file's SHA-256 checksum: for an index too large to hash "
+                   "at every open. hashret info shows it; hashret check still verifies all.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @corpus_options
 @click.pass_context
 def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, mirror, rotation,
-          epochs, device, seed, limit, index_kind, index_param, as_json, text_column,
-          label_column, id_column):
+          epochs, device, seed, limit, index_kind, index_param, no_verify_on_open, as_json,
+          text_column, label_column, id_column):
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label, under train/ and
@@ -105,7 +109,8 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
                    f"{bits}-bit {model_kind} model", err=True)
     bundle = build_index(c, out, bits=bits, model=model_kind, epochs=epochs, device=device,
                          seed=seed, index_kind=index_kind, index_params=params,
-                         model_options=options, progress=not quiet)
+                         model_options=options, progress=not quiet,
+                         verify_on_open=not no_verify_on_open)
     if as_json:
         echo_json(bundle.manifest)
         return

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .app import cli
-from .format import echo_json
+from .format import echo_json, health_lines
 from .options import index_dir_argument
 
 
@@ -63,5 +63,7 @@ def result_lines(res: dict) -> list[str]:
     lines.append("method".ljust(width) + "".join(c.rjust(15) for c in cols))
     for n in names:
         lines.append(n.ljust(width) + "".join(f"{res['methods'][n][c]:15.4f}" for c in cols))
+    lines += health_lines(res["health"]) if "health" in res else []
+    lines += [f"warning: {w}" for w in res.get("health_warnings", [])]
     lines += [f"note: {note}" for note in res.get("notes", [])]
     return lines

@@ -23,19 +23,30 @@ def clip(text: str, width: int) -> str:
 
 
 def hits_table(hits) -> str:
-    rows = [("rank", "distance", "id", "labels", "title")]
+    """Hits as a table; re-ranked hits (a query by example) also show the score they were
+    ranked by, which is why their Hamming distances need not rise down the list."""
+    scored = any(h.score is not None for h in hits)
+    head = ("rank", "distance") + (("score",) if scored else ()) + ("id", "labels", "title")
+    rows = [head]
     for i, h in enumerate(hits, 1):
         title = " ".join(str(h.title).split())
-        rows.append((str(i), str(h.distance), str(h.id), clip(",".join(h.labels), 30),
-                     clip(title, 70)))
-    widths = [max(len(r[c]) for r in rows) for c in range(4)]
-    return "\n".join("  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4]
-                     for r in rows)
+        rows.append((str(i), str(h.distance))
+                    + ((f"{h.score:.2f}",) if scored else ())
+                    + (str(h.id), clip(",".join(h.labels), 30), clip(title, 70)))
+    n = len(head) - 1
+    widths = [max(len(r[c]) for r in rows) for c in range(n)]
+    table = "\n".join("  ".join(r[c].ljust(widths[c]) for c in range(n)) + "  " + r[n]
+                      for r in rows)
+    if scored:
+        table += ("\nranked by score (the query's code logits against each item's bits, "
+                  "higher is nearer) among the nearest by Hamming distance; --no-rerank "
+                  "ranks by distance")
+    return table
 
 
 def hits_json(hits) -> list:
     return [{"id": h.id, "distance": h.distance, "labels": h.labels, "title": h.title}
-            for h in hits]
+            | ({"score": h.score} if h.score is not None else {}) for h in hits]
 
 
 def validation_loss(loss) -> str:
@@ -65,7 +76,20 @@ def build_lines(out, s) -> list[str]:
         if teacher.get("mirror"):
             lines.append(f"then the model trained with {teacher['mirror']:.0%} of each batch's "
                          "images mirrored left to right")
-    return lines
+    return lines + health_lines(s.health)
+
+
+def health_lines(h: dict) -> list[str]:
+    """The code health figures (:func:`hashret.search.health.code_health`) in two lines."""
+    if not h.get("measured"):
+        return []
+    sample = "" if h["measured"] == h["items"] else f" (a sample of {h['measured']:,})"
+    return [f"health      {h['distinct_codes']:,} distinct codes for {h['measured']:,} items"
+            f"{sample} ({h['distinct_share']:.0%}); largest bucket {h['largest_bucket_share']:.1%}"
+            f" of the items; entropy {h['entropy_bits']:.1f} of {h['max_entropy_bits']:.1f} bits",
+            f"balance     each bit set in {h['bit_balance_min']:.0%} to "
+            f"{h['bit_balance_max']:.0%} of the items; {h['constant_bits']} almost constant; "
+            f"mean |correlation| between bits {h['mean_abs_bit_correlation']:.3f}"]
 
 
 def info_lines(index_dir, s) -> list[str]:
@@ -93,9 +117,13 @@ def info_lines(index_dir, s) -> list[str]:
                      f"{t.device}{threads}, {t.fit_seconds} s; "
                      + validation_loss(t.validation_loss))
         lines.append(f"encoding    {t.encode_rate:,} items/s")
+    lines += health_lines(s.health)
+    lines += [f"warning     {w}" for w in s.health_warnings]
     lines.append("versions    " + ", ".join(f"{k} {v}" for k, v in s.versions.items()))
-    lines.append(f"files       {len(s.files)} files, {s.total_bytes / 1e6:.1f} MB"
-                 + (", checksums verified" if s.verified else ""))
+    lines.append(f"files       {len(s.files)} files, {s.total_bytes / 1e6:.1f} MB, "
+                 + ("every checksum verified on opening" if s.verified else
+                    "sizes checked on opening (built with --no-verify-on-open; "
+                    "hashret check verifies every checksum)"))
     for name, (size, sha) in s.files.items():
         lines.append(f"  {name:<20} {size:>12,} B  {sha[:16]}")
     return lines

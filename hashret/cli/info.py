@@ -31,12 +31,17 @@ def check(index_dir):
 @cli.command()
 @index_dir_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-@click.option("--verify", is_flag=True, help="Also check every file's SHA-256 checksum.")
+@click.option("--verify", is_flag=True,
+              help="Check every file's SHA-256 checksum even if the index was built not to "
+                   "be checked on every open (--no-verify-on-open).")
 def info(index_dir, as_json, verify):
-    """Show the manifest of the index at DIR: sizes, bits, model, build metrics, versions."""
+    """Show the manifest of the index at DIR: sizes, bits, model, build metrics, code
+    health, versions."""
     from ..bundle import Bundle
-    bundle = Bundle.load(index_dir, verify=verify, with_model=False)
+    bundle = Bundle.load(index_dir, verify=True if verify else None, with_model=False)
+    summary = bundle.summary()
     if as_json:
-        echo_json(bundle.manifest)
+        echo_json({**bundle.manifest, "health": summary.health,
+                   "health_warnings": summary.health_warnings, "verified": summary.verified})
         return
-    click.echo("\n".join(info_lines(index_dir, bundle.summary(verified=verify))))
+    click.echo("\n".join(info_lines(index_dir, summary)))

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import defaults
-from ..errors import CorpusError
+from ..errors import CorpusError, MissingCorpusError
 from .corpus import IMAGE, Corpus, image_arrays_corpus, walk_labelled_folder
 
 log = logging.getLogger("hashret")
@@ -430,7 +430,7 @@ def read_image_input(path: Path):
             raise CorpusError(f"{path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
         return "folder", [p.name for p in files], [load_image(p) for p in files], None
     if not path.is_file():
-        raise CorpusError(f"input {path} does not exist")
+        raise MissingCorpusError(f"input {path} does not exist")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return "image", [path.name], [load_image(path)], None
     if path.suffix == ".npy":

@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
-from ..errors import CorpusError
+from ..errors import CorpusError, MissingCorpusError
 from .archives import ArchiveFiles, is_archive, is_zip, read_folder_archive
 from .cifar import cifar_python_files, is_cifar, read_cifar, read_cifar_python
 from .corpus import Corpus
@@ -186,7 +186,8 @@ FOLDER_READERS = [
 def read_path(p: Path, options: dict) -> Corpus:
     """The corpus at ``p``, read by the first reader that recognises it."""
     if not p.exists():
-        raise CorpusError(f"corpus {p} does not exist; check the path (or use {{dataset}})")
+        raise MissingCorpusError(f"corpus {p} does not exist; check the path (or use "
+                                 "{dataset})")
     if p.is_file():
         reader = next((r for r in FILE_READERS if r.sniff(p)), None)
         if reader is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import defaults
-from ..errors import BundleError, UsageError
+from ..errors import BundleError, UsageError, plain_reason
 from ..nets import CLASSIC_MODEL_KINDS, MODEL_KINDS
 
 __all__ = ["CLASSIC_MODEL_KINDS", "MODEL_KINDS", "ModelConfig", "LearnedState", "OPTIONS",
@@ -212,7 +212,7 @@ def read_model_json(path, featurizer: bool = True) -> tuple[dict, dict]:
         raise BundleError(f"{path}: missing {Path(e.filename).name}; rebuild the index") \
             from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{path}: damaged model configuration ({str(e)[:80]}); rebuild "
+        raise BundleError(f"{path}: damaged model configuration: {plain_reason(e)}; rebuild "
                           "the index") from None
     if not isinstance(cfg, dict) or not isinstance(feat, dict):
         raise BundleError(f"{path}: damaged model configuration (not a JSON object); "

@@ -25,11 +25,11 @@ def rerank_candidates(k: int, n_items: int) -> int:
                                 defaults.RERANK_CANDIDATES_PER_RESULT * k)))
 
 
-def asymmetric_order(query_logits: np.ndarray, rows: np.ndarray,
-                     codes: np.ndarray) -> np.ndarray:
-    """``(m, r)`` positions that sort each query's candidate ``rows`` (rows of the packed
-    ``codes``; -1 = no candidate, kept last) by the inner product of the query's logits
-    with the candidate's bits as +-1, highest first; ties keep the Hamming order."""
+def asymmetric_scores(query_logits: np.ndarray, rows: np.ndarray,
+                      codes: np.ndarray) -> np.ndarray:
+    """``(m, r)`` scores of each query's candidate ``rows`` (rows of the packed ``codes``;
+    -1 = no candidate, scored -inf): the inner product of the query's logits with the
+    candidate's bits as +-1. Higher is nearer."""
     query_logits = np.asarray(query_logits, np.float32)
     m, r = rows.shape
     found = rows >= 0
@@ -37,15 +37,26 @@ def asymmetric_order(query_logits: np.ndarray, rows: np.ndarray,
     signs = cand.astype(np.float32) * 2 - 1
     score = np.einsum("qk,qrk->qr", query_logits, signs)
     score[~found] = -np.inf
-    return np.argsort(-score, axis=1, kind="stable")
+    return score
+
+
+def asymmetric_order(query_logits: np.ndarray, rows: np.ndarray,
+                     codes: np.ndarray) -> np.ndarray:
+    """``(m, r)`` positions that sort each query's candidate ``rows`` by
+    :func:`asymmetric_scores`, highest first (no candidate last); ties keep the Hamming
+    order."""
+    return np.argsort(-asymmetric_scores(query_logits, rows, codes), axis=1, kind="stable")
 
 
 def search_reranked(index, codes: np.ndarray, logits: np.ndarray, k: int,
-                    stored_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(distances, rows)``, each ``(m, k)``: the ``k`` best of each query's
+                    stored_codes: np.ndarray):
+    """``(distances, rows, scores)``, each ``(m, k)``: the ``k`` best of each query's
     :func:`rerank_candidates` nearest items in ``index`` by Hamming distance, ordered by
-    :func:`asymmetric_order` (``stored_codes``: the index's codes by row); the distances
-    stay Hamming distances."""
+    :func:`asymmetric_scores` (``stored_codes``: the index's codes by row), highest first;
+    the distances stay Hamming distances, and the scores they were ranked by come beside
+    them."""
     dist, rows = index.search(codes, rerank_candidates(k, index.ntotal))
-    order = asymmetric_order(logits, rows, stored_codes)[:, :k]
-    return np.take_along_axis(dist, order, 1), np.take_along_axis(rows, order, 1)
+    score = asymmetric_scores(logits, rows, stored_codes)
+    order = np.argsort(-score, axis=1, kind="stable")[:, :k]
+    return (np.take_along_axis(dist, order, 1), np.take_along_axis(rows, order, 1),
+            np.take_along_axis(score, order, 1))

@@ -28,10 +28,12 @@ def test_bits_not_multiple_of_8(run, tmp_path):
 
 
 def test_missing_index_and_missing_corpus(run, tmp_path):
-    _one_line_error(run("query", tmp_path / "none", "--id", "1"), 1)
-    _one_line_error(run("export", tmp_path / "none", tmp_path / "o.parquet"), 1)
+    """A path that does not exist is a mistake of the command line: exit 2, as a missing
+    --file is; an index or corpus that exists but is damaged or empty exits 1."""
+    _one_line_error(run("query", tmp_path / "none", "--id", "1"), 2)
+    _one_line_error(run("export", tmp_path / "none", tmp_path / "o.parquet"), 2)
     r = run("build", tmp_path / "nocorpus", "--out", tmp_path / "x")
-    _one_line_error(r, 1)
+    _one_line_error(r, 2)
     assert "does not exist" in r.err
 
 

@@ -115,14 +115,14 @@ def test_bad_additions_are_refused_and_leave_the_index_as_it_was(run, index_copy
             (["text_ids.jsonl", "--id-column", "id"], 2, "has integer ids but .*text ids"),
             (["bad.jsonl"], 1, "not valid JSON"),
             (["images.npy"], 2, "encodes text but the input is image"),
-            (["missing.jsonl"], 1, "does not exist")):
+            (["missing.jsonl"], 2, "does not exist")):
         r = run("add", index_copy, tmp_path / args[0], *args[1:])
         assert r.code == code, (args, r.err)
         assert len(r.err.strip().splitlines()) == 1
         assert re.search(message, r.err), (message, r.err)
         assert _files(index_copy) == files
     r = run("add", tmp_path / "nowhere", tmp_path / "bad.jsonl")
-    assert r.code == 1 and "no index at" in r.err
+    assert r.code == 2 and "no index at" in r.err
 
 
 def test_cli_add_reports_the_new_ids(run, index_copy, tmp_path, monkeypatch):

@@ -205,3 +205,19 @@ def test_semi_supervised_export_carries_predicted_labels(run, tmp_path):
     t = pq.read_table(tmp_path / "e.parquet")
     b = Bundle.load(out)
     assert t.column("predicted_labels").to_pylist() == b.model.predict_labels(b.codes)
+
+
+def test_captions_fit_their_tile_and_are_cut_after_a_word():
+    from PIL import Image, ImageDraw
+    from hashret.pictures import _caption_fonts, fit_caption
+    draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    fonts = _caption_fonts()
+    text, font = fit_caption(draw, "d=3 [Dress]", 84, fonts)
+    assert text == "d=3 [Dress]" and font is fonts[0]           # fits whole, full size
+    long = "d=12 [Ankle boot, T-shirt/top, Pullover]"
+    text, font = fit_caption(draw, long, 84, fonts)
+    assert draw.textlength(text, font=font) <= 84 and text.endswith("...")
+    kept = text[:-3]
+    assert long.startswith(kept) and long[len(kept)] in " ,"            # cut after a word
+    text, font = fit_caption(draw, "x" * 60, 40, fonts)                  # one long word
+    assert draw.textlength(text, font=font) <= 40 and text.endswith("...")

@@ -3,6 +3,8 @@ import json
 import re
 import shutil
 
+from hashret.bundle import seal_manifest
+
 
 def test_info_reads_the_score_of_an_index_built_before_scores_were_named(run, reuters_index,
                                                                           tmp_path):
@@ -14,7 +16,7 @@ def test_info_reads_the_score_of_an_index_built_before_scores_were_named(run, re
     t = manifest["build"]["train"]
     t["agreement"] = t.pop("scores")
     del t["score_name"]
-    (old / "manifest.json").write_text(json.dumps(manifest))
+    (old / "manifest.json").write_text(json.dumps(seal_manifest(manifest)))
     r = run("info", old)
     assert r.code == 0, r.err
     assert re.search(r"\(kept \d+; retrieval agreement 0\.\d{3}, highest 0\.\d{3} at epoch "

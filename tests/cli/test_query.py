@@ -68,8 +68,13 @@ def test_query_text_and_readable_table(run, reuters_index):
     hits = r.json()
     assert len(hits) == 4 and all(isinstance(h["labels"], list) for h in hits)
     r = run("query", out, "--text", "oil prices", "-k", "3")
-    assert r.code == 0 and r.out.splitlines()[0].split()[:3] == ["rank", "distance", "id"]
-    assert len(r.out.splitlines()) == 4
+    lines = r.out.splitlines()
+    assert r.code == 0 and lines[0].split()[:4] == ["rank", "distance", "score", "id"]
+    # re-ranked: the score it was ranked by falls down the list, and a line says so
+    assert len(lines) == 5 and lines[-1].startswith("ranked by score")
+    scores = [float(line.split()[2]) for line in lines[1:4]]
+    assert scores == sorted(scores, reverse=True)
+    assert "score" not in run("query", out, "--text", "oil prices", "--no-rerank").out
     # --no-rerank: the Hamming order, as Retriever.query(rerank=False) gives it
     from hashret import Retriever
     plain = run("query", out, "--text", "oil prices opec crude output", "-k", "30",
