@@ -35,6 +35,15 @@ class Hit:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def public(self) -> dict:
+        """What a user is shown: id, distance, labels, title, and the score when ranked by
+        one (not the row, an internal position)."""
+        out = {"id": self.id, "distance": self.distance, "labels": self.labels,
+               "title": self.title}
+        if self.score is not None:
+            out["score"] = self.score
+        return out
+
 
 class Retriever:
     """A loaded bundle ready to answer queries.

@@ -3,7 +3,7 @@ command family. Each command parses its options, calls one library function and 
 what it returns; errors print one line on stderr and exit with 2 (the command line is
 wrong) or 1 (the data or an index is)."""
 
-from . import build, decode, evaluate, export, info, query  # noqa: F401  (registers commands)
+from . import build, decode, evaluate, export, info, query, serve  # noqa: F401  (registers them)
 from .app import cli, main
 
 __all__ = ["cli", "main"]

@@ -45,8 +45,7 @@ def hits_table(hits) -> str:
 
 
 def hits_json(hits) -> list:
-    return [{"id": h.id, "distance": h.distance, "labels": h.labels, "title": h.title}
-            | ({"score": h.score} if h.score is not None else {}) for h in hits]
+    return [h.public() for h in hits]
 
 
 def validation_loss(loss) -> str:

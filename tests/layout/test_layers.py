@@ -17,10 +17,11 @@ LAYERS = {
     "bundle": 5, "summary": 5,
     "build": 6, "retriever": 6, "export": 6, "eval": 6, "applications": 6, "pictures": 6,
     "check": 6, "sources": 6,
-    "cli": 7,
+    "serve": 7,
+    "cli": 8,
 }
 # packages whose modules are one unit each (their own internal imports are free)
-PACKAGES = {"search", "data", "nets", "training", "models", "cli"}
+PACKAGES = {"search", "data", "nets", "training", "models", "serve", "cli"}
 
 
 def _modules():
