@@ -18,6 +18,7 @@ import datetime as _dt
 import json
 import platform
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +35,8 @@ from .models.config import WEIGHTS_FILE, read_model_json
 
 if TYPE_CHECKING:
     from .models.hash_model import HashModel
+
+_LAZY_LOCK = threading.Lock()
 
 FORMAT = "hashret-bundle"
 FORMAT_VERSION = 1
@@ -227,7 +230,10 @@ class Bundle:
     def row_of(self, item_id) -> int:
         """The row (faiss id) of an item id; ids given as text match int ids too."""
         if self._row_of is None:
-            self._row_of = {str(v): r for r, v in enumerate(self.items.column("id").to_pylist())}
+            with _LAZY_LOCK:           # built once, not by every thread that asks first
+                if self._row_of is None:
+                    self._row_of = {str(v): r for r, v in
+                                    enumerate(self.items.column("id").to_pylist())}
         row = self._row_of.get(str(item_id))
         if row is None:
             raise UsageError(f"id {item_id!r} is not in the index {self.path}; an export of "

@@ -70,9 +70,13 @@ def open_served(name: str, path: Path) -> Served:
     stamp = _stamp(path)
     retriever = Retriever.load(path, with_model=False)
     bundle = retriever.bundle
-    # load what a query reads now, not on a first query that may come after a swap
+    # load what a query reads now, not on a first query that may come after a swap (or
+    # that many requests would wait on at once)
     if bundle.numpy_encoder() is None:
         bundle.model
+    bundle.codes
+    if len(bundle.items):
+        bundle.row_of(bundle.items.column("id")[0].as_py())
     return Served(name, path, retriever, stamp)
 
 
