@@ -29,14 +29,13 @@ def serve(index_dirs, host, port, api_key):
     GET  /docs              the API (OpenAPI at /openapi.json)
     POST /v1/indexes/NAME/search   {"text"|"id"|"code"|"image": ..., "k": 10}
     GET  /metrics           Prometheus metrics
-    An index rebuilt in place is picked up at the next request. Needs the serve extra:
-    pip install "hashret[serve]"."""
+    An index rebuilt in place is picked up at the next request."""
     try:
         import uvicorn
         from ..serve.app import create_app
     except ImportError:
-        raise UsageError("hashret serve needs FastAPI and uvicorn: pip install "
-                         "\"hashret[serve]\"") from None
+        raise UsageError("hashret serve needs FastAPI and uvicorn, which installing hashret "
+                         "installs: pip install fastapi uvicorn python-multipart") from None
     app = create_app(index_dirs, api_key=api_key or None)
     names = ", ".join(app.state.indexes.names)
     click.echo(f"serving {names} on http://{host}:{port}/ (Ctrl-C stops)", err=True)

@@ -2,8 +2,7 @@
 
 ``indexes`` keeps each index open and reopens it when a build replaces it; ``app`` is the
 API and the page (FastAPI); ``metrics`` counts requests in Prometheus' format; ``static``
-holds the page's HTML, CSS and JavaScript, shipped in the package (no CDN). Needs the
-``serve`` extra: ``pip install "hashret[serve]"``.
+holds the page's HTML, CSS and JavaScript, shipped in the package (no CDN).
 """
 
 
