@@ -25,12 +25,10 @@ import json
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -133,21 +131,10 @@ def main():
             synthetic_index(a.synthetic, big)
         paths.append(big)
         plan += [(big, "id"), (big, "code"), (big, "code batch")]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "hashret.cli", "serve", *map(str, paths),
-                               "--port", str(port)])
+    from hashret.serve.background import serving
     rng = random.Random(0)
     rows = []
-    try:
-        for _ in range(600):
-            try:
-                httpx.get(url + "/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serving(paths, timeout=600) as url:
         for path, kind in plan:
             bodies = bodies_for(url, path, kind, rng)
             name = path.name
@@ -183,9 +170,6 @@ def main():
                          "p99_ms": max(r["p99_ms"] or 0 for r in results),
                          "errors": sum(r["errors"] for r in results)})
             print(json.dumps(rows[-1]), flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     print("| index | query | queries/s | p50 ms | p99 ms | requests | failed |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

@@ -7,13 +7,9 @@ Starts ``hashret serve`` on a free loopback port with a document index and an im
 (in that order) and drives Debian's Chromium (chromium, chromium-driver) with Selenium.
 """
 import argparse
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
-
-import httpx
 
 
 def main():
@@ -28,19 +24,8 @@ def main():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "serve"))
     from selenium.webdriver.common.by import By
     from test_browser import choose, open_browser, shown_ids
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "hashret.cli", "serve", str(a.documents),
-                             str(a.images), "--port", str(port)])
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(url + "/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    from hashret.serve.background import serving
+    with serving([a.documents, a.images]) as url:
         driver = open_browser()
         driver.set_window_size(1100, 760)
         driver.get(url + "/")
@@ -57,9 +42,6 @@ def main():
         time.sleep(1.5)                             # the thumbnails
         driver.save_screenshot(str(a.out / "serve-images.png"))
         driver.quit()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
     print(f"wrote {a.out / 'serve-documents.png'} and {a.out / 'serve-images.png'}")
 
 

@@ -7,9 +7,6 @@ missing the test is skipped with that reason, except when HASHRET_REQUIRE_BROWSE
 """
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +14,8 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+
+from hashret.serve.background import serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -28,31 +27,10 @@ pytestmark = pytest.mark.skipif(not HAVE_BROWSER, reason="needs chromium and chr
                                 "(apt-get install chromium chromium-driver)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(reuters_index, fashion_index):
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hashret.cli", "serve", str(reuters_index[0]),
-                             str(fashion_index[0]), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("hashret serve did not start: " + proc.stdout.read().decode()[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with serving([reuters_index[0], fashion_index[0]]) as url:
+        yield url
 
 
 def open_browser():
