@@ -32,11 +32,15 @@ def serve(index_dirs, host, port, api_key):
     An index rebuilt in place is picked up at the next request."""
     try:
         import uvicorn
+
         from ..serve.app import create_app
     except ImportError:
         raise UsageError("hashret serve needs FastAPI and uvicorn, which installing hashret "
                          "installs: pip install fastapi uvicorn python-multipart") from None
     app = create_app(index_dirs, api_key=api_key or None)
+    if port == 0:
+        from ..serve.background import free_port
+        port = free_port()
     names = ", ".join(app.state.indexes.names)
     click.echo(f"serving {names} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning",
