@@ -464,11 +464,15 @@ class Bundle:
                 "verify_on_open": bool(verify_on_open),
             }
             manifest.update(extra or {})
-            files = {}
-            for f in sorted(tmp.iterdir()):
+            written = sorted(tmp.iterdir())
+            for f in written:
                 fsync_path(f)
-                files[f.name] = {"size": f.stat().st_size, "sha256": file_sha256(f)}
-            manifest["files"] = files
+            # the weights were hashed for the model hash; the other files are hashed here
+            others = [f for f in written if f.name != WEIGHTS_FILE]
+            digests = dict(zip(others, files_sha256(others)))
+            digests[tmp / WEIGHTS_FILE] = model_hash
+            manifest["files"] = {f.name: {"size": f.stat().st_size, "sha256": digests[f]}
+                                 for f in written}
             seal_manifest(manifest)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
             fsync_path(tmp / MANIFEST)

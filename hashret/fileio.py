@@ -137,6 +137,14 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:                      # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def files_sha256(paths) -> list[str]:
     """:func:`file_sha256` of several files, hashed on as many threads as there are cores
     (hashlib releases the GIL while it hashes)."""
@@ -146,8 +154,6 @@ def files_sha256(paths) -> list[str]:
     from concurrent.futures import ThreadPoolExecutor
     # the largest first, so that one large file does not start last
     order = sorted(range(len(paths)), key=lambda i: -Path(paths[i]).stat().st_size)
-    workers = min(len(paths), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                  else (os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers) as pool:
+    with ThreadPoolExecutor(min(len(paths), usable_cores())) as pool:
         digests = dict(zip(order, pool.map(file_sha256, [paths[i] for i in order])))
     return [digests[i] for i in range(len(paths))]

@@ -84,7 +84,8 @@ def describe_index(ix: dict) -> str:
     return text
 
 
-def _count(n, word: str) -> str:
+def count(n, word: str) -> str:
+    """``n`` and ``word``, in the plural unless n is 1 ("1 item", "1,200 items")."""
     shown = f"{n:,}" if isinstance(n, int) else f"{n}"
     return f"{shown} {word}{'' if n == 1 else 's'}"
 
@@ -92,8 +93,8 @@ def _count(n, word: str) -> str:
 def _corpus(m: dict) -> str:
     c = m["corpus"]
     return (c.get("dataset") or c["source"]) + "".join(
-        f"; added {ch['add']['source']} ({_count(ch['add']['items'], 'item')})"
-        if "add" in ch else f"; removed {_count(len(ch['remove']), 'item')}"
+        f"; added {ch['add']['source']} ({count(ch['add']['items'], 'item')})"
+        if "add" in ch else f"; removed {count(len(ch['remove']), 'item')}"
         for ch in c.get("changes", []))
 
 

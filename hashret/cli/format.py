@@ -6,15 +6,11 @@ import json
 
 import click
 
+from ..summary import count
+
 
 def echo_json(obj) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
-
-
-def count(n, word: str) -> str:
-    """``n`` and ``word``, in the plural unless n is 1 ("1 item", "1,200 items")."""
-    shown = f"{n:,}" if isinstance(n, int) else f"{n}"
-    return f"{shown} {word}{'' if n == 1 else 's'}"
 
 
 def clip(text: str, width: int) -> str:

@@ -90,7 +90,8 @@ def check_codes(codes, bits: int | None = None) -> np.ndarray:
     if not 0 < codes.shape[1] <= MAX_CODE_BYTES:
         raise UsageError(f"codes of {codes.shape[1] * 8} bits are not supported; use 8 to "
                          f"{MAX_BITS} bits")
-    return np.ascontiguousarray(codes)
+    # numba compiles a kernel once per argument type, and read-only arrays are another
+    return np.require(codes, requirements=["C", "W"])
 
 
 @dataclass(frozen=True)

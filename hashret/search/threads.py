@@ -8,11 +8,12 @@ and concurrent searches on one loaded index must be safe.
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from ..fileio import usable_cores
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -20,10 +21,7 @@ _POOL_LOCK = threading.Lock()
 
 
 def num_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:                      # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def parallel_map(fn, tasks):

@@ -9,6 +9,7 @@ import base64
 import binascii
 import io
 import os
+import tempfile
 import time
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..applications import parse_code
 from ..errors import BundleError, CorpusError, HashretError, UsageError
 from .indexes import IndexSet, Served
 from .metrics import Metrics
@@ -120,7 +122,7 @@ def create_app(paths, api_key: str | None = None):
                 raise ApiError(400, 'give exactly one of "text", "id", "code" or "image" '
                                     f"(got {', '.join(given) or 'none'})")
             if q.code is not None:
-                code = _code(q.code, r.bundle.bits)
+                code = parse_code(q.code, r.bundle.bits)
                 hits = r.range(code, q.radius) if q.radius is not None else \
                     r.search_codes(code, q.k)[0]
             elif q.image is not None:
@@ -272,18 +274,6 @@ def _row(s: Served, item_id: str) -> int:
         raise ApiError(404, f"no item {item_id!r} in index {s.name}") from None
 
 
-def _code(text: str, bits: int) -> np.ndarray:
-    try:
-        raw = bytes.fromhex(text.strip())
-    except ValueError:
-        raise ApiError(400, f'"code" is not hexadecimal; give {bits // 4} hex digits') \
-            from None
-    if len(raw) * 8 != bits:
-        raise ApiError(400, f'"code" has {len(raw) * 8} bits but the index holds {bits}-bit '
-                            f"codes; give {bits // 4} hex digits")
-    return np.frombuffer(raw, np.uint8)[None].copy()     # writable: the kernels' own type
-
-
 def _image_file(b64: str):
     try:
         data = base64.b64decode(b64, validate=True)
@@ -299,7 +289,6 @@ class _TempImage(os.PathLike):
     takes a path): written to a private temporary folder removed with this object."""
 
     def __init__(self, data: bytes):
-        import tempfile
         self._dir = tempfile.TemporaryDirectory(prefix="hashret-upload-")
         self.path = Path(self._dir.name) / "upload.png"
         self.path.write_bytes(data)
