@@ -114,15 +114,15 @@ def add_to_index(path, corpus: Corpus, progress: bool = True) -> Bundle:
     return bundle
 
 
-def add_corpus(path, corpus_path, text_column: str | None = None,
-               label_column: str | None = None, id_column: str | None = None,
+def add_corpus(path, corpus_path, columns: dict | None = None,
                progress: bool = True) -> tuple[Bundle, list]:
     """:func:`add_to_index` of the corpus at ``corpus_path`` (read as
-    :func:`hashret.data.read_corpus` reads it, after the index at ``path`` is found to be
-    one); returns the updated bundle and the ids the new items were given."""
+    :func:`hashret.data.read_corpus` reads it, with its table ``columns``, after the index
+    at ``path`` is found to be one); returns the updated bundle and the ids the new items
+    were given."""
     from .data import read_corpus
     Bundle.read_manifest(path)          # a wrong index is said before the corpus is read
-    corpus = read_corpus(corpus_path, text_column, label_column, id_column)
+    corpus = read_corpus(corpus_path, **(columns or {}))
     bundle = add_to_index(path, corpus, progress=progress)
     return bundle, bundle.items.column("id").to_pylist()[-len(corpus):]
 

@@ -30,10 +30,10 @@ MAX_VALIDATION_ITEMS = 5_000
 # Epochs without improvement before a run stops; documents wait at least PATIENCE_STEPS
 # steps, since they can sit on a plateau first (2026-11-30-early-stopping-on-small-corpora).
 PATIENCE = 5
-PATIENCE_STEPS = {"text": 500, "image": 0}
+PATIENCE_STEPS = {"text": 500, "image": 0, "vector": 0}
 # Steps a run aims for: document precision peaks near 2,000, images still gain at 4,000
 # (2026-11-27-choosing-the-run-length).
-TARGET_STEPS = {"text": 2_000, "image": 4_000}
+TARGET_STEPS = {"text": 2_000, "image": 4_000, "vector": 4_000}
 # Document codes under 32 bits are still improving at 2,000 steps: twice as many
 # (2026-11-27-choosing-the-run-length).
 SHORT_TEXT_CODE_BITS = 32
@@ -78,7 +78,7 @@ SEMI_CENTRE_WEIGHT = 1.0
 SEMI_LABEL_SMOOTHING = 0.1
 # A teacher on the labelled images gives the others targets; documents lost with one
 # (2026-11-30-a-teacher-for-semi). ``SemiOptions.distil`` overrides.
-SEMI_TEACHER = {"image": True, "text": False}
+SEMI_TEACHER = {"image": True, "text": False, "vector": False}
 SEMI_TEACHER_EPOCHS = 30
 SEMI_TEACHER_BATCH_SIZE = 64
 SEMI_TEACHER_STEPS = 3_000
@@ -103,6 +103,7 @@ RERANK_MIN_CANDIDATES = 100
 # --- denoising --------------------------------------------------------------------------------
 IMAGE_NOISE = "gaussian:0.3"      # denoising corruption of pixels in [0, 1]
 TEXT_NOISE = "mask:0.3"           # denoising corruption of documents: drop 30% of the words
+VECTOR_NOISE = "gaussian:0.5"     # of vectors, whose dimensions have unit variance on average
 
 # --- image models ---------------------------------------------------------------------------
 # Gradient-histogram reconstruction, per value against one pixel's cross-entropy
@@ -152,7 +153,7 @@ def gradient_weight(shape, n_gradient_features: int) -> float:
 
 def denoising_noise(modality: str) -> str:
     """The default corruption of a denoising model."""
-    return TEXT_NOISE if modality == "text" else IMAGE_NOISE
+    return {"text": TEXT_NOISE, "vector": VECTOR_NOISE}.get(modality, IMAGE_NOISE)
 
 
 def validation_size(n_train: int) -> int:
@@ -228,6 +229,17 @@ def text_kl_weight(mean_words: float) -> float:
 def text_hidden_size(n_features: int) -> int:
     """Width of the document encoder's hidden layers: grows with the vocabulary, 128-512."""
     return int(min(512, max(128, 2 ** round(math.log2(max(n_features, 1) / 20)))))
+
+
+# --- vectors (embeddings) ----------------------------------------------------------------------
+VECTOR_FIT_SAMPLE = 100_000       # training vectors the featurizer's mean and scale come from
+VECTOR_CODE_TARGET_WEIGHT = 0.0
+
+
+def vector_hidden_size(dim: int) -> int:
+    """Width of the vector encoder's and decoder's hidden layers: twice the dimension,
+    256-1,024."""
+    return int(min(1024, max(256, 2 * dim)))
 
 
 # --- image encoders ---------------------------------------------------------------------------

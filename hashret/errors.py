@@ -23,7 +23,8 @@ import re
 OPTIONS = frozenset({
     "bits", "model", "noise", "labels_fraction", "mirror", "rotation", "epochs", "device",
     "seed", "limit", "index", "index_params", "out", "dataset", "text_column",
-    "label_column", "id_column", "text", "file", "image", "item_id", "k", "radius",
+    "label_column", "id_column", "embedding_column", "text", "file", "image", "vector",
+    "item_id", "k", "radius",
     "rerank", "baselines", "queries", "steps", "code", "sample", "interpolate", "verify",
 })
 

@@ -7,8 +7,12 @@ faiss' ``IndexBinaryFlat`` (as an independent checker would compute them), so ti
 ordered as faiss orders them.
 
 Baselines computed in the same run on the same features: random-projection LSH
-(faiss ``IndexLSH``), PCA + ITQ (faiss ``ITQTransform`` on a PCA of the features) and exact
-float search on the features (cosine on TF-IDF for documents, L2 on pixels for images).
+(faiss ``IndexLSH``: the sign of the first K dimensions after a random rotation), PCA + ITQ
+(faiss ``ITQTransform`` on a PCA of the features) and exact float search on the features
+(cosine on TF-IDF for documents and on vectors, L2 on pixels for images). Vector indexes
+also get the sign of every dimension (what "binary quantization" of embeddings keeps, one
+bit a dimension), and every method's recall@10: the share of each query's exact float
+top-10 among its first 10 results.
 """
 
 from __future__ import annotations
@@ -50,9 +54,13 @@ def scores(rel: np.ndarray, k: int = 100) -> dict:
 # --- baselines --------------------------------------------------------------------------
 
 def dense_features(model, corpus, rows, batch: int = 2048) -> np.ndarray:
-    """The model's input features as a dense float32 matrix (TF-IDF or pixels)."""
+    """The model's input features as a dense float32 matrix: TF-IDF, pixels, or vectors
+    of unit length (as users compare them, not centred)."""
     out = []
     for _, items in corpus.batches(batch, rows):
+        if model.modality == "vector":
+            out.append(model.featurizer.unit(items))
+            continue
         f = model.features(items)
         if model.modality == "text":
             out.append(model.featurizer.weight(f).toarray())
@@ -102,6 +110,16 @@ def pca_itq_encoder(sample, bits, seed=0):
         signs[:, :used] = itq.apply(z) > 0
         return pack_bits(signs)
     return encode, used
+
+
+def sign_encoder(x_train, bits=None):
+    """The sign of every dimension, one bit each (zero bits pad to a whole byte)."""
+    d = x_train.shape[1]
+    pad = -d % 8
+    return lambda x: pack_bits(np.pad(np.asarray(x) > 0, ((0, 0), (0, pad))))
+
+
+RECALL_DEPTH = 10       # vector indexes: recall of each query's exact float top-10
 
 
 def encode_in_chunks(encode, model, corpus, rows, chunk: int = BASELINE_CHUNK) -> np.ndarray:
@@ -230,9 +248,13 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
             return search(depth)
         return drop_self(search(depth + 1), depth, own)
 
+    truth = None           # vectors: each query's exact float top-10, for recall@10
+
     def record(name, ranking, seconds=None):
         rel = relevance(ranking, lab[q], lab[db])
         r = scores(rel, k)
+        if truth is not None:
+            r[f"recall@{RECALL_DEPTH}"] = neighbour_recall(ranking, truth)
         if curves:
             hits = np.cumsum(rel, 1)
             result.setdefault("curves", {})[name] = {
@@ -250,6 +272,19 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
     # collapsed codes explain poor figures: their health comes with them
     result["health"] = bundle.manifest.get("health") or code_health(codes)
     result["health_warnings"] = health_warnings(result["health"])
+    if baselines and corpus is None:
+        raise UsageError("baselines need the corpus the index was built from")
+    model = bundle.model if corpus is not None else None
+    modality = model.modality if model is not None else None
+    metric = "cosine" if modality in ("text", "vector") else "l2"
+    floats, float_seconds = None, None
+    if baselines:
+        t = time.perf_counter()
+        floats = ranked(lambda d: float_ranking_in_chunks(model, corpus, q, db, d, metric))
+        float_seconds = time.perf_counter() - t
+        if modality == "vector":
+            truth = floats[:, :RECALL_DEPTH]
+            result["recall_of"] = f"each query's exact top-{RECALL_DEPTH} by {metric}"
     name = f"hashret-{bundle.manifest['model']['kind']}"
     candidates = hamming(codes)
     record(name, candidates)
@@ -257,15 +292,12 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
         # queries by example are re-ranked by their logits against the items' bits
         # (hashret.search.rerank): the same candidates, the top ``depth`` by Hamming distance
         logits = np.concatenate([
-            bundle.model.encode(items)[1]
+            model.encode(items)[1]
             for _, items in corpus.batches(defaults.ENCODE_BATCH_SIZE, q)])
         order = asymmetric_order(logits, np.where(candidates >= 0, db[candidates], -1),
                                  codes)
         record(f"{name}, re-ranked", np.take_along_axis(candidates, order, 1))
     if baselines:
-        if corpus is None:
-            raise UsageError("baselines need the corpus the index was built from")
-        model = bundle.model
         everything = np.arange(len(corpus))
         t = time.perf_counter()
         encode = lsh_encoder(dense_features(model, corpus, db[:LSH_TRAIN_ITEMS]), bits)
@@ -280,12 +312,24 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
             result.setdefault("notes", []).append(
                 f"pca-itq sets {used} of the {bits} bits: the features of its training sample "
                 f"span at most {used} dimensions")
-        t = time.perf_counter()
-        metric = "cosine" if model.modality == "text" else "l2"
-        record(f"float-{metric}",
-               ranked(lambda d: float_ranking_in_chunks(model, corpus, q, db, d, metric)),
-               time.perf_counter() - t)
+        if modality == "vector":
+            t = time.perf_counter()
+            d = model.featurizer.n_features
+            encode = sign_encoder(np.zeros((1, d)))
+            record(f"sign-all ({d} bits)",
+                   hamming(encode_in_chunks(encode, model, corpus, everything)),
+                   time.perf_counter() - t)
+        record(f"float-{metric}", floats, float_seconds)
     return result
+
+
+def neighbour_recall(ranking: np.ndarray, truth: np.ndarray) -> float:
+    """Mean share of each query's ``truth`` (its exact top positions) among the first
+    ``truth.shape[1]`` positions of ``ranking``."""
+    depth = truth.shape[1]
+    top = ranking[:, :depth]
+    hits = [len(np.intersect1d(a[a >= 0], b[b >= 0])) for a, b in zip(top, truth)]
+    return float(np.mean(hits) / depth) if hits else 0.0
 
 
 def evaluate_index(path, k: int = 100, baselines: bool = True, queries: str = "auto",

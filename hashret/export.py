@@ -208,26 +208,25 @@ def export_index(path, out, with_embeddings: bool = False) -> int:
 
 
 def encode_to_parquet(path, corpus_path, out, with_embeddings: bool = False,
-                      text_column=None, label_column=None, id_column=None,
-                      progress: bool = True) -> int:
-    """:func:`encode_corpus_to_parquet` of the corpus at ``corpus_path`` with the model of
-    the index at ``path``; returns the rows written."""
+                      columns: dict | None = None, progress: bool = True) -> int:
+    """:func:`encode_corpus_to_parquet` of the corpus at ``corpus_path`` (read with the
+    table ``columns`` of :func:`hashret.data.read_corpus`) with the model of the index at
+    ``path``; returns the rows written."""
     from .data import read_corpus
     bundle = Bundle.load(path)
-    corpus = read_corpus(corpus_path, text_column, label_column, id_column)
+    corpus = read_corpus(corpus_path, **(columns or {}))
     encode_corpus_to_parquet(bundle, corpus, out, with_embeddings, progress=progress)
     return len(corpus)
 
 
-def neighbours_of_index(path, out, k: int = 10, corpus_path=None, text_column=None,
-                        label_column=None, id_column=None, rerank: bool = True,
+def neighbours_of_index(path, out, k: int = 10, corpus_path=None,
+                        columns: dict | None = None, rerank: bool = True,
                         progress: bool = True) -> int:
     """:func:`neighbours_to_parquet` of the index at ``path``, queried by the items of the
     corpus at ``corpus_path`` or, without one, by its own items; returns the query count."""
     from .data import read_corpus
     # the graph of the indexed items needs only their codes, not the network
     bundle = Bundle.load(path, with_model=corpus_path is not None)
-    corpus = read_corpus(corpus_path, text_column, label_column, id_column) \
-        if corpus_path else None
+    corpus = read_corpus(corpus_path, **(columns or {})) if corpus_path else None
     neighbours_to_parquet(bundle, out, k, corpus, progress=progress, rerank=rerank)
     return len(corpus) if corpus is not None else len(bundle.items)

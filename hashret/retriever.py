@@ -1,5 +1,5 @@
-""":class:`Retriever`: query a built index by example — a document, an image, a file or the
-id of an item already indexed."""
+""":class:`Retriever`: query a built index by example — a document, an image, a vector, a
+file or the id of an item already indexed."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from .bundle import Bundle
-from .data.corpus import IMAGE, TEXT
+from .data.corpus import IMAGE, TEXT, VECTOR
 from .data.images import IMAGE_SUFFIXES, load_image
 from .data.text import read_text_file
+from .data.vectors import read_query_vector
 from .errors import UsageError
 from .search.rerank import search_reranked
 
 log = logging.getLogger("hashret")
+# the options that query an index by example, by what it holds
+QUERY_OPTIONS = {TEXT: ("text", "file"), IMAGE: ("image", "file"), VECTOR: ("vector", "file")}
 
 
 @dataclass
@@ -78,11 +81,14 @@ class Retriever:
 
     # --- turning examples into codes ---------------------------------------------------
     def load_example(self, path):
-        """Read a query file as the model's modality: text, or an image at the model's
-        size (resized, with a warning, when it differs)."""
+        """Read a query file as the model's modality: text, a vector (a ``.npy`` of one
+        row, a JSON list or numbers in a text file), or an image at the model's size
+        (resized, with a warning, when it differs)."""
         path = Path(path)
         if not path.is_file():
             raise UsageError(f"query file {path} does not exist", option="file")
+        if self.modality == VECTOR:
+            return read_query_vector(path)
         if self.modality == TEXT:
             if path.suffix.lower() in IMAGE_SUFFIXES:
                 raise UsageError(f"query file {path} is an image, but this index holds "
@@ -98,12 +104,20 @@ class Retriever:
         return img
 
     def encode(self, examples) -> np.ndarray:
-        """Packed codes for a list of examples (strings, or (h, w[, c]) image arrays)."""
+        """Packed codes for a list of examples (strings, (h, w[, c]) image arrays, or
+        (d,) vectors)."""
         return self._encode(examples)[0]
 
     def _encode(self, examples):
         """``(codes, logits)`` of a list of examples (see :meth:`encode`)."""
-        if self.modality == IMAGE:
+        if self.modality == VECTOR:
+            if any(isinstance(e, str) for e in examples):
+                raise UsageError("this index holds vectors; query it with {vector} or "
+                                 "{item_id}, not text", option="text")
+            examples = np.stack([np.asarray(e, np.float32).reshape(-1) for e in examples]) \
+                if len(examples) else np.zeros((0, self.bundle.featurizer.n_features),
+                                               np.float32)
+        elif self.modality == IMAGE:
             if any(isinstance(e, str) for e in examples):
                 raise UsageError("this index holds images; query it with {image} or {item_id}, "
                                  "not text", option="text")
@@ -121,7 +135,7 @@ class Retriever:
             codes, logits, empty = numpy_encoder.encode(self.bundle.featurizer, examples)
         else:
             codes, logits = self.model.encode(examples)
-            empty = self.model.empty_items if self.modality != IMAGE else 0
+            empty = self.model.empty_items if self.modality == TEXT else 0
         if empty:
             # a text with no vocabulary word is coded like an empty document: its
             # "neighbours" say nothing about it, so say so rather than return them silently
@@ -184,34 +198,40 @@ class Retriever:
         return self.range(self.bundle.codes[row:row + 1], radius)
 
     def check_fits(self, option: str) -> None:
-        """Refuse a query by ``option`` (``text`` or ``image``) that the index's modality
-        cannot answer, naming the options that can."""
-        holds = "images" if self.modality == IMAGE else "documents"
-        if (option == "image" and holds == "documents") or (option == "text"
-                                                             and holds == "images"):
-            fits = "{image}, {file}" if holds == "images" else "{text}, {file}"
+        """Refuse a query by ``option`` (``text``, ``file``, ``image`` or ``vector``) that
+        the index's modality cannot answer, naming the options that can."""
+        fits = QUERY_OPTIONS[self.modality]
+        if option not in fits:
+            holds = {TEXT: "documents", IMAGE: "images", VECTOR: "vectors"}[self.modality]
             raise UsageError(f"{{{option}}} does not fit the index at {self.bundle.path}, "
-                             f"which holds {holds}; query it with {fits} or {{item_id}}",
+                             f"which holds {holds}; query it with "
+                             f"{', '.join('{' + o + '}' for o in fits)} or {{item_id}}",
                              option=option)
 
     def query_by(self, text=None, file=None, image=None, item_id=None, k: int = 10,
-                 radius: int | None = None, rerank: bool = True):
+                 radius: int | None = None, rerank: bool = True, vector=None):
         """Answer one query given as exactly one of ``text``, a ``file`` (a document or an
-        image), an ``image`` file or an indexed ``item_id``: its ``k`` nearest items, or
-        every item within ``radius`` bits. A query by example is re-ranked unless
-        ``rerank`` is false; by id or by radius it is in Hamming order. Returns ``(hits,
-        example)``, the example as read (None for an id)."""
+        image), an ``image`` file, a ``vector`` (an array, or a file holding one) or an
+        indexed ``item_id``: its ``k`` nearest items, or every item within ``radius``
+        bits. A query by example is re-ranked unless ``rerank`` is false; by id or by
+        radius it is in Hamming order. Returns ``(hits, example)``, the example as read
+        (None for an id)."""
         given = [n for n, v in (("text", text), ("file", file), ("image", image),
-                                ("item_id", item_id)) if v is not None]
+                                ("vector", vector), ("item_id", item_id)) if v is not None]
         if len(given) != 1:
-            raise UsageError("give exactly one of {text}, {file}, {image} or {item_id} "
-                             f"(got {', '.join('{' + g + '}' for g in given) or 'none'})")
+            raise UsageError("give exactly one of {text}, {file}, {image}, {vector} or "
+                             "{item_id} (got "
+                             f"{', '.join('{' + g + '}' for g in given) or 'none'})")
         if item_id is not None:
             hits = self.query_id(item_id, k) if radius is None else \
                 self.range_id(item_id, radius)
             return hits, None
         self.check_fits(given[0])
-        example = text if text is not None else self.load_example(file or image)
+        if vector is not None:
+            example = read_query_vector(vector) if isinstance(vector, (str, Path)) else \
+                np.asarray(vector, np.float32)
+        else:
+            example = text if text is not None else self.load_example(file or image)
         hits = self.range(example, radius) if radius is not None else \
             self.query(example, k, rerank=rerank)
         return hits, example

@@ -45,15 +45,15 @@ def reopen_corpus(bundle):
     return corpus
 
 
-def read_source(path=None, dataset: str | None = None, text_column: str | None = None,
-                label_column: str | None = None, id_column: str | None = None,
+def read_source(path=None, dataset: str | None = None, columns: dict | None = None,
                 limit: int | None = None, seed: int = 0):
-    """The corpus at ``path`` (any layout :func:`hashret.data.read_corpus` reads) or the
-    embedded ``dataset`` (the default one when neither is given), cut to a random
-    ``limit`` of items that keeps the splits' proportions."""
+    """The corpus at ``path`` (any layout :func:`hashret.data.read_corpus` reads, with its
+    table ``columns``: ``text_column``, ``label_column``, ``id_column``,
+    ``embedding_column``) or the embedded ``dataset`` (the default one when neither is
+    given), cut to a random ``limit`` of items that keeps the splits' proportions."""
     from .data import DEFAULT_DATASET, limit_rows, load_dataset, read_corpus
     if path and dataset:
         raise UsageError("give either a corpus path or {dataset}, not both", option="dataset")
-    corpus = read_corpus(path, text_column, label_column, id_column) if path else \
+    corpus = read_corpus(path, **(columns or {})) if path else \
         load_dataset(dataset or DEFAULT_DATASET)
     return limit_rows(corpus, limit, seed)

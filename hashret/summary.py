@@ -68,6 +68,8 @@ def describe_features(featurizer) -> str:
     if featurizer.modality == "text":
         return (f"TF-IDF over {featurizer.n_features:,} terms, tokenizer version "
                 f"{featurizer.tokenizer}")
+    if featurizer.modality == "vector":
+        return f"{featurizer.n_features:,}-dimensional vectors, compared by cosine"
     h, w, c = featurizer.shape
     return f"{h} x {w} pixels, {'grey' if c == 1 else 'RGB'}"
 

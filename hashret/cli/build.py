@@ -80,7 +80,7 @@ from .options import corpus_options, index_dir_argument, index_params
 @click.pass_context
 def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, mirror, rotation,
           epochs, device, seed, limit, index_kind, index_param, no_verify_on_open, as_json,
-          text_column, label_column, id_column):
+          columns):
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label, under train/ and
@@ -102,7 +102,7 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
                                  ("mirror", mirror), ("rotation", rotation)) if v is not None}
     params = index_params(index_param)
     check_build(out, bits, model_kind, options, index_kind, params)   # before any reading
-    c = read_source(corpus, dataset, text_column, label_column, id_column, limit, seed)
+    c = read_source(corpus, dataset, columns, limit, seed)
     quiet = ctx.obj["quiet"]
     if not quiet:
         click.echo(f"read {count(len(c), c.modality + ' item')} from {c.source}; training a "
@@ -123,7 +123,7 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
 @corpus_options
 @click.option("--json", "as_json", is_flag=True, help="Print the updated manifest as JSON.")
 @click.pass_context
-def add(ctx, index_dir, corpus, text_column, label_column, id_column, as_json):
+def add(ctx, index_dir, corpus, as_json, columns):
     """Add the items of CORPUS (any layout build reads) to the index at DIR.
 
     The items are encoded by the index's model, which is not trained again: items already
@@ -132,8 +132,7 @@ def add(ctx, index_dir, corpus, text_column, label_column, id_column, as_json):
     numbered on from the index's largest id. eval and check read the added corpora again
     with the first one. The index is replaced only when the whole update succeeds."""
     from ..build import add_corpus
-    bundle, ids = add_corpus(index_dir, corpus, text_column, label_column, id_column,
-                             progress=not ctx.obj["quiet"])
+    bundle, ids = add_corpus(index_dir, corpus, columns, progress=not ctx.obj["quiet"])
     if as_json:
         echo_json(bundle.manifest)
         return

@@ -32,11 +32,10 @@ def export(index_dir, out, with_embeddings):
 @click.option("--with-embeddings", is_flag=True, help=_EMBEDDINGS)
 @corpus_options
 @click.pass_context
-def encode(ctx, index_dir, corpus, out, with_embeddings, text_column, label_column,
-           id_column):
+def encode(ctx, index_dir, corpus, out, with_embeddings, columns):
     """Encode another CORPUS with the model at DIR into OUT (Parquet); the index is not
     changed."""
     from ..export import encode_to_parquet
-    n = encode_to_parquet(index_dir, corpus, out, with_embeddings, text_column, label_column,
-                          id_column, progress=not ctx.obj["quiet"])
+    n = encode_to_parquet(index_dir, corpus, out, with_embeddings, columns,
+                          progress=not ctx.obj["quiet"])
     click.echo(f"wrote {n:,} rows to {out}")

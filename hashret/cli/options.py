@@ -3,6 +3,7 @@ share."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -35,8 +36,24 @@ def parquet_out(ctx, param, value):
     return parquet_path(value)
 
 
+COLUMN_OPTIONS = ("text_column", "label_column", "id_column", "embedding_column")
+
+
 def corpus_options(f):
-    """Reader options shared by ``build``, ``add``, ``encode`` and ``neighbours``."""
+    """Reader options shared by ``build``, ``add``, ``encode`` and ``neighbours``, passed
+    to the command as one ``columns`` dict of those given."""
+    run = f
+
+    @functools.wraps(run)
+    def command(*args, **kwargs):
+        kwargs["columns"] = {k: v for k in COLUMN_OPTIONS
+                             if (v := kwargs.pop(k)) is not None}
+        return run(*args, **kwargs)
+
+    f = click.option("--embedding-column", help="Table corpora: the column holding "
+                     "embeddings, one list of numbers a row: the items are then vectors "
+                     "(default: a column named 'embedding', 'vector' or 'emb' whose values "
+                     "are number lists, when no --text-column is given).")(command)
     f = click.option("--id-column", help="Table corpora: the column holding item ids "
                      "(default: an 'id' column that names every row once, else row "
                      "numbers).")(f)

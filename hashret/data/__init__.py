@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorpusError, UsageError
-from .corpus import IMAGE, TEXT, Corpus, image_arrays_corpus, limit_rows
+from .corpus import IMAGE, TEXT, VECTOR, Corpus, image_arrays_corpus, limit_rows
 from .images import as_channels_last, read_idx_corpus
 from .registry import read_path
 from .reuters import read_reuters
 from .tables import label_list
 from .text import text_title
+from .vectors import check_vectors, vectors_corpus
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DATASETS = {
@@ -28,20 +29,20 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", 
                          "Shirt", "Sneaker", "Bag", "Ankle boot"]
 DEFAULT_DATASET = "reuters"
 
-__all__ = ["Corpus", "TEXT", "IMAGE", "as_corpus", "read_corpus", "load_dataset",
+__all__ = ["Corpus", "TEXT", "IMAGE", "VECTOR", "as_corpus", "read_corpus", "load_dataset",
            "limit_rows", "DATASETS", "DEFAULT_DATASET"]
 
 
 def as_corpus(items, labels=None) -> Corpus:
     """``items`` as a :class:`Corpus` of training items: a Corpus is returned as it is;
-    a list of strings becomes documents and an array of shape (n, h, w), (n, h, w, c) or
+    a list of strings becomes documents, an array of shape (n, h, w), (n, h, w, c) or
     (n, c, h, w) (or a list of arrays of one shape) images (``uint8``, or floats in [0, 1]),
-    with ids 0 to n - 1. ``labels``, if given, holds one label (or a list of them) per
-    item."""
+    and an array of shape (n, d) vectors (embeddings), with ids 0 to n - 1. ``labels``, if
+    given, holds one label (or a list of them) per item."""
     if isinstance(items, Corpus):
         if labels is not None:
             raise UsageError("labels are given with a Corpus that has its own; give a list "
-                             "of texts or an image array with labels, or the Corpus alone")
+                             "of texts or an array with labels, or the Corpus alone")
         return items
     if isinstance(items, (list, tuple)) and len(items) and \
             all(isinstance(t, np.ndarray) for t in items):
@@ -49,14 +50,15 @@ def as_corpus(items, labels=None) -> Corpus:
             raise CorpusError("the images of a list must all have one shape; resize them, or "
                               "save them as files and read the folder (read_corpus)")
         items = np.stack(items)
-    is_images = isinstance(items, np.ndarray) and items.dtype.kind in "uif"
-    if is_images and items.ndim not in (3, 4):
-        raise CorpusError(f"an image array must have shape (n, h, w), (n, h, w, c) or "
-                          f"(n, c, h, w), not {items.shape}")
-    if not is_images and not (isinstance(items, (list, tuple)) and
-                              all(isinstance(t, str) for t in items)):
+    is_array = isinstance(items, np.ndarray) and items.dtype.kind in "uif"
+    if is_array and items.ndim not in (2, 3, 4):
+        raise CorpusError(f"an array must have shape (n, d) (vectors), or (n, h, w), "
+                          f"(n, h, w, c) or (n, c, h, w) (images), not {items.shape}")
+    if not is_array and not (isinstance(items, (list, tuple)) and
+                             all(isinstance(t, str) for t in items)):
         raise CorpusError(f"cannot make a corpus of {type(items).__name__}: give a Corpus "
-                          "(read_corpus, load_dataset), a list of texts or an image array")
+                          "(read_corpus, load_dataset), a list of texts, an image array or "
+                          "a vector array")
     n = len(items)
     if labels is None:
         labels = [[] for _ in range(n)]
@@ -65,10 +67,13 @@ def as_corpus(items, labels=None) -> Corpus:
                   for lab in labels]
         if len(labels) != n:
             raise CorpusError(f"{len(labels)} labels for {n} items; give one per item")
-    splits = ["train"] * n
-    if is_images:
+    splits, titles = ["train"] * n, [f"[{i}]" for i in range(n)]
+    if is_array and items.ndim == 2:
+        return vectors_corpus("", [("array", check_vectors(items, "the vector array"))],
+                              labels, splits, titles)
+    if is_array:
         return image_arrays_corpus("", [("array", as_channels_last(items, "the image array"))],
-                                   labels, splits, [f"[{i}]" for i in range(n)])
+                                   labels, splits, titles)
     texts = list(items)
     return Corpus(TEXT, list(range(n)), texts, labels, splits, [text_title(t) for t in texts])
 
@@ -86,13 +91,17 @@ def load_dataset(name: str) -> Corpus:
     return corpus
 
 
-def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Corpus:
+def read_corpus(path, text_column=None, label_column=None, id_column=None,
+                embedding_column=None) -> Corpus:
     """Read the corpus at ``path``, choosing the reader from what it holds.
 
     - a file: ``.jsonl``/``.json``/``.csv``/``.tsv``/``.parquet`` (text table), ``.txt``
       (one document per line, fastText labels), ``.sgm`` (Reuters-21578),
       ``.npy`` / ``.npz`` / ``.mat`` (image arrays), a CIFAR ``.bin`` file, an STL-10
       ``*_X.bin`` file, an IDX file;
+    - vectors (embeddings): a 2-D ``.npy`` / ``.npz`` array, an ``.fvecs`` file, or a
+      table's column of number lists (``embedding_column``, default: a column named
+      ``embedding``, ``vector`` or ``emb`` whose values are number lists);
     - a folder: IDX ``train-*``/``t10k-*`` pairs, ``reut2-*.sgm`` files, CIFAR or STL-10
       binary files, ``.mat`` files, image files or text files (one sub-folder per label),
       or tables (``train.csv`` and ``test.csv``, the split from each file's name; of
@@ -102,10 +111,11 @@ def read_corpus(path, text_column=None, label_column=None, id_column=None) -> Co
       without unpacking it.
     """
     corpus = read_path(Path(path), dict(text_column=text_column, label_column=label_column,
-                                        id_column=id_column))
+                                        id_column=id_column, embedding_column=embedding_column))
     # a table's reader records the id column it used, named or found ("id")
     id_column = corpus.meta.pop("id_column", None) or id_column
     corpus.meta["reader"] = {k: v for k, v in (("text_column", text_column),
                                                ("label_column", label_column),
-                                               ("id_column", id_column)) if v}
+                                               ("id_column", id_column),
+                                               ("embedding_column", embedding_column)) if v}
     return corpus

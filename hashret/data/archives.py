@@ -108,7 +108,7 @@ def _relative_parts(names: list[str]) -> list[tuple[str, ...]]:
 
 
 def read_folder_archive(archive: ArchiveFiles, text_column=None, label_column=None,
-                        id_column=None) -> Corpus:
+                        id_column=None, embedding_column=None) -> Corpus:
     """An archive of a labelled folder of text files, image files or tables (see the module
     docstring). What most of the files are decides, as for a folder."""
     path = archive.path
@@ -123,7 +123,7 @@ def read_folder_archive(archive: ArchiveFiles, text_column=None, label_column=No
     of_images = sum(images) > len(names) / 2
     if not of_images and any(tables) and sum(tables) >= sum(texts):
         return _read_table_archive(archive, [(n, r) for n, r, t in zip(names, rels, tables) if t],
-                                   text_column, label_column, id_column)
+                                   text_column, label_column, id_column, embedding_column)
     keep = [i for i, wanted in enumerate(images if of_images else texts) if wanted]
     layout = labelled_layout([rels[i] for i in keep])
     if not layout:
@@ -142,7 +142,7 @@ def read_folder_archive(archive: ArchiveFiles, text_column=None, label_column=No
 
 
 def _read_table_archive(archive: ArchiveFiles, members: list[tuple[str, tuple]], text_column,
-                        label_column, id_column) -> Corpus:
+                        label_column, id_column, embedding_column=None) -> Corpus:
     """Tables in an archive, ``(name, relative parts)`` each: written to a temporary folder
     under their names and read as a folder of tables (which reads them whole, so the folder
     can go at once)."""
@@ -155,7 +155,8 @@ def _read_table_archive(archive: ArchiveFiles, members: list[tuple[str, tuple]],
             target.write_bytes(blobs[name])
         try:
             corpus = read_table_folder(Path(tmp), text_column=text_column,
-                                       label_column=label_column, id_column=id_column)
+                                       label_column=label_column, id_column=id_column,
+                                       embedding_column=embedding_column)
         except (CorpusError, UsageError) as e:     # name the archive, not the folder
             raise type(e)(str(e).replace(str(Path(tmp)) + "/", f"{path}:")
                           .replace(str(Path(tmp)), str(path))) from None

@@ -14,6 +14,9 @@ from ..errors import CorpusError
 
 TEXT = "text"
 IMAGE = "image"
+VECTOR = "vector"
+# the modalities whose items are rows of one array (images, vectors), not a list of texts
+ARRAY_MODALITIES = (IMAGE, VECTOR)
 SPLITS = ("train", "test")
 # Sub-folders that hold a split's unlabelled items rather than a class: IMDB reviews'
 # ``train/unsup``, many image sets' ``unlabeled``, and a split's plain container of images
@@ -39,8 +42,9 @@ def named_split(name: str) -> str | None:
 class Corpus:
     """Items with their ids, labels, splits and titles.
 
-    ``items`` is a sequence of strings for text corpora and an array-like of shape
-    ``(n, h, w, c)`` (``uint8`` or float in [0, 1]) for image corpora. Readers keep ``items``
+    ``items`` is a sequence of strings for text corpora, an array-like of shape
+    ``(n, h, w, c)`` (``uint8`` or float in [0, 1]) for image corpora and of shape ``(n, d)``
+    for vector corpora (embeddings). Readers keep ``items``
     lazy where they can (files read on access, memory-mapped arrays), so encoding walks a
     corpus larger than memory with :meth:`batches`.
     """
@@ -93,13 +97,16 @@ class Corpus:
         return train if len(train) else self.indices()
 
     def take(self, rows) -> Sequence:
-        """Items at the given row numbers, as a list (text) or an array (images)."""
+        """Items at the given row numbers, as a list (text) or an array (images, vectors)."""
         rows = np.asarray(rows, dtype=np.int64)
-        if self.modality == IMAGE:
+        if self.modality in ARRAY_MODALITIES:
             if len(rows) and np.all(np.diff(rows) == 1):
                 return np.asarray(self.items[int(rows[0]):int(rows[-1]) + 1])
-            return np.stack([np.asarray(self.items[int(r)]) for r in rows]) if len(rows) else \
-                np.zeros((0,) + tuple(self.meta.get("shape", (1, 1, 1))), np.uint8)
+            if len(rows):
+                return np.stack([np.asarray(self.items[int(r)]) for r in rows])
+            empty = (self.meta.get("dim", 1),) if self.modality == VECTOR else \
+                tuple(self.meta.get("shape", (1, 1, 1)))
+            return np.zeros((0,) + empty, np.uint8 if self.modality == IMAGE else np.float32)
         return [self.items[int(r)] for r in rows]
 
     def batches(self, batch_size: int, rows=None) -> Iterator[tuple[np.ndarray, Sequence]]:
@@ -112,7 +119,8 @@ class Corpus:
     def subset(self, rows) -> "Corpus":
         """A new corpus holding only the given rows (used by ``limit``)."""
         rows = [int(r) for r in rows]
-        items = self.take(rows) if self.modality == IMAGE else _Subset(self.items, rows)
+        items = self.take(rows) if self.modality in ARRAY_MODALITIES else \
+            _Subset(self.items, rows)
         return Corpus(self.modality, [self.ids[r] for r in rows], items,
                       [self.labels[r] for r in rows], [self.splits[r] for r in rows],
                       [self.titles[r] for r in rows], self.source, dict(self.meta))
@@ -176,10 +184,14 @@ def concat_corpora(corpora: list[Corpus]) -> Corpus:
     if len(corpora) == 1:
         return first
     if len({c.modality for c in corpora}) > 1:
-        raise CorpusError("the corpora hold different modalities (text and images)")
+        raise CorpusError("the corpora hold different modalities (" +
+                          " and ".join(sorted({c.modality for c in corpora})) + ")")
     if first.modality == IMAGE and len({tuple(c.meta.get("shape", ())) for c in corpora}) > 1:
         raise CorpusError("the corpora hold images of different sizes, which cannot be read "
                           "as one array")
+    if first.modality == VECTOR and len({c.meta.get("dim") for c in corpora}) > 1:
+        raise CorpusError("the corpora hold vectors of different dimensions, which cannot be "
+                          "read as one array")
     cat = lambda name: [x for c in corpora for x in getattr(c, name)]   # noqa: E731
     return Corpus(first.modality, cat("ids"), ConcatItems([c.items for c in corpora]),
                   cat("labels"), cat("splits"), cat("titles"),

@@ -1,4 +1,5 @@
-"""Featurizers: the fixed transform from a corpus item to the model's input.
+"""Featurizers: the fixed transform from a corpus item (a document, an image, a vector) to
+the model's input.
 
 A featurizer is fitted on the training split, saved next to the model as JSON and loaded with
 it, so a query goes through exactly the transform the corpus went through.
@@ -347,8 +348,70 @@ class ImageRows:
         return self.featurizer.scale_pixels(self.raw[rows])
 
 
+class VectorFeaturizer:
+    """Embeddings as the model takes them: each vector L2-normalised (embeddings are
+    compared by cosine), centred on the training vectors' mean and divided by one scale,
+    so that a dimension has unit variance on average; float32 (n, d).
+
+    A query vector of another dimension is refused: it comes from another embedding model,
+    and its nearest codes would mean nothing."""
+
+    modality = "vector"
+
+    def __init__(self, dim: int | None = None, mean=None, scale: float = 1.0):
+        self.dim = None if dim is None else int(dim)
+        self.mean = None if mean is None else np.asarray(mean, np.float32)
+        self.scale = float(scale)
+
+    @property
+    def n_features(self) -> int:
+        return self.dim
+
+    def fit(self, vectors) -> "VectorFeaturizer":
+        arr = np.asarray(vectors)
+        self.dim = int(arr.shape[1])
+        # a sample is enough for d means and one scale; memory-mapped rows stay on disk
+        step = max(1, len(arr) // defaults.VECTOR_FIT_SAMPLE)
+        unit = self.unit(arr[::step])
+        self.mean = unit.mean(0)
+        self.scale = float(np.sqrt(np.maximum(unit.var(0).mean(), 1e-12)))
+        return self
+
+    def unit(self, vectors) -> np.ndarray:
+        """Vectors as float32 rows of unit length (a zero vector stays zero)."""
+        x = np.array(vectors, np.float32, copy=True)
+        if x.ndim == 1:
+            x = x[None]
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            got = x.shape[1] if x.ndim == 2 else f"shape {x.shape} of"
+            raise CorpusError(f"vectors of {got} dimensions, but this index's model takes "
+                              f"{self.dim}: give vectors from the embedding model the index "
+                              "was built from")
+        if not np.isfinite(x).all():
+            raise CorpusError("a vector holds NaN or infinity; drop or fix it")
+        x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        return x
+
+    def transform(self, vectors) -> np.ndarray:
+        return (self.unit(vectors) - self.mean) / self.scale
+
+    def restore(self, x: np.ndarray) -> np.ndarray:
+        """Model-space vectors (a decoder's output) back as unit-scale embeddings."""
+        return np.asarray(x, np.float32) * self.scale + self.mean
+
+    def to_dict(self) -> dict:
+        return {"type": "vector", "dim": self.dim, "scale": self.scale,
+                "mean": [float(v) for v in self.mean]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VectorFeaturizer":
+        if len(d["mean"]) != int(d["dim"]):
+            raise CorpusError("vector featurizer: its mean does not have its dimension")
+        return cls(int(d["dim"]), d["mean"], float(d["scale"]))
+
+
 def featurizer_from_dict(d: dict):
-    kinds = {"tfidf": TfidfFeaturizer, "image": ImageFeaturizer}
+    kinds = {"tfidf": TfidfFeaturizer, "image": ImageFeaturizer, "vector": VectorFeaturizer}
     if d.get("type") not in kinds:
         raise CorpusError(f"unknown featurizer type {d.get('type')!r}")
     return kinds[d["type"]].from_dict(d)

@@ -23,6 +23,7 @@ import numpy as np
 from .. import defaults
 from ..errors import CorpusError, MissingCorpusError
 from .corpus import IMAGE, Corpus, image_arrays_corpus, walk_labelled_folder
+from .vectors import npz_vector_arrays, read_vector_npy, read_vector_npz
 
 log = logging.getLogger("hashret")
 
@@ -144,14 +145,24 @@ def read_npy(path: Path) -> Corpus:
     except Exception as e:  # noqa: BLE001 - numpy's header parser raises many kinds
         raise CorpusError(f"{path}: not a readable .npy array ({str(e)[:100]}); save it with "
                           "numpy.save") from None
+    if isinstance(arr, np.ndarray) and arr.ndim == 2:
+        return read_vector_npy(path, arr, _npy_labels(path, len(arr)))
     if not isinstance(arr, np.ndarray) or arr.ndim not in (3, 4):
         shape = getattr(arr, "shape", "?")
         raise CorpusError(f"{path}: expected an image array of shape (n, h, w), (n, h, w, c) "
-                          f"or (n, c, h, w), found shape {shape}{_flat_image_hint(shape)}")
+                          f"or (n, c, h, w), or vectors of shape (n, d), found shape {shape}")
     if arr.dtype.kind not in "uif" or arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
         raise CorpusError(f"{path}: pixel type {arr.dtype} is not numeric")
     arr = as_channels_last(arr, str(path))
     n = arr.shape[0]
+    return Corpus(IMAGE, list(range(n)), arr, _npy_labels(path, n), ["train"] * n,
+                  [f"{path.name}[{i}]" for i in range(n)], str(path),
+                  {"shape": tuple(arr.shape[1:])})
+
+
+def _npy_labels(path: Path, n: int) -> list[list[str]]:
+    """The labels of a ``.npy`` array's rows, from ``NAME_labels.npy`` or
+    ``NAME.labels.npy`` beside it; none when neither is there."""
     labels: list[list[str]] = [[] for _ in range(n)]
     for cand in (path.with_name(path.stem + "_labels.npy"),
                  path.with_name(path.stem + ".labels.npy")):
@@ -162,14 +173,12 @@ def read_npy(path: Path) -> Corpus:
                 raise CorpusError(f"{cand}: not a readable .npy array ({str(e)[:80]})") \
                     from None
             if len(lab) != n:
-                raise CorpusError(f"{cand}: {len(lab)} labels for {n} images; the label "
-                                  "array must have one entry per image")
+                raise CorpusError(f"{cand}: {len(lab)} labels for {n} rows; the label "
+                                  "array must have one entry per row")
             labels = [[str(v.item() if hasattr(v, "item") else v)]
                       for v in lab.reshape(n, -1)[:, 0]]
             break
-    return Corpus(IMAGE, list(range(n)), arr, labels, ["train"] * n,
-                  [f"{path.name}[{i}]" for i in range(n)], str(path),
-                  {"shape": tuple(arr.shape[1:])})
+    return labels
 
 
 def as_channels_last(arr: np.ndarray, what: str) -> np.ndarray:
@@ -185,24 +194,6 @@ def as_channels_last(arr: np.ndarray, what: str) -> np.ndarray:
     raise CorpusError(f"{what}: shape {tuple(arr.shape)} has no axis of 1, 3 or 4 channels; "
                       "give images as (n, h, w), (n, h, w, c) or (n, c, h, w)")
 
-
-def _flat_image_hint(shape: tuple, rows: str = "its rows") -> str:
-    """How to save rows of flattened pixels (n, d) as images, when d says how."""
-    if len(shape) != 2:
-        return ""
-    d = shape[1]
-    side = math.isqrt(d)
-    if side > 1 and side * side == d:
-        return (f"; if {rows} are {side} x {side} grey images, save "
-                f"x.reshape(-1, {side}, {side})")
-    side = math.isqrt(d // 3)
-    if side > 1 and 3 * side * side == d:
-        return (f"; if {rows} are {side} x {side} colour images stored plane by plane "
-                f"(CIFAR's layout), save x.reshape(-1, 3, {side}, {side})")
-    return ""
-
-
-# --- folders of image files --------------------------------------------------------------
 
 def load_image(path, mode: str | None = None, size: tuple[int, int] | None = None,
                name: str | None = None):
@@ -373,7 +364,8 @@ def _npz_label_key(key: str, keys: list[str], n_images: int) -> list[str]:
     if key[:1] in "xX":
         cands += ["y" + key[1:], "Y" + key[1:]]
     for a, b in (("images", "labels"), ("image", "label"), ("imgs", "labels"),
-                 ("data", "labels"), ("data", "targets"), ("features", "labels")):
+                 ("data", "labels"), ("data", "targets"), ("features", "labels"),
+                 ("embeddings", "labels"), ("vectors", "labels")):
         if a in key:
             cands.append(key.replace(a, b))
     if n_images == 1:
@@ -385,7 +377,8 @@ def read_npz(path: Path) -> Corpus:
     """Arrays saved with ``numpy.savez``: image arrays of shape (n, h, w), (n, h, w, c) or
     (n, c, h, w) and
     their label arrays, as Keras ships its datasets (``x_train``, ``y_train``, ``x_test``,
-    ``y_test``) or as ``images`` / ``labels``. An image array whose name holds ``test`` is the
+    ``y_test``) or as ``images`` / ``labels``; without image arrays, 2-D vector arrays
+    (``embeddings`` / ``labels``, see :func:`hashret.data.vectors.npz_vector_arrays`). An image array whose name holds ``test`` is the
     test split; the others are training images. The arrays are read into memory (a ``.npz``
     is a zip archive: save a large corpus as ``.npy`` to have it memory-mapped)."""
     path = Path(path)
@@ -398,10 +391,15 @@ def read_npz(path: Path) -> Corpus:
     keys = list(arrays)
     images = [k for k in keys if arrays[k].ndim in (3, 4) and arrays[k].dtype.kind in "uif"]
     if not images:
-        flat = max(keys, key=lambda k: arrays[k].size)
+        vectors = npz_vector_arrays(arrays)
+        if vectors:
+            def label_of(k, n):
+                return next((arrays[c] for c in _npz_label_key(k, keys, len(vectors))
+                             if c in arrays and len(arrays[c]) == n), None)
+            return read_vector_npz(path, arrays, vectors, label_of)
         raise CorpusError(f"{path}: no image array of shape (n, h, w), (n, h, w, c) or "
-                          f"(n, c, h, w) among {[(k, arrays[k].shape) for k in keys]}"
-                          f"{_flat_image_hint(arrays[flat].shape, f'the rows of {flat!r}')}")
+                          f"(n, c, h, w) and no vectors of shape (n, d) among "
+                          f"{[(k, arrays[k].shape) for k in keys]}")
     images.sort(key=lambda k: (bool(_TEST_KEY.search(k)), keys.index(k)))
     parts, labels, splits, titles = [], [], [], []
     for k in images:

@@ -3,7 +3,7 @@
 Each :class:`Reader` has a cheap ``sniff(path, listing)`` — does this path look like mine?
 — from names, suffixes and at most a few bytes, and ``read(path, options)``, which reads it
 into a :class:`~hashret.data.corpus.Corpus` (``options``: ``text_column``, ``label_column``,
-``id_column``). A file is offered to :data:`FILE_READERS`, a folder to
+``id_column``, ``embedding_column``). A file is offered to :data:`FILE_READERS`, a folder to
 :data:`FOLDER_READERS` (``listing`` holds its files, walked once), an archive's names to
 :data:`ARCHIVE_READERS`; the first reader whose sniff says yes reads it. The orders put
 the layouts that name themselves (IDX, Reuters, CIFAR, STL-10, MAT-files) before the
@@ -30,6 +30,7 @@ from .stl10 import is_stl10, read_stl10
 from .table_files import read_table, read_table_folder
 from .tables import JSON_TABLE_SUFFIX, LINES_SUFFIX, TABLE_SUFFIXES, is_lines_table
 from .text import is_text_file, read_text_folder
+from .vectors import FVECS_SUFFIX, read_fvecs
 
 log = logging.getLogger("hashret")
 
@@ -112,6 +113,7 @@ FILE_READERS = [
            lambda p, o: read_reuters(p)),
     Reader("npy", lambda p, _=None: _suffix(p) == ".npy", lambda p, o: read_npy(p)),
     Reader("npz", lambda p, _=None: _suffix(p) == ".npz", lambda p, o: read_npz(p)),
+    Reader("fvecs", lambda p, _=None: _suffix(p) == FVECS_SUFFIX, lambda p, o: read_fvecs(p)),
     Reader("mat", lambda p, _=None: _suffix(p) == MAT_SUFFIX, lambda p, o: read_mat(p)),
     Reader("stl10-bin", lambda p, _=None: _suffix(p) == ".bin" and p.stem.endswith("_X"),
            lambda p, o: read_stl10(p)),
@@ -196,7 +198,7 @@ def read_path(p: Path, options: dict) -> Corpus:
             raise CorpusError(f"{p} is a single image; put the images in a folder (one "
                               "sub-folder per label) and pass the folder")
         raise CorpusError(f"{p}: unknown corpus type; use a folder, .jsonl, .json, .csv, .tsv, "
-                          ".parquet, .txt, .sgm, .npy, .npz, .mat, a CIFAR or STL-10 .bin, an IDX "
+                          ".parquet, .txt, .sgm, .npy, .npz, .fvecs, .mat, a CIFAR or STL-10 .bin, an IDX "
                           "file, or a folder's .tar.gz / .zip")
     if not p.is_dir():
         raise CorpusError(f"{p} is neither a file nor a folder")

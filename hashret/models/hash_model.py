@@ -13,10 +13,10 @@ import torch
 
 from .. import defaults
 from ..data import as_corpus
-from ..data.corpus import IMAGE, TEXT, Corpus
+from ..data.corpus import IMAGE, TEXT, VECTOR, Corpus
 from ..errors import BundleError, UsageError
 from ..data.features import SparseRows, featurizer_from_dict, take_rows
-from ..nets.binary_autoencoder import (BinaryAutoencoder, TextBatch, batch_tensors,
+from ..nets.binary_autoencoder import (BinaryAutoencoder, batch_input, batch_tensors,
                                        predicted_classes)
 from ..nets.classic import CLASSIC_KINDS
 from ..nets.networks import parse_noise
@@ -63,7 +63,8 @@ class HashModel:
         return self.config.modality
 
     def features(self, items):
-        """Featurize raw items: term counts (text) or scaled pixels (images)."""
+        """Featurize raw items: term counts (text), scaled pixels (images) or normalised
+        vectors."""
         if self.featurizer is None:
             raise UsageError("the model is not fitted; call fit() or load() first")
         return self.featurizer.transform(items)
@@ -141,7 +142,7 @@ class HashModel:
             progress: bool = True, on_epoch=None) -> "HashModel":
         """Train on ``rows`` of ``corpus`` (default: its training split), holding out a
         validation part for early stopping (see :func:`hashret.training.fit_model`).
-        ``corpus`` may also be a list of texts or an image array
+        ``corpus`` may also be a list of texts, an image array or a vector array
         (:func:`hashret.data.as_corpus`)."""
         from ..training import fit_model
         corpus = as_corpus(corpus)
@@ -165,7 +166,7 @@ class HashModel:
         self._require_module()
         self.module.eval()
         batch = batch_tensors(self.featurizer, feats, self.device)
-        x = batch.x if isinstance(batch, TextBatch) else batch
+        x = batch_input(batch)
         logits = self._encoding_logits(x)
         if self.mirror_share:
             # a model trained on mirrored images too codes the mean of an image's logits and
@@ -249,20 +250,23 @@ class HashModel:
         return codes, emb
 
     def check_modality(self, modality: str):
-        """Refuse input of the other modality (text for an image model, or images for a
-        document model)."""
+        """Refuse input of another modality (text for an image model, images for a
+        document model, ...)."""
         if modality != self.modality:
             raise UsageError(f"this model encodes {self.modality} but the input is "
                              f"{modality}; give {self.modality} input or build another index")
 
     @torch.no_grad()
     def decode(self, codes: np.ndarray) -> np.ndarray:
-        """Decode packed codes: word probabilities (n, V) or images (n, h, w, c) in [0, 1]."""
+        """Decode packed codes: word probabilities (n, V), vectors (n, d) of unit scale or
+        images (n, h, w, c) in [0, 1]."""
         self._require_module()
         z = torch.from_numpy(unpack_bits(codes).astype(np.float32))
         out = self.module.decode(z)
         if self.modality == TEXT:
             return (out.exp() if self.module.log_prob_decoder else out).numpy()
+        if self.modality == VECTOR:
+            return self.featurizer.restore(out.numpy())
         return out.permute(0, 2, 3, 1).numpy()
 
     @torch.no_grad()
@@ -326,7 +330,7 @@ def _check_sizes(c: ModelConfig) -> None:
     not make the loader allocate terabytes)."""
     def ok(v, hi):
         return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= hi
-    if c.modality not in (TEXT, IMAGE) or not ok(c.n_features, 50_000_000) \
+    if c.modality not in (TEXT, IMAGE, VECTOR) or not ok(c.n_features, 50_000_000) \
             or not ok(c.hidden, 65_536):
         raise ValueError("modality, n_features or hidden out of range")
     if c.modality == IMAGE and (not isinstance(c.shape, list) or len(c.shape) != 3

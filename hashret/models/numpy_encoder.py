@@ -3,7 +3,8 @@
 Importing torch takes about 2 s on a 2-core CPU, more than the rest of a query from the
 command line, and a query only runs the encoder: for documents TF-IDF weights times an
 embedding table, summed per document, then two ReLU layers
-(:class:`hashret.nets.networks.TextEncoder`); for images 3 x 3 convolutions at two or
+(:class:`hashret.nets.networks.TextEncoder`); for vectors three dense layers
+(:class:`hashret.nets.networks.VectorEncoder`); for images 3 x 3 convolutions at two or
 three scales and a dense head (:class:`hashret.nets.networks.ImageEncoder`). Reading
 their weights from ``model.safetensors`` with numpy and running them here gives the
 network's logits to float rounding (the tests hold the two to each other). The layers are
@@ -31,15 +32,16 @@ _BN_EPS = 1e-5          # torch.nn.BatchNorm2d's default
 
 def load_numpy_encoder(config: dict, weights_file):
     """The numpy encoder of the model with configuration ``config`` (its ``config.json``)
-    and weights ``weights_file`` (:class:`NumpyTextEncoder` or :class:`NumpyImageEncoder`),
-    or None when its network is not one of those."""
+    and weights ``weights_file`` (:class:`NumpyTextEncoder`, :class:`NumpyVectorEncoder` or
+    :class:`NumpyImageEncoder`), or None when its network is not one of those."""
     from safetensors import SafetensorError, safe_open
     path = Path(weights_file)
     try:
         with safe_open(str(path), framework="np") as f:
             names = {k for k in f.keys()
                      if k.startswith("encoder.") and not k.endswith(".num_batches_tracked")}
-            cls = NumpyTextEncoder if config.get("modality") == "text" else NumpyImageEncoder
+            cls = {"text": NumpyTextEncoder, "vector": NumpyVectorEncoder}.get(
+                config.get("modality"), NumpyImageEncoder)
             layout = cls.layout(config)
             if layout is None or names != set(layout):
                 return None
@@ -107,6 +109,43 @@ class NumpyTextEncoder:
             w = featurizer.weight(feats)
             out.append(self.logits(feats.indices, feats.indptr, w.data))
         return _packed(out, self.bits) + (empty,)
+
+
+class NumpyVectorEncoder:
+    """Code logits of vectors from the weights of a vector model's encoder."""
+
+    @staticmethod
+    def layout(config: dict) -> dict | None:
+        """VectorEncoder's parameters: the input layer, then body = ReLU, Dropout, Linear
+        (2), ReLU, Dropout, Linear (5). None for an unknown configuration."""
+        try:
+            n, hidden, bits = (int(config[k]) for k in ("n_features", "hidden", "bits"))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return {"encoder.inp.weight": (hidden, n), "encoder.inp.bias": (hidden,),
+                "encoder.body.2.weight": (hidden, hidden), "encoder.body.2.bias": (hidden,),
+                "encoder.body.5.weight": (bits, hidden), "encoder.body.5.bias": (bits,)}
+
+    def __init__(self, weights: dict, config: dict | None = None):
+        self.w = {k.removeprefix("encoder."): np.asarray(v, np.float32)
+                  for k, v in weights.items()}
+
+    @property
+    def bits(self) -> int:
+        return self.w["body.5.weight"].shape[0]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Code logits (n, bits), float32, of featurized vectors (n, d)."""
+        w = self.w
+        h = np.maximum(_linear(x, w["inp.weight"], w["inp.bias"]), 0)
+        h = np.maximum(_linear(h, w["body.2.weight"], w["body.2.bias"]), 0)
+        return _linear(h, w["body.5.weight"], w["body.5.bias"]).astype(np.float32)
+
+    def encode(self, featurizer, vectors):
+        """``(codes, logits, 0)`` of (n, d) vectors through the index's featurizer."""
+        out = [self.logits(featurizer.transform(vectors[s:s + _TEXT_CHUNK]))
+               for s in range(0, len(vectors), _TEXT_CHUNK)]
+        return _packed(out, self.bits) + (0,)
 
 
 class NumpyImageEncoder:

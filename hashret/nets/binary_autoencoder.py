@@ -10,7 +10,8 @@ import torch.nn.functional as F
 import numpy as np
 
 from .networks import (BinaryCodeLayer, ImageDecoder, ImageEncoder, OrientationHistograms,
-                       TextEncoder, WordDecoder, bernoulli_kl_to_uniform, corrupt, parse_noise)
+                       TextEncoder, VectorDecoder, VectorEncoder, WordDecoder,
+                       bernoulli_kl_to_uniform, corrupt, parse_noise)
 
 
 @dataclass
@@ -22,6 +23,15 @@ class TextBatch:
     cols: torch.Tensor         # word of each non-zero count
     counts: torch.Tensor       # the counts
     n: int
+
+
+@dataclass
+class VectorBatch:
+    """A batch of vectors: the encoder's input and what the decoder reconstructs (the
+    vectors themselves, or their neighbourhoods' mean)."""
+
+    x: torch.Tensor            # (n, d)
+    target: torch.Tensor       # (n, d)
 
 
 @dataclass
@@ -43,6 +53,8 @@ class BinaryAutoencoder(nn.Module):
 
     Documents: a ReLU MLP over TF-IDF encodes, a softmax over the vocabulary decodes, and the
     reconstruction loss is the negative log-likelihood of the document's word counts.
+    Vectors (embeddings): a ReLU MLP encodes and decodes, and the loss is the squared error
+    (a unit-variance Gaussian's negative log-likelihood, up to a constant).
     Images: strided convolutions encode, transposed convolutions decode, and the loss is the
     per-pixel binary cross-entropy; with ``gradient_weight`` > 0 a second decoder head also
     reconstructs the image's histograms of oriented gradients (squared error, times that
@@ -82,11 +94,14 @@ class BinaryAutoencoder(nn.Module):
         if modality == "text":
             self.encoder = TextEncoder(n_features, hidden, bits, word_dropout=word_dropout)
             self.decoder = WordDecoder(bits, n_features)
+        elif modality == "vector":
+            self.encoder = VectorEncoder(n_features, hidden, bits)
+            self.decoder = VectorDecoder(bits, hidden, n_features)
         else:
             self.encoder = ImageEncoder(shape, bits, channels, convs_per_scale=convs_per_scale)
             self.decoder = ImageDecoder(shape, bits, channels)
         self.code = BinaryCodeLayer()
-        self.gradient_weight = gradient_weight if modality != "text" else 0.0
+        self.gradient_weight = gradient_weight if modality == "image" else 0.0
         if self.gradient_weight:
             self.gradients = OrientationHistograms(shape, cells=gradient_cells)
             self.gradient_decoder = nn.Sequential(nn.Linear(bits, hidden), nn.ReLU(),
@@ -97,9 +112,10 @@ class BinaryAutoencoder(nn.Module):
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Word log-probabilities (text) or pixel intensities in [0, 1] (images)."""
+        """Word log-probabilities (text), featurized vectors, or pixel intensities in [0, 1]
+        (images)."""
         out = self.decoder(z)
-        return out if self.modality == "text" else torch.sigmoid(out)
+        return torch.sigmoid(out) if self.modality == "image" else out
 
     def class_logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.classifier(z)
@@ -133,15 +149,17 @@ class BinaryAutoencoder(nn.Module):
         sup = None
         if isinstance(batch, tuple):
             batch, sup = batch
-        x = batch.x if isinstance(batch, TextBatch) else batch
+        x = batch_input(batch)
         x_in = x
         if self.noise and self.training and self.modality != "text":
-            x_in = corrupt(x, *self.noise)
+            x_in = corrupt(x, *self.noise, bounded=self.modality == "image")
         logits = self.logits(x_in)
         z = self.code(logits)
         if isinstance(batch, TextBatch):
             logp = self.decoder(z)
             rec = -(logp[batch.rows, batch.cols] * batch.counts).sum() / batch.n
+        elif isinstance(batch, VectorBatch):
+            rec = 0.5 * ((self.decoder(z) - batch.target) ** 2).sum() / len(x)
         else:
             rec = F.binary_cross_entropy_with_logits(self.decoder(z), batch,
                                                      reduction="sum") / batch.shape[0]
@@ -195,7 +213,7 @@ class BinaryAutoencoder(nn.Module):
         """The label terms alone, encoder and classifier only (no decoder): what a
         teacher trained on batches of labelled items minimises."""
         x, sup = batch
-        x = x.x if isinstance(x, TextBatch) else x
+        x = batch_input(x)
         logits = self.logits(x)
         terms = self._label_terms(logits, self.code(logits), sup)
         loss = terms["classification"]
@@ -232,6 +250,11 @@ def predicted_classes(class_logits: torch.Tensor, multilabel: bool) -> np.ndarra
     return on.cpu().numpy()
 
 
+def batch_input(batch) -> torch.Tensor | tuple:
+    """What the encoder reads of a batch of any modality."""
+    return batch.x if isinstance(batch, (TextBatch, VectorBatch)) else batch
+
+
 def batch_tensors(featurizer, feats, device, targets=None):
     """Tensors for a batch of features; ``targets`` replaces the documents' own counts as
     what the decoder reconstructs (used for neighbour reconstruction)."""
@@ -243,4 +266,8 @@ def batch_tensors(featurizer, feats, device, targets=None):
         return TextBatch(x, torch.from_numpy(t.row_ids()).to(device),
                          torch.from_numpy(t.indices).to(device),
                          torch.from_numpy(t.data).to(device), len(feats))
-    return torch.from_numpy(np.ascontiguousarray(feats)).to(device)
+    x = torch.from_numpy(np.ascontiguousarray(feats)).to(device)
+    if featurizer.modality == "vector":
+        return VectorBatch(x, x if targets is None else
+                           torch.from_numpy(np.ascontiguousarray(targets)).to(device))
+    return x

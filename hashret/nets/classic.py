@@ -66,10 +66,13 @@ def principal_subspace(x: FeatureMatrix, k: int, iters: int = 60, seed: int = 0)
 
 def feature_output(x: torch.Tensor, modality: str, shape) -> torch.Tensor:
     """A reconstructed feature vector as the decoder's output: term weights become a
-    distribution over words; pixels are clipped to [0, 1] in (n, c, h, w)."""
+    distribution over words; vectors stay as they are; pixels are clipped to [0, 1] in
+    (n, c, h, w)."""
     if modality == "text":
         w = x.clamp_min(0)
         return w / w.sum(1, keepdim=True).clamp_min(1e-12)
+    if modality == "vector":
+        return x
     h, w, c = shape
     return x.reshape(len(x), c, h, w).clamp(0, 1)
 

@@ -62,6 +62,32 @@ class WordDecoder(nn.Module):
         return F.log_softmax(self.out(z), dim=-1)
 
 
+class VectorEncoder(nn.Module):
+    """Vector (a featurized embedding) -> two ReLU layers -> code logits; laid out as
+    :class:`TextEncoder`'s body, so the numpy encoder reads both alike."""
+
+    def __init__(self, n_features: int, hidden: int, bits: int, dropout: float = 0.1):
+        super().__init__()
+        self.inp = nn.Linear(n_features, hidden)
+        self.body = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden),
+                                  nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, bits))
+
+    def forward(self, x):
+        return self.body(self.inp(x))
+
+
+class VectorDecoder(nn.Module):
+    """Code -> a ReLU layer -> the vector (its mean under a unit-variance Gaussian)."""
+
+    def __init__(self, bits: int, hidden: int, n_features: int):
+        super().__init__()
+        self.out = nn.Sequential(nn.Linear(bits, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, n_features))
+
+    def forward(self, z):
+        return self.out(z)
+
+
 def _conv_geometry(h: int, w: int, scales: int) -> tuple[int, int]:
     """Height and width after ``scales`` halvings, each rounding up."""
     return math.ceil(h / 2 ** scales), math.ceil(w / 2 ** scales)
@@ -246,17 +272,21 @@ def parse_noise(spec: str, modality: str = "image") -> tuple[str, float]:
     if modality == "text" and kind != "mask":
         raise UsageError(f"{{noise:{spec}}}: documents are corrupted by dropping words; use "
                          "mask:P", option="noise")
+    if modality == "vector" and kind == "saltpepper":
+        raise UsageError(f"{{noise:{spec}}}: vectors have no black or white; use "
+                         "gaussian:SIGMA or mask:P", option="noise")
     if kind == "mask" and value >= 1:
         raise UsageError(f"{{noise:{spec}}}: a mask level must be below 1", option="noise")
     return kind, value
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float,
-            generator: torch.Generator | None = None) -> torch.Tensor:
-    """The noise process q(x'|x) for inputs in [0, 1]."""
+            generator: torch.Generator | None = None, bounded: bool = True) -> torch.Tensor:
+    """The noise process q(x'|x) for inputs in [0, 1] (``bounded``), or for vectors whose
+    dimensions have unit variance on average."""
     if kind == "gaussian":
         noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
-        return (x + level * noise).clamp(0, 1)
+        return (x + level * noise).clamp(0, 1) if bounded else x + level * noise
     u = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
     if kind == "mask":
         return x * (u >= level)

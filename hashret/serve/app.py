@@ -37,6 +37,8 @@ class Query(BaseModel):
     id: str | int | None = Field(None, description="an item already in the index")
     code: str | None = Field(None, description="a code, hex, as exported")
     image: str | None = Field(None, description="an image file, base64 (image indexes)")
+    vector: list[float] | None = Field(None, max_length=65_536,
+                                       description="an embedding (vector indexes)")
     k: int = Field(10, ge=1, le=MAX_K)
     radius: int | None = Field(None, ge=0, le=256)
     rerank: bool = True
@@ -45,6 +47,12 @@ class Query(BaseModel):
 class Search(Query):
     queries: list[Query] | None = Field(None, max_length=MAX_BATCH,
                                         description="several queries at once")
+
+
+QUERY_FIELDS = ("text", "id", "code", "image", "vector")
+# what an index holds, and the field that queries it by example
+HOLDS = {"text": ("documents", '"text"'), "image": ("images", '"image"'),
+         "vector": ("vectors", '"vector"')}
 
 
 class ApiError(Exception):
@@ -117,10 +125,10 @@ def create_app(paths, api_key: str | None = None):
     def answer(s: Served, q) -> list[dict]:
         r = s.retriever
         try:
-            given = [f for f in ("text", "id", "code", "image") if getattr(q, f) is not None]
+            given = [f for f in QUERY_FIELDS if getattr(q, f) is not None]
             if len(given) != 1:
-                raise ApiError(400, 'give exactly one of "text", "id", "code" or "image" '
-                                    f"(got {', '.join(given) or 'none'})")
+                raise ApiError(400, 'give exactly one of "text", "id", "code", "image" or '
+                                    f'"vector" (got {", ".join(given) or "none"})')
             if q.code is not None:
                 code = parse_code(q.code, r.bundle.bits)
                 hits = r.range(code, q.radius) if q.radius is not None else \
@@ -129,18 +137,19 @@ def create_app(paths, api_key: str | None = None):
                 hits, _ = r.query_by(file=_image_file(q.image), k=q.k, radius=q.radius,
                                      rerank=q.rerank)
             else:
-                hits, _ = r.query_by(text=q.text, item_id=q.id, k=q.k, radius=q.radius,
-                                     rerank=q.rerank)
+                hits, _ = r.query_by(text=q.text, item_id=q.id, vector=q.vector, k=q.k,
+                                     radius=q.radius, rerank=q.rerank)
         except UsageError as e:
             if e.option == "item_id":
                 raise ApiError(404, f"no item {q.id!r} in index {s.name}") from None
-            if e.option in ("text", "image", "file"):
-                holds = "images" if s.bundle.modality == "image" else "documents"
-                fits = '"image"' if holds == "images" else '"text"'
+            if e.option in ("text", "image", "file", "vector"):
+                holds, fits = HOLDS[s.bundle.modality]
                 raise ApiError(400, f"index {s.name} holds {holds}; query it with {fits}, "
                                     '"code" or "id"') from None
             raise ApiError(400, _private(e.render(_spell), s)) from None
-        except CorpusError:
+        except CorpusError as e:
+            if q.vector is not None:
+                raise ApiError(400, f'"vector": {e}') from None
             raise ApiError(400, '"image" is not an image file hashret reads (PNG, JPEG, '
                                 "GIF, BMP, TIFF, WebP ...), or is damaged") from None
         except BundleError as e:
@@ -195,7 +204,8 @@ def create_app(paths, api_key: str | None = None):
         s = served(name)
         row = _row(s, item_id)
         if s.bundle.modality != "image":
-            raise ApiError(404, f"index {name} holds documents, not images")
+            raise ApiError(404, f"index {name} holds {HOLDS[s.bundle.modality][0]}, not "
+                                "images")
         corpus = s.items_read_again()
         if corpus is None:
             raise ApiError(404, f"the images of index {name} are no longer where it was "

@@ -11,18 +11,20 @@ import numpy as np
 import torch
 
 from .. import defaults
-from ..data.features import ImageFeaturizer, ImageRows, TfidfFeaturizer, take_rows
+from ..data.corpus import IMAGE, TEXT, VECTOR
+from ..data.features import (ImageFeaturizer, ImageRows, TfidfFeaturizer, VectorFeaturizer,
+                             take_rows)
 from ..nets.binary_autoencoder import Supervision, batch_tensors
 from ..nets.networks import OrientationHistograms
 from .classic import fit_classic
 from .loop import pick_device, train
-from .neighbours import NeighbourhoodCounts, latent_basis, tfidf_neighbours
+from .neighbours import (NeighbourhoodCounts, VectorNeighbourhood, cosine_neighbours,
+                         latent_basis, tfidf_neighbours)
 from .selection import epoch_scorer
 from .targets import NeighbourCodeVotes, gradient_code_targets
 from .teacher import balance_classifier, label_targets, teach
 
 log = logging.getLogger("hashret")
-TEXT = "text"
 
 
 def fit_featurizer(model, items) -> None:
@@ -35,6 +37,11 @@ def fit_featurizer(model, items) -> None:
         model.featurizer = TfidfFeaturizer().fit(items)
         c.n_features = model.featurizer.n_features
         c.hidden = c.hidden or defaults.text_hidden_size(c.n_features)
+        return
+    if c.modality == VECTOR:
+        model.featurizer = VectorFeaturizer().fit(items)
+        c.n_features = model.featurizer.n_features
+        c.hidden = c.hidden or defaults.vector_hidden_size(c.n_features)
         return
     model.featurizer = ImageFeaturizer().fit(items)
     shape = model.featurizer.shape
@@ -66,7 +73,7 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     # images stay as read until a batch is drawn (a float32 copy of a large image
     # corpus would take four times its memory)
     feats = ImageRows(model.featurizer, items) \
-        if c.modality != TEXT and not model.is_classic else model.features(items)
+        if c.modality == IMAGE and not model.is_classic else model.features(items)
     if c.kl_weight is None:
         c.kl_weight = defaults.text_kl_weight(float(feats.data.sum()) / max(len(feats), 1)) \
             if c.modality == TEXT else 1.0
@@ -88,6 +95,16 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
             c.code_target_weight = defaults.neighbour_code_weight(targets.mean_words())
         if c.code_target_weight:
             votes = NeighbourCodeVotes(nbrs)
+    if c.modality == VECTOR and o.neighbours and len(items) >= 2:
+        t = time.perf_counter()
+        nbrs = cosine_neighbours(model.featurizer.unit(items), o.neighbours)
+        log.info("found the %d nearest neighbours of %d training vectors in %.1f s",
+                 nbrs.shape[1], len(nbrs), time.perf_counter() - t)
+        targets = VectorNeighbourhood(feats, nbrs, float(o.neighbour_weight))
+        if c.code_target_weight is None:
+            c.code_target_weight = defaults.VECTOR_CODE_TARGET_WEIGHT
+        if c.code_target_weight:
+            votes = NeighbourCodeVotes(nbrs)
     supervision, taught = None, None
     c.learned.teacher = None           # a teacher of an earlier fit does not apply
     if c.kind == "semi":
@@ -99,7 +116,7 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     epochs = c.epochs or defaults.epochs_for(len(tr), c.modality, c.batch_size, c.bits)
     model.module = model.new_network()
     code_targets = None
-    if c.modality != TEXT and c.code_target_weight:
+    if c.modality == IMAGE and c.code_target_weight:
         log.info("computing the target bits of %d images from their gradient histograms",
                  len(feats))
         code_targets = gradient_code_targets(
@@ -152,9 +169,9 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
             o.distil = defaults.SEMI_TEACHER[c.modality]
         if o.distil and not supervision[1].all() and supervision[1][tr].any():
             taught = teach(model, make_batch, tr, val, supervision, progress)
-            if c.modality != TEXT and o.mirror is None:
+            if c.modality == IMAGE and o.mirror is None:
                 o.mirror = defaults.SEMI_MIRROR
-            c.learned.teacher["mirror"] = 0.0 if c.modality == TEXT else float(o.mirror)
+            c.learned.teacher["mirror"] = float(o.mirror) if c.modality == IMAGE else 0.0
     prepare_seconds = time.perf_counter() - started
     choice = defaults.epoch_choice(c.modality, c.kind)
     scorer = epoch_scorer(model, choice, feats, tr, val, basis, supervision)

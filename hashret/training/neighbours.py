@@ -174,3 +174,24 @@ def torch_sparse(m: SparseRows) -> torch.Tensor:
         return torch.sparse_csr_tensor(torch.from_numpy(m.indptr),
                                        torch.from_numpy(m.indices),
                                        torch.from_numpy(m.data), (len(m), m.n_cols))
+
+
+class VectorNeighbourhood:
+    """What a vector model's decoder reconstructs: each vector plus ``weight`` times the
+    mean of its neighbours ``nbrs`` (rows of ``feats``), divided by ``1 + weight`` — the
+    vector counterpart of :class:`NeighbourhoodCounts`, gathered a batch at a time."""
+
+    def __init__(self, feats: np.ndarray, nbrs: np.ndarray, weight: float):
+        self.feats = feats
+        self.nbrs = np.asarray(nbrs, np.int64)
+        self.weight = float(weight)
+
+    def __len__(self) -> int:
+        return len(self.feats)
+
+    def rows(self, rows) -> np.ndarray:
+        rows = np.asarray(rows, np.int64)
+        if not self.nbrs.shape[1]:
+            return self.feats[rows]
+        mean = self.feats[self.nbrs[rows]].mean(1)
+        return (self.feats[rows] + self.weight * mean) / (1 + self.weight)

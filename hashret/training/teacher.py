@@ -12,7 +12,7 @@ import torch
 
 from .. import defaults
 from ..errors import UsageError
-from ..nets.binary_autoencoder import TextBatch, predicted_classes
+from ..nets.binary_autoencoder import batch_input, predicted_classes
 from .loop import train
 
 log = logging.getLogger("hashret")
@@ -77,7 +77,7 @@ def teach(model, make_batch, tr, val, supervision, progress: bool) -> np.ndarray
     with torch.no_grad():
         for s in range(0, len(y), defaults.ENCODE_BATCH_SIZE):
             batch, _ = make_batch(np.arange(s, min(s + defaults.ENCODE_BATCH_SIZE, len(y))))
-            x = batch.x if isinstance(batch, TextBatch) else batch
+            x = batch_input(batch)
             out.append(teacher.class_logits((teacher.logits(x) > 0).float()).cpu())
     out = torch.cat(out)
     info = {"labelled_items": int(len(labelled_tr)), "epochs": report.epochs_run,

@@ -129,8 +129,8 @@ def test_fit_takes_a_list_of_texts_or_an_image_array_as_a_corpus():
         as_corpus([images[0], images[1, :, :4]])
     labelled = as_corpus(list(corpus.items), labels=[lab[0] for lab in corpus.labels])
     assert labelled.labels == corpus.labels and labelled.modality == "text"
-    for bad in ([1, 2, 3], np.zeros((5, 10)), "one string"):
-        with pytest.raises(CorpusError, match="corpus|image array"):
+    for bad in ([1, 2, 3], np.zeros((5, 2, 2, 2, 2)), "one string"):
+        with pytest.raises(CorpusError, match="corpus|must have shape"):
             HashModel(bits=8).fit(bad)
     with pytest.raises(CorpusError, match="2 labels for 60 items"):
         as_corpus(list(corpus.items), labels=["a", "b"])
