@@ -32,7 +32,7 @@ from .options import corpus_options, index_dir_argument, index_params
 @click.option("--noise", metavar="KIND:LEVEL",
               help="Corruption for --model denoising: gaussian:SIGMA, mask:P or saltpepper:P "
                    "(documents: mask:P drops words). Default gaussian:0.3 for images, mask:0.3 "
-                   "for documents.")
+                   "for documents, gaussian:0.5 for vectors.")
 @click.option("--labels-fraction", type=click.FloatRange(0, 1, min_open=True),
               help="--model semi: use only this random fraction of the training labels.")
 @click.option("--mirror", type=click.FloatRange(0, 1),
@@ -92,7 +92,9 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     CIFAR's and STL-10's distributions too), one such table or .json file, a .txt file of
     one document per line (fastText __label__ prefixes as labels; label TAB text lines as
     a table), a Reuters .sgm, a .npy, .npz or .mat image array (channels last or first) or
-    an IDX file. docs/FORMATS.md lists every layout. Without CORPUS, --dataset (default
+    an IDX file; or vectors (embeddings): a 2-D .npy or .npz array, an .fvecs file, or a
+    table's column of number lists (--embedding-column). docs/FORMATS.md lists every
+    layout. Without CORPUS, --dataset (default
     reuters) picks an embedded corpus. The model trains on the training split when the
     corpus has one; the index holds all items.
     """

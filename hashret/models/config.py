@@ -44,7 +44,8 @@ class DeepOptions:
     word_dropout: float = 0.0          # documents: share of words dropped from the encoder
     neighbours: int = defaults.TEXT_NEIGHBOURS      # documents: neighbours reconstructed
     neighbour_rank: int = defaults.TEXT_NEIGHBOUR_RANK   # their latent space (0: TF-IDF)
-    neighbour_weight: float = 1.0      # the neighbours' words against the document's own
+    # the neighbours against the item itself; None: defaults.NEIGHBOUR_WEIGHT
+    neighbour_weight: float | None = None
 
 
 @dataclass

@@ -21,7 +21,7 @@ from .loop import pick_device, train
 from .neighbours import (NeighbourhoodCounts, VectorNeighbourhood, cosine_neighbours,
                          latent_basis, tfidf_neighbours)
 from .selection import epoch_scorer
-from .targets import NeighbourCodeVotes, gradient_code_targets
+from .targets import NeighbourCodeVotes, gradient_code_targets, itq_code_targets
 from .teacher import balance_classifier, label_targets, teach
 
 log = logging.getLogger("hashret")
@@ -42,6 +42,8 @@ def fit_featurizer(model, items) -> None:
         model.featurizer = VectorFeaturizer().fit(items)
         c.n_features = model.featurizer.n_features
         c.hidden = c.hidden or defaults.vector_hidden_size(c.n_features)
+        if c.code_target_weight is None and not model.is_classic:
+            c.code_target_weight = defaults.VECTOR_CODE_TARGET_WEIGHT
         return
     model.featurizer = ImageFeaturizer().fit(items)
     shape = model.featurizer.shape
@@ -90,6 +92,8 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
         nbrs = tfidf_neighbours(model.featurizer, feats, o.neighbours, basis=basis)
         log.info("found the %d nearest neighbours of %d training documents in %.1f s",
                  nbrs.shape[1], len(nbrs), time.perf_counter() - t)
+        if o.neighbour_weight is None:
+            o.neighbour_weight = defaults.NEIGHBOUR_WEIGHT[TEXT]
         targets = NeighbourhoodCounts(feats, nbrs, float(o.neighbour_weight))
         if c.code_target_weight is None:
             c.code_target_weight = defaults.neighbour_code_weight(targets.mean_words())
@@ -100,11 +104,9 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
         nbrs = cosine_neighbours(model.featurizer.unit(items), o.neighbours)
         log.info("found the %d nearest neighbours of %d training vectors in %.1f s",
                  nbrs.shape[1], len(nbrs), time.perf_counter() - t)
+        if o.neighbour_weight is None:
+            o.neighbour_weight = defaults.NEIGHBOUR_WEIGHT[VECTOR]
         targets = VectorNeighbourhood(feats, nbrs, float(o.neighbour_weight))
-        if c.code_target_weight is None:
-            c.code_target_weight = defaults.VECTOR_CODE_TARGET_WEIGHT
-        if c.code_target_weight:
-            votes = NeighbourCodeVotes(nbrs)
     supervision, taught = None, None
     c.learned.teacher = None           # a teacher of an earlier fit does not apply
     if c.kind == "semi":
@@ -122,6 +124,13 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
         code_targets = gradient_code_targets(
             OrientationHistograms(tuple(c.shape), cells=c.gradient_cells), feats,
             c.bits, tr, seed=c.seed)
+    if c.modality == VECTOR and c.code_target_weight:
+        log.info("computing the target bits of %d vectors by PCA and ITQ", len(feats))
+        step = defaults.ENCODE_BATCH_SIZE
+        code_targets = itq_code_targets(
+            lambda rows: (torch.from_numpy(feats[rows[s:s + step]])
+                          for s in range(0, len(rows), step)),
+            len(feats), c.bits, tr, seed=c.seed)
 
     after_epoch = None
     if votes is not None:

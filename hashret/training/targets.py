@@ -1,4 +1,5 @@
 """Target bits for a model's code layer: for images, from the images' gradient histograms;
+for vectors, from the vectors themselves (:func:`itq_code_targets`, the same PCA + ITQ);
 for documents, from the bits their nearest neighbours have (a ``semi`` model's hash
 centres of its classes are the network's, :func:`hashret.nets.binary_autoencoder.hash_centres`).
 
@@ -28,17 +29,25 @@ def gradient_code_targets(histograms: OrientationHistograms, images: np.ndarray,
                           fit_rows: np.ndarray, seed: int = 0,
                           chunk: int = 4_096) -> torch.Tensor:
     """``(len(images), bits)`` target bits in {0, 1}: ITQ on the top ``bits`` principal
-    components of ``histograms(images)``, fitted on (a sample of) ``fit_rows`` only.
-
-    Histograms are computed ``chunk`` images at a time and only the sample's are kept, so
-    memory stays that of the sample whatever the corpus size."""
+    components of ``histograms(images)``, fitted on (a sample of) ``fit_rows`` only
+    (:func:`itq_code_targets`)."""
     def of(rows):
         for s in range(0, len(rows), chunk):
             yield histograms(torch.from_numpy(np.ascontiguousarray(images[rows[s:s + chunk]])))
+    return itq_code_targets(of, len(images), bits, fit_rows, seed)
 
+
+@torch.no_grad()
+def itq_code_targets(features_of, n: int, bits: int, fit_rows: np.ndarray,
+                     seed: int = 0) -> torch.Tensor:
+    """``(n, bits)`` target bits in {0, 1}: ITQ on the top ``bits`` principal components
+    of the features ``features_of(rows)`` yields chunk by chunk (as float tensors), fitted
+    on (a sample of) ``fit_rows`` only. Only one chunk's features besides the sample's are
+    held at a time, so memory stays that of the sample whatever the corpus size; bits
+    beyond the features' principal directions are 0.5 (left to the autoencoder)."""
     rng = np.random.default_rng(seed)
     sample_rows = np.sort(rng.permutation(fit_rows)[:PCA_SAMPLE])
-    sample = torch.cat(list(of(sample_rows)))
+    sample = torch.cat(list(features_of(sample_rows))).float()
     mean = sample.mean(0)
     sample -= mean
     q = min(bits, *sample.shape)
@@ -52,14 +61,17 @@ def gradient_code_targets(histograms: OrientationHistograms, images: np.ndarray,
     def bits_of(centred):
         return ((centred @ proj).double() @ rotation) > 0
 
-    codes = torch.empty(len(images), q)
-    # the sample's histograms are at hand: only the other images' are computed again
-    for s in range(0, len(sample_rows), chunk):
-        codes[sample_rows[s:s + chunk]] = bits_of(sample[s:s + chunk]).float()
+    codes = torch.empty(n, q)
+    # the sample's features are at hand: only the other rows' are computed again
+    step = 4_096
+    for s in range(0, len(sample_rows), step):
+        codes[sample_rows[s:s + step]] = bits_of(sample[s:s + step]).float()
     del sample
-    rest = np.setdiff1d(np.arange(len(images)), sample_rows)
-    for s, h in zip(range(0, len(rest), chunk), of(rest)):
-        codes[rest[s:s + chunk]] = bits_of(h - mean).float()
+    rest = np.setdiff1d(np.arange(n), sample_rows)
+    done = 0
+    for f in features_of(rest):
+        codes[rest[done:done + len(f)]] = bits_of(f.float() - mean).float()
+        done += len(f)
     if q < bits:        # fewer directions than bits: the rest are left to the autoencoder
         codes = torch.cat([codes, torch.full((len(codes), bits - q), 0.5)], 1)
     return codes
