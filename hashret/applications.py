@@ -12,7 +12,7 @@ import torch
 from .bundle import Bundle
 from .data import read_corpus
 from .data.archives import is_archive
-from .data.corpus import TEXT
+from .data.corpus import TEXT, VECTOR
 from .data.images import IMAGE_SUFFIXES, read_image_input
 from .data.tables import JSON_TABLE_SUFFIX, TABLE_SUFFIXES
 from .data.text import TEXT_SUFFIXES, read_text_file
@@ -108,7 +108,18 @@ def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0)
 
 def denoise_with_index(path, inp, out, noise: str | None = None, seed: int = 0) -> dict:
     """:func:`denoise` with the model of the index at ``path``."""
-    return denoise(Bundle.load(path).model, inp, out, noise=noise, seed=seed)
+    bundle = Bundle.load(path)
+    check_decodes(bundle, "denoise")
+    return denoise(bundle.model, inp, out, noise=noise, seed=seed)
+
+
+def check_decodes(bundle: Bundle, what: str) -> None:
+    """Refuse to decode with a model whose decoder gives vectors (of a vector corpus, or
+    documents read through a sentence encoder): there is no picture or word to show."""
+    if bundle.model.config.network_input == VECTOR:
+        raise UsageError(f"the index {bundle.path} decodes codes into vectors, not images or "
+                         f"words: {what} works with image indexes and TF-IDF document "
+                         "indexes")
 
 
 def _is_document_table(path: Path) -> bool:
@@ -252,6 +263,7 @@ def generate_from_index(path, out, sample: int | None = None, code: str | None =
         raise UsageError("give exactly one of {sample}, {code} or {interpolate} "
                          f"(got {', '.join(given) or 'none'})")
     bundle = Bundle.load(path)
+    check_decodes(bundle, "generate")
     check_generated_suffix(out, bundle.modality)
     captions = None
     if sample:

@@ -22,18 +22,25 @@ log = logging.getLogger("hashret")
 def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
                 device: str = "auto", seed: int = 0, index_kind: str = "flat",
                 index_params: dict | None = None, model_options: dict | None = None,
-                progress: bool = True, verify_on_open: bool = True) -> Bundle:
+                progress: bool = True, verify_on_open: bool = True,
+                features: str | None = None, text_encoder: str | None = None) -> Bundle:
     """Train a ``model`` on the corpus' training split, index every item (both splits) and
     write the bundle to ``out``. Nothing at ``out`` changes unless the build succeeds.
     ``corpus`` may also be a list of texts or an image array (:func:`hashret.data.as_corpus`).
     ``verify_on_open=False`` records that opening the index checks files' sizes and the
     index file only (see :meth:`Bundle.load`), for indexes too large to hash on every open.
-    Codes that collapsed onto few values are warned of (:func:`hashret.search.health`)."""
+    Codes that collapsed onto few values are warned of (:func:`hashret.search.health`).
+    ``features`` (documents): ``tfidf`` (the default), ``minilm`` (a sentence encoder's
+    vectors) or ``tfidf+minilm`` (TF-IDF, neighbours found with the encoder too; see
+    :mod:`hashret.data.sentences`); ``text_encoder``: a local sentence-transformers model
+    folder in place of the packaged MiniLM."""
     corpus = as_corpus(corpus)
-    check_build(out, bits, model, model_options, index_kind, index_params)
+    check_build(out, bits, model, model_options, index_kind, index_params, features)
     start = time.perf_counter()
     hm = HashModel(kind=model, bits=bits, epochs=epochs, seed=seed,
-                   options=dict(model_options or {}))
+                   options=dict(model_options or {}), features=features,
+                   text_encoder=None if text_encoder is None else
+                   str(Path(text_encoder).resolve()))
     hm.fit(corpus, device=device, progress=progress)
     fit_seconds = time.perf_counter() - start
     t = time.perf_counter()
@@ -69,11 +76,12 @@ def warn_health(health: dict) -> None:
 
 
 def check_build(out, bits: int = 64, model: str = "deep", model_options: dict | None = None,
-                index_kind: str = "flat", index_params: dict | None = None) -> None:
-    """Refuse a build's bad settings (code length, model kind and options, index kind and
-    parameters, destination) before any corpus is read or model trained."""
+                index_kind: str = "flat", index_params: dict | None = None,
+                features: str | None = None) -> None:
+    """Refuse a build's bad settings (code length, model kind and options, features, index
+    kind and parameters, destination) before any corpus is read or model trained."""
     check_bits(bits)
-    HashModel(kind=model, bits=bits, options=dict(model_options or {}))
+    HashModel(kind=model, bits=bits, options=dict(model_options or {}), features=features)
     check_index_kind(index_kind, index_params)
     Bundle.check_destination(out)
 

@@ -245,6 +245,14 @@ VECTOR_FIT_SAMPLE = 100_000       # training vectors the featurizer's mean and s
 VECTOR_CODE_TARGET_WEIGHT = 2.0
 
 
+# Documents through a sentence encoder (--features minilm): windows read of a long document,
+# windows a forward pass, and texts whose vectors a process keeps (a build reads its
+# training documents twice)
+SENTENCE_MAX_WINDOWS = 16
+SENTENCE_BATCH_SIZE = 32
+SENTENCE_MEMO_ITEMS = 200_000
+
+
 def vector_hidden_size(dim: int) -> int:
     """Width of the vector encoder's and decoder's hidden layers: twice the dimension,
     256-1,024."""

@@ -58,7 +58,7 @@ def dense_features(model, corpus, rows, batch: int = 2048) -> np.ndarray:
     of unit length (as users compare them, not centred)."""
     out = []
     for _, items in corpus.batches(batch, rows):
-        if model.modality == "vector":
+        if model.config.network_input == "vector":
             out.append(model.featurizer.unit(items))
             continue
         f = model.features(items)
@@ -275,7 +275,7 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
     if baselines and corpus is None:
         raise UsageError("baselines need the corpus the index was built from")
     model = bundle.model if corpus is not None else None
-    modality = model.modality if model is not None else None
+    modality = model.config.network_input if model is not None else None
     metric = "cosine" if modality in ("text", "vector") else "l2"
     floats, float_seconds = None, None
     if baselines:

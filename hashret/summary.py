@@ -63,8 +63,16 @@ def pass_word(model_kind: str) -> str:
     return "iteration" if model_kind in CLASSIC_MODEL_KINDS else "epoch"
 
 
-def describe_features(featurizer) -> str:
-    """What an item becomes before the model reads it."""
+def describe_features(featurizer, options: dict | None = None) -> str:
+    """What an item becomes before the model reads it (``options``: the model's, which
+    say whether a document model found its neighbours with a sentence encoder too)."""
+    if (options or {}).get("features") == "tfidf+minilm":
+        encoder = options.get("text_encoder") or "all-MiniLM-L6-v2"
+        return (f"TF-IDF over {featurizer.n_features:,} terms, tokenizer version "
+                f"{featurizer.tokenizer}; neighbours found with {encoder} sentence vectors "
+                "too")
+    if hasattr(featurizer, "describe"):
+        return featurizer.describe()
     if featurizer.modality == "text":
         return (f"TF-IDF over {featurizer.n_features:,} terms, tokenizer version "
                 f"{featurizer.tokenizer}")
@@ -142,7 +150,8 @@ def summarize(bundle, verified: bool | None = None) -> IndexSummary:
         bits_from=m["model"].get("bits_from", "logit > 0"), model_kind=m["model"]["kind"],
         modality=m["model"]["modality"], model_hash=m["model"]["hash"],
         options=dict(m["model"].get("options", {})),
-        features=describe_features(bundle.featurizer), index=describe_index(m["index"]),
+        features=describe_features(bundle.featurizer, m["model"].get("options", {})),
+        index=describe_index(m["index"]),
         counts=dict(m["counts"]), id_type=m["id_type"], corpus=_corpus(m),
         versions=dict(m["versions"]),
         files={name: (f["size"], f["sha256"]) for name, f in m["files"].items()},

@@ -75,12 +75,22 @@ from .options import corpus_options, index_dir_argument, index_params
               help="Record that opening the index checks its files' sizes and the index "
                    "file, not every file's SHA-256 checksum: for an index too large to hash "
                    "at every open. hashret info shows it; hashret check still verifies all.")
+@click.option("--features", type=click.Choice(["tfidf", "minilm", "tfidf+minilm"]),
+              help="Documents: what the model reads. tfidf (default): TF-IDF; minilm: the "
+                   "all-MiniLM-L6-v2 sentence encoder's vectors (long documents in windows, "
+                   "mean-pooled; pip install \"hashret[minilm]\", read offline); "
+                   "tfidf+minilm: TF-IDF, its neighbours found with the encoder's vectors too "
+                   "(queries then need no encoder).")
+@click.option("--text-encoder", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="With --features minilm or tfidf+minilm: a local sentence-transformers "
+                   "model folder to use instead of the packaged MiniLM (the index keeps its "
+                   "path and needs it for queries).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @corpus_options
 @click.pass_context
 def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, mirror, rotation,
-          epochs, device, seed, limit, index_kind, index_param, no_verify_on_open, as_json,
-          columns):
+          epochs, device, seed, limit, index_kind, index_param, no_verify_on_open, features,
+          text_encoder, as_json, columns):
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label, under train/ and
@@ -103,7 +113,7 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     options = {k: v for k, v in (("noise", noise), ("labels_fraction", labels_fraction),
                                  ("mirror", mirror), ("rotation", rotation)) if v is not None}
     params = index_params(index_param)
-    check_build(out, bits, model_kind, options, index_kind, params)   # before any reading
+    check_build(out, bits, model_kind, options, index_kind, params, features)   # before reading
     c = read_source(corpus, dataset, columns, limit, seed)
     quiet = ctx.obj["quiet"]
     if not quiet:
@@ -112,7 +122,8 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     bundle = build_index(c, out, bits=bits, model=model_kind, epochs=epochs, device=device,
                          seed=seed, index_kind=index_kind, index_params=params,
                          model_options=options, progress=not quiet,
-                         verify_on_open=not no_verify_on_open)
+                         verify_on_open=not no_verify_on_open, features=features,
+                         text_encoder=text_encoder)
     if as_json:
         echo_json(bundle.manifest)
         return

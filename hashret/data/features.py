@@ -411,7 +411,9 @@ class VectorFeaturizer:
 
 
 def featurizer_from_dict(d: dict):
-    kinds = {"tfidf": TfidfFeaturizer, "image": ImageFeaturizer, "vector": VectorFeaturizer}
+    from .sentences import SentenceFeaturizer
+    kinds = {"tfidf": TfidfFeaturizer, "image": ImageFeaturizer, "vector": VectorFeaturizer,
+             "sentence": SentenceFeaturizer}
     if d.get("type") not in kinds:
         raise CorpusError(f"unknown featurizer type {d.get('type')!r}")
     return kinds[d["type"]].from_dict(d)

@@ -167,6 +167,10 @@ class ModelConfig:
     # toward its neighbours' bits; set from the data when training starts (None in a
     # document model written before the term existed: none)
     code_target_weight: float | None = None
+    # documents: what the model reads (hashret.data.sentences.FEATURES; None: tfidf) and
+    # the sentence encoder's folder, when not the packaged MiniLM
+    features: str | None = None
+    text_encoder: str | None = None
     epochs: int | None = None
     batch_size: int = defaults.BATCH_SIZE
     lr: float = defaults.LEARNING_RATE
@@ -182,6 +186,13 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def network_input(self) -> str:
+        """What the network reads: the items' modality, or vectors for documents read
+        through a sentence encoder."""
+        return "vector" if self.modality == "text" and self.features == "minilm" \
+            else self.modality
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":

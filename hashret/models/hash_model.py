@@ -14,6 +14,7 @@ import torch
 from .. import defaults
 from ..data import as_corpus
 from ..data.corpus import IMAGE, TEXT, VECTOR, Corpus
+from ..data.sentences import FEATURES
 from ..errors import BundleError, UsageError
 from ..data.features import SparseRows, featurizer_from_dict, take_rows
 from ..nets.binary_autoencoder import (BinaryAutoencoder, batch_input, batch_tensors,
@@ -48,9 +49,12 @@ class HashModel:
         c = self.config
         if options is not None or "kind" in overrides:
             c.options = options_for(c.kind, options)
+        if c.features not in (None,) + FEATURES:
+            raise UsageError(f"{{features:{c.features}}} is not understood; use "
+                             f"{', '.join(FEATURES)}", option="features")
         noise = getattr(c.options, "noise", None)
         if noise:
-            parse_noise(noise, c.modality or "image")
+            parse_noise(noise, c.network_input or "image")
         self.featurizer = None
         self.module = None
         self.report = None
@@ -75,11 +79,11 @@ class HashModel:
         o, learned = c.options, c.learned
         shape = tuple(c.shape) if c.shape else None
         if c.kind in CLASSIC_KINDS:
-            return CLASSIC_KINDS[c.kind](c.modality, c.n_features, c.bits, shape)
+            return CLASSIC_KINDS[c.kind](c.network_input, c.n_features, c.bits, shape)
         noise = None
         if c.kind == "denoising":
-            noise = o.noise or defaults.denoising_noise(c.modality)
-        return BinaryAutoencoder(c.modality, c.bits, n_features=c.n_features, hidden=c.hidden,
+            noise = o.noise or defaults.denoising_noise(c.network_input)
+        return BinaryAutoencoder(c.network_input, c.bits, n_features=c.n_features, hidden=c.hidden,
                                  shape=shape,
                                  channels=tuple(c.channels) if c.channels else (32, 64),
                                  kl_weight=c.kl_weight,
@@ -113,7 +117,7 @@ class HashModel:
         c = self.config
         out = {}
         if c.kind == "denoising":
-            out["noise"] = c.options.noise or defaults.denoising_noise(c.modality)
+            out["noise"] = c.options.noise or defaults.denoising_noise(c.network_input)
         if c.kind == "semi":
             out["labels_fraction"] = c.options.labels_fraction or 1.0
             out["classes"] = len(c.learned.classes)
@@ -122,6 +126,10 @@ class HashModel:
             out["mirror"] = self.mirror_share
         if c.kind in ("linear", "fa"):
             out["rotation"] = c.options.rotation
+        if c.features not in (None, "tfidf"):
+            out["features"] = c.features
+            if c.text_encoder:
+                out["text_encoder"] = c.text_encoder
         return out
 
     @property
@@ -148,6 +156,10 @@ class HashModel:
         corpus = as_corpus(corpus)
         rows = corpus.training_indices() if rows is None else np.asarray(rows)
         self.config.modality = corpus.modality
+        if self.config.features not in (None, "tfidf") and corpus.modality != TEXT:
+            raise UsageError(f"{{features:{self.config.features}}} reads documents, but the "
+                             f"corpus holds {corpus.modality} items; leave it out",
+                             option="features")
         return fit_model(self, corpus.take(rows), [corpus.labels[i] for i in rows],
                          device=device, progress=progress, on_epoch=on_epoch)
 
@@ -258,15 +270,17 @@ class HashModel:
 
     @torch.no_grad()
     def decode(self, codes: np.ndarray) -> np.ndarray:
-        """Decode packed codes: word probabilities (n, V), vectors (n, d) of unit scale or
-        images (n, h, w, c) in [0, 1]."""
+        """Decode packed codes: word probabilities (n, V), vectors (n, d) of unit scale (of
+        vector models, and of document models reading sentence vectors) or images
+        (n, h, w, c) in [0, 1]."""
         self._require_module()
         z = torch.from_numpy(unpack_bits(codes).astype(np.float32))
         out = self.module.decode(z)
-        if self.modality == TEXT:
+        if self.config.network_input == TEXT:
             return (out.exp() if self.module.log_prob_decoder else out).numpy()
-        if self.modality == VECTOR:
-            return self.featurizer.restore(out.numpy())
+        if self.config.network_input == VECTOR:
+            vectors = getattr(self.featurizer, "vectors", self.featurizer)   # sentences'
+            return vectors.restore(out.numpy())
         return out.permute(0, 2, 3, 1).numpy()
 
     @torch.no_grad()

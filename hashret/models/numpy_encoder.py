@@ -40,8 +40,9 @@ def load_numpy_encoder(config: dict, weights_file):
         with safe_open(str(path), framework="np") as f:
             names = {k for k in f.keys()
                      if k.startswith("encoder.") and not k.endswith(".num_batches_tracked")}
+            reads = "vector" if config.get("features") == "minilm" else config.get("modality")
             cls = {"text": NumpyTextEncoder, "vector": NumpyVectorEncoder}.get(
-                config.get("modality"), NumpyImageEncoder)
+                reads, NumpyImageEncoder)
             layout = cls.layout(config)
             if layout is None or names != set(layout):
                 return None

@@ -258,7 +258,8 @@ def batch_input(batch) -> torch.Tensor | tuple:
 def batch_tensors(featurizer, feats, device, targets=None):
     """Tensors for a batch of features; ``targets`` replaces the documents' own counts as
     what the decoder reconstructs (used for neighbour reconstruction)."""
-    if featurizer.modality == "text":
+    kind = getattr(featurizer, "network_input", featurizer.modality)
+    if kind == "text":
         w = featurizer.weight(feats)
         x = tuple(torch.from_numpy(a).to(device)
                   for a in (feats.indices, feats.indptr[:-1], w.data))
@@ -267,7 +268,7 @@ def batch_tensors(featurizer, feats, device, targets=None):
                          torch.from_numpy(t.indices).to(device),
                          torch.from_numpy(t.data).to(device), len(feats))
     x = torch.from_numpy(np.ascontiguousarray(feats)).to(device)
-    if featurizer.modality == "vector":
+    if kind == "vector":
         return VectorBatch(x, x if targets is None else
                            torch.from_numpy(np.ascontiguousarray(targets)).to(device))
     return x

@@ -20,7 +20,7 @@ def fit_classic(model, feats):
     """Closed-form / EM fit of the linear, fa and sparse models on all training rows."""
     c = model.config
     start = time.perf_counter()
-    if c.modality == TEXT:
+    if c.network_input == TEXT:
         w = model.featurizer.weight(feats)
         coo = torch_sparse(w).to_sparse_coo().double()
         x = FeatureMatrix(coo)

@@ -14,6 +14,7 @@ from .. import defaults
 from ..data.corpus import IMAGE, TEXT, VECTOR
 from ..data.features import (ImageFeaturizer, ImageRows, TfidfFeaturizer, VectorFeaturizer,
                              take_rows)
+from ..data.sentences import MINILM, TFIDF_MINILM, SentenceFeaturizer
 from ..nets.binary_autoencoder import Supervision, batch_tensors
 from ..nets.networks import OrientationHistograms
 from .classic import fit_classic
@@ -27,19 +28,23 @@ from .teacher import balance_classifier, label_targets, teach
 log = logging.getLogger("hashret")
 
 
-def fit_featurizer(model, items) -> None:
+def fit_featurizer(model, items, progress: bool = False) -> None:
     """Fit ``model``'s featurizer on its training items and derive the sizes its
     configuration leaves open (:mod:`hashret.defaults`)."""
     c = model.config
-    if c.modality == TEXT:
+    if c.modality == TEXT and c.features == MINILM:
+        log.info("reading %d training documents through the sentence encoder", len(items))
+        model.featurizer = SentenceFeaturizer(c.text_encoder or MINILM).fit(items, progress)
+    elif c.modality == TEXT:
         log.info("reading the vocabulary and word counts of %d training documents",
                  len(items))
         model.featurizer = TfidfFeaturizer().fit(items)
         c.n_features = model.featurizer.n_features
         c.hidden = c.hidden or defaults.text_hidden_size(c.n_features)
         return
-    if c.modality == VECTOR:
-        model.featurizer = VectorFeaturizer().fit(items)
+    if c.network_input == VECTOR:
+        if c.modality == VECTOR:
+            model.featurizer = VectorFeaturizer().fit(items)
         c.n_features = model.featurizer.n_features
         c.hidden = c.hidden or defaults.vector_hidden_size(c.n_features)
         if c.code_target_weight is None and not model.is_classic:
@@ -71,25 +76,31 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     model as it trains: it may encode, and training resumes where it was)."""
     c = model.config
     started = time.perf_counter()
-    fit_featurizer(model, items)
+    fit_featurizer(model, items, progress)
     # images stay as read until a batch is drawn (a float32 copy of a large image
     # corpus would take four times its memory)
     feats = ImageRows(model.featurizer, items) \
-        if c.modality == IMAGE and not model.is_classic else model.features(items)
+        if c.network_input == IMAGE and not model.is_classic else model.features(items)
     if c.kl_weight is None:
         c.kl_weight = defaults.text_kl_weight(float(feats.data.sum()) / max(len(feats), 1)) \
-            if c.modality == TEXT else 1.0
+            if c.network_input == TEXT else 1.0
     model.device = pick_device(device)
     torch.manual_seed(c.seed)
     if model.is_classic:
         return fit_classic(model, feats)
     o = c.options
     targets, votes, basis = None, None, None
-    if c.modality == TEXT and o.neighbours and len(items) >= 2:
+    if c.network_input == TEXT and o.neighbours and len(items) >= 2:
         t = time.perf_counter()
         basis = latent_basis(model.featurizer, feats, o.neighbour_rank) \
             if o.neighbour_rank else None
-        nbrs = tfidf_neighbours(model.featurizer, feats, o.neighbours, basis=basis)
+        joint = None
+        if c.features == TFIDF_MINILM:
+            log.info("reading %d training documents through the sentence encoder",
+                     len(items))
+            joint = SentenceFeaturizer(c.text_encoder or MINILM).embed(items, progress)
+        nbrs = tfidf_neighbours(model.featurizer, feats, o.neighbours, basis=basis,
+                                joint=joint)
         log.info("found the %d nearest neighbours of %d training documents in %.1f s",
                  nbrs.shape[1], len(nbrs), time.perf_counter() - t)
         if o.neighbour_weight is None:
@@ -99,7 +110,7 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
             c.code_target_weight = defaults.neighbour_code_weight(targets.mean_words())
         if c.code_target_weight:
             votes = NeighbourCodeVotes(nbrs)
-    if c.modality == VECTOR and o.neighbours and len(items) >= 2:
+    if c.network_input == VECTOR and o.neighbours and len(items) >= 2:
         t = time.perf_counter()
         nbrs = cosine_neighbours(model.featurizer.unit(items), o.neighbours)
         log.info("found the %d nearest neighbours of %d training vectors in %.1f s",
@@ -115,16 +126,16 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     order = rng.permutation(len(items))
     n_val = defaults.validation_size(len(items))
     val, tr = np.sort(order[:n_val]), np.sort(order[n_val:])
-    epochs = c.epochs or defaults.epochs_for(len(tr), c.modality, c.batch_size, c.bits)
+    epochs = c.epochs or defaults.epochs_for(len(tr), c.network_input, c.batch_size, c.bits)
     model.module = model.new_network()
     code_targets = None
-    if c.modality == IMAGE and c.code_target_weight:
+    if c.network_input == IMAGE and c.code_target_weight:
         log.info("computing the target bits of %d images from their gradient histograms",
                  len(feats))
         code_targets = gradient_code_targets(
             OrientationHistograms(tuple(c.shape), cells=c.gradient_cells), feats,
             c.bits, tr, seed=c.seed)
-    if c.modality == VECTOR and c.code_target_weight:
+    if c.network_input == VECTOR and c.code_target_weight:
         log.info("computing the target bits of %d vectors by PCA and ITQ", len(feats))
         step = defaults.ENCODE_BATCH_SIZE
         code_targets = itq_code_targets(
@@ -175,14 +186,14 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     if supervision is not None:
         balance_classifier(model, make_batch, tr)
         if o.distil is None:
-            o.distil = defaults.SEMI_TEACHER[c.modality]
+            o.distil = defaults.SEMI_TEACHER[c.network_input]
         if o.distil and not supervision[1].all() and supervision[1][tr].any():
             taught = teach(model, make_batch, tr, val, supervision, progress)
-            if c.modality == IMAGE and o.mirror is None:
+            if c.network_input == IMAGE and o.mirror is None:
                 o.mirror = defaults.SEMI_MIRROR
-            c.learned.teacher["mirror"] = float(o.mirror) if c.modality == IMAGE else 0.0
+            c.learned.teacher["mirror"] = float(o.mirror) if c.network_input == IMAGE else 0.0
     prepare_seconds = time.perf_counter() - started
-    choice = defaults.epoch_choice(c.modality, c.kind)
+    choice = defaults.epoch_choice(c.network_input, c.kind)
     scorer = epoch_scorer(model, choice, feats, tr, val, basis, supervision)
     score = None if scorer is None else \
         (lambda: scorer.score(lambda r: model.logits_of(feats, r)))
@@ -192,9 +203,9 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
                          tr, val, epochs=epochs, batch_size=c.batch_size, lr=c.lr,
                          device=model.device, seed=c.seed, progress=progress,
                          after_epoch=after_epoch,
-                         epoch_items=defaults.epoch_items(len(tr), c.modality,
+                         epoch_items=defaults.epoch_items(len(tr), c.network_input,
                                                           c.batch_size),
-                         patience=defaults.patience_for(len(tr), c.modality,
+                         patience=defaults.patience_for(len(tr), c.network_input,
                                                         c.batch_size),
                          score=score, score_name=getattr(scorer, "name", "score"),
                          # too few (labelled) documents to hold some out for the score:

@@ -25,13 +25,15 @@ log = logging.getLogger("hashret")
 
 
 def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
-                     rank: int = 0, chunk: int = 1024, basis: torch.Tensor | None = None
-                     ) -> np.ndarray:
+                     rank: int = 0, chunk: int = 1024, basis: torch.Tensor | None = None,
+                     joint: np.ndarray | None = None) -> np.ndarray:
     """``(n, k)`` row numbers of each document's ``k`` nearest other documents by cosine in
     the ``rank``-dimensional truncated SVD of the TF-IDF matrix (``basis``, when it is
     already at hand: :func:`latent_basis`), or by raw TF-IDF cosine, found exactly ``chunk``
     documents at a time, when ``rank`` is 0 or the corpus or vocabulary is too small for one
-    latent dimension."""
+    latent dimension. ``joint``: unit vectors of the documents from elsewhere (a sentence
+    encoder's), compared together with the latent ones (half the cosine each), or alone
+    when there is no latent space."""
     n = len(counts)
     k = min(k, n - 1)
     if basis is None and rank:
@@ -39,7 +41,12 @@ def tfidf_neighbours(featurizer: TfidfFeaturizer, counts: SparseRows, k: int,
     if basis is not None:
         # compare documents in their latent semantic space: words that co-occur count as
         # shared, so neighbours agree more often on topic than by raw TF-IDF cosine
-        return cosine_neighbours(latent_vectors(featurizer, counts, basis), k)
+        e = latent_vectors(featurizer, counts, basis)
+        if joint is not None:
+            e = np.hstack([e, np.asarray(joint, np.float32)]) / np.sqrt(2)
+        return cosine_neighbours(e, k)
+    if joint is not None:
+        return cosine_neighbours(np.asarray(joint, np.float32), k)
     w = featurizer.weight(counts)
     x = torch_sparse(w)
     nbrs = np.zeros((n, k), np.int64)
