@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 
+from . import defaults
 from .bundle import Bundle, ItemColumns, corpus_record, id_type
 from .data import as_corpus
 from .data.corpus import Corpus
+from .data.sentences import SentenceFeaturizer
 from .errors import CorpusError, UsageError
 from .search.health import health_warnings
 from .search.index import BinaryCodeIndex, check_index_kind
@@ -63,10 +66,21 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
         build["classifier_accuracy_on"] = "test split" if len(test) else "training split"
         build["labelled_training_items"] = hm.config.learned.labelled_items
     Bundle.write(out, hm, codes, emb, ItemColumns.of(corpus), index, corpus_record(corpus),
-                 extra={"build": build}, verify_on_open=verify_on_open)
+                 extra={"build": build}, verify_on_open=verify_on_open,
+                 sentence_vectors=sentence_vectors(hm, corpus))
     bundle = Bundle.load(out)
     warn_health(bundle.manifest["health"])
     return bundle
+
+
+def sentence_vectors(model: HashModel, corpus: Corpus) -> np.ndarray | None:
+    """The sentence vectors of ``corpus``'s documents when ``model`` reads documents
+    through a sentence encoder (just computed to encode them: read from its memo), else
+    None."""
+    if not isinstance(model.featurizer, SentenceFeaturizer):
+        return None
+    return np.concatenate([model.featurizer.embed(items)
+                           for _, items in corpus.batches(defaults.ENCODE_BATCH_SIZE)])
 
 
 def warn_health(health: dict) -> None:
@@ -115,8 +129,10 @@ def add_to_index(path, corpus: Corpus, progress: bool = True) -> Bundle:
         ids, list(corpus.labels), list(corpus.splits), list(corpus.titles))
     change = {"add": {**corpus_record(corpus), "items": len(corpus), "first_id": first_id,
                       "encode_seconds": round(encode_seconds, 2)}}
+    kept = bundle.sentence_vectors()
+    vectors = None if kept is None else np.concatenate([kept, sentence_vectors(model, corpus)])
     _rewrite(bundle, np.concatenate([bundle.codes, codes]),
-             np.concatenate([bundle.embeddings(), emb]), items, index, change)
+             np.concatenate([bundle.embeddings(), emb]), items, index, change, vectors)
     bundle = Bundle.load(path)
     warn_health(bundle.manifest["health"])
     return bundle
@@ -160,20 +176,22 @@ def remove_from_index(path, ids) -> Bundle:
     # faiss ids are row numbers, so the index is built again over the rows that remain
     index = BinaryCodeIndex.build(codes, kind=bundle.index.kind, **bundle.index.params)
     index.requested_kind = bundle.manifest["index"].get("requested", index.kind)
+    kept = bundle.sentence_vectors()
     _rewrite(bundle, codes, np.asarray(bundle.embeddings())[keep], items, index,
-             {"remove": wanted})
+             {"remove": wanted}, None if kept is None else np.asarray(kept)[keep])
     return Bundle.load(path)
 
 
 def _rewrite(bundle: Bundle, codes, embeddings, items: ItemColumns,
-             index: BinaryCodeIndex, change: dict) -> None:
+             index: BinaryCodeIndex, change: dict, sentence_vectors=None) -> None:
     """Write ``bundle`` again with other items, recording the change in the manifest so
     ``eval`` and ``check`` can read its items again (see ``sources.reopen_corpus``)."""
     record = dict(bundle.manifest["corpus"])
     record["changes"] = list(record.get("changes", [])) + [change]
     Bundle.write(bundle.path, bundle.model, codes, embeddings, items, index, record,
                  extra={k: bundle.manifest[k] for k in ("build",) if k in bundle.manifest},
-                 verify_on_open=Bundle.verifies_on_open(bundle.manifest))
+                 verify_on_open=Bundle.verifies_on_open(bundle.manifest),
+                 sentence_vectors=sentence_vectors)
 
 
 def new_item_ids(bundle: Bundle, corpus: Corpus) -> tuple[list, int | None]:

@@ -7,6 +7,7 @@
     model.safetensors   weights (tensors only)    index.faiss       the faiss binary index
     items.parquet       row, id, code, labels, split, title (faiss ids are the row numbers)
     embeddings.npy      float32 pre-binarisation codes, for exports with embeddings
+    sentence_vectors.npy  (documents read through a sentence encoder) their float16 vectors
 
 A bundle is written whole into a temporary folder beside its destination and swapped into
 place, so a failed or killed build never leaves a broken index or damages an existing one.
@@ -42,6 +43,7 @@ FORMAT = "hashret-bundle"
 FORMAT_VERSION = 1
 MANIFEST, INDEX_FILE, ITEMS_FILE, EMBEDDINGS_FILE = "manifest.json", "index.faiss", \
     "items.parquet", "embeddings.npy"
+SENTENCE_VECTORS_FILE = "sentence_vectors.npy"
 BIT_ORDER = "little"
 # faiss trusts the sizes written inside an index file (a damaged count can make it try to
 # allocate terabytes), so that file's checksum is verified on every load: a hash of 8 bytes
@@ -246,8 +248,15 @@ class Bundle:
         from .summary import summarize
         return summarize(self, verified)
 
-    def embeddings(self) -> np.ndarray:
-        path = self.path / EMBEDDINGS_FILE
+    def sentence_vectors(self) -> np.ndarray | None:
+        """The items' sentence vectors (float16) of an index whose documents were read
+        through a sentence encoder, so ``eval`` need not run it again; else None."""
+        if SENTENCE_VECTORS_FILE not in self.manifest.get("files", {}):
+            return None
+        return self.embeddings(SENTENCE_VECTORS_FILE)
+
+    def embeddings(self, name: str = EMBEDDINGS_FILE) -> np.ndarray:
+        path = self.path / name
         try:
             return np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as e:
@@ -423,11 +432,13 @@ class Bundle:
     @classmethod
     def write(cls, out, model: HashModel, codes: np.ndarray, embeddings: np.ndarray,
               items: ItemColumns, index: BinaryCodeIndex, corpus: dict,
-              extra: dict | None = None, verify_on_open: bool = True) -> Path:
+              extra: dict | None = None, verify_on_open: bool = True,
+              sentence_vectors: np.ndarray | None = None) -> Path:
         """Write a complete bundle of ``items`` to ``out`` (atomically replacing it);
         ``corpus`` says where they were read (:func:`corpus_record`). ``verify_on_open``
         False records that opening it hashes only the index file (a huge memory-mapped
-        index; ``hashret check`` still hashes every file)."""
+        index; ``hashret check`` still hashes every file). ``sentence_vectors``: the items'
+        sentence-encoder vectors, kept as float16 (:meth:`sentence_vectors`)."""
         import pyarrow.parquet as pq
         out = cls.check_destination(out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -442,6 +453,9 @@ class Bundle:
                                           "format_version": FORMAT_VERSION})
             pq.write_table(table, tmp / ITEMS_FILE)
             np.save(tmp / EMBEDDINGS_FILE, np.ascontiguousarray(embeddings, np.float32))
+            if sentence_vectors is not None:
+                np.save(tmp / SENTENCE_VECTORS_FILE,
+                        np.ascontiguousarray(sentence_vectors, np.float16))
             splits = np.asarray(items.splits)
             manifest = {
                 "format": FORMAT, "format_version": FORMAT_VERSION,

@@ -28,6 +28,7 @@ from .search.bits import pack_bits
 from .search.metrics import average_precision, hamming_ranking, relevance
 from .search.health import code_health, health_warnings
 from .search.rerank import asymmetric_order
+from .data.sentences import remember
 
 MAP_DEPTH = 1000
 
@@ -340,6 +341,11 @@ def evaluate_index(path, k: int = 100, baselines: bool = True, queries: str = "a
     from .sources import reopen_corpus
     bundle = Bundle.load(path)
     corpus = reopen_corpus(bundle) if baselines else None
+    kept = bundle.sentence_vectors()
+    if corpus is not None and kept is not None:
+        # the documents' sentence vectors as the build computed them: the encoder is not
+        # run over the corpus again
+        remember(bundle.featurizer.encoder, corpus.items, kept)
     res = evaluate_bundle(bundle, corpus, k=k, baselines=baselines, curves=plot is not None,
                           queries=queries, max_queries=max_queries)
     if plot is not None:

