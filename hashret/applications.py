@@ -3,7 +3,9 @@ ones) and generation (decode sampled, given or interpolated codes)."""
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from .bundle import Bundle
 from .data import read_corpus
 from .data.archives import is_archive
 from .data.corpus import TEXT, VECTOR
+from .data.features import tokenize
 from .data.images import IMAGE_SUFFIXES, read_image_input
 from .data.tables import JSON_TABLE_SUFFIX, TABLE_SUFFIXES
 from .data.text import TEXT_SUFFIXES, read_text_file
@@ -25,6 +28,7 @@ from .progress import progress_bar
 from .search.bits import pack_bits, unpack_bits
 
 TOP_TERMS = 20
+log = logging.getLogger("hashret")
 
 
 # --- denoising -------------------------------------------------------------------------------
@@ -177,6 +181,58 @@ def _pil(img: np.ndarray):
 
 # --- generation ------------------------------------------------------------------------------
 
+PROMPT_SAMPLES = 8          # codes a prompt draws unless told
+
+
+def prompt_rows(bundle: Bundle, prompt: str) -> tuple[np.ndarray, list[str]]:
+    """The rows of the indexed items a prompt names, and the label names it matched. The
+    prompt is read with the documents' tokenizer, plurals folded: the labels all of whose words it holds;
+    else those holding all its words; else the items whose titles hold all its words. None
+    matching: a :class:`UsageError` that lists the nearest label names."""
+    words = _folded(prompt)
+    if not words:
+        raise UsageError(f"{{prompt:{prompt}}} holds no word to match; give a label name, "
+                         "e.g. one hashret info lists", option="prompt")
+    labels = bundle.items.column("labels").to_pylist()
+    names = sorted({name for ls in labels for name in ls})
+    named = {n: _folded(n) for n in names}
+    hit = [n for n, w in named.items() if w and w <= words] or \
+        [n for n, w in named.items() if w and words <= w]
+    if hit:
+        wanted = set(hit)
+        rows = [r for r, ls in enumerate(labels) if wanted.intersection(ls)]
+        return np.asarray(rows, np.int64), hit
+    titles = bundle.items.column("title").to_pylist()
+    rows = [r for r, t in enumerate(titles) if words <= _folded(str(t))]
+    if rows:
+        return np.asarray(rows, np.int64), [f"titles with {prompt!r}"]
+    near = difflib.get_close_matches(prompt.lower(), [n.lower() for n in names], 5, 0.3)
+    shown = [next(n for n in names if n.lower() == m) for m in near] or names[:5]
+    raise UsageError(f"{{prompt:{prompt}}} matches no label or title of the index at "
+                     f"{bundle.path}; nearest label names: {', '.join(map(repr, shown))}",
+                     option="prompt")
+
+
+def _folded(text: str) -> set[str]:
+    """A text's words as the documents' tokenizer reads them, a plural's final s dropped
+    (so "boots" names "Ankle boot")."""
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+            for w in tokenize(text)}
+
+
+def prompt_codes(bundle: Bundle, prompt: str, n: int, seed: int = 0):
+    """``(codes, captions)`` for a prompt. An image index: ``n`` codes drawn bit by bit
+    from the per-bit frequencies of the codes of the items it names
+    (:func:`prompt_rows`), i.e. conditional generation from words. A document index: the
+    prompt read as a document, its one code."""
+    if bundle.modality == TEXT:
+        codes, _ = bundle.model.encode([prompt])
+        return codes, [prompt]
+    rows, matched = prompt_rows(bundle, prompt)
+    log.info("prompt %r: %d items (%s)", prompt, len(rows), ", ".join(matched[:5]))
+    return sample_codes(bundle.codes[rows], n, seed), [", ".join(matched)[:24]] * n
+
+
 def sample_codes(index_codes: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     """Codes drawn bit by bit from the per-bit frequencies of the indexed codes."""
     freq = unpack_bits(index_codes).mean(0)
@@ -251,22 +307,26 @@ def write_generated(model: HashModel, codes: np.ndarray, out, captions=None) -> 
 
 
 def generate_from_index(path, out, sample: int | None = None, code: str | None = None,
-                        interpolate=None, steps: int = 8, seed: int = 0) -> int:
+                        interpolate=None, steps: int = 8, seed: int = 0,
+                        prompt: str | None = None) -> int:
     """Decode codes into ``out`` (see :func:`write_generated`): ``sample``
     codes drawn from the per-bit frequencies of the indexed codes, one given ``code`` (hex),
-    or the ``steps`` codes of a Hamming path between two indexed items (``interpolate``, a
-    pair of ids), each captioned with its distance from the first, with the model of the
-    index at ``path``. Returns the number of codes decoded."""
-    given = [f"{{{n}}}" for n, v in (("sample", sample), ("code", code),
-                                      ("interpolate", interpolate)) if v]
+    the ``steps`` codes of a Hamming path between two indexed items (``interpolate``, a
+    pair of ids), each captioned with its distance from the first, or codes for a
+    ``prompt`` (:func:`prompt_codes`; ``sample`` of them, 8 by default), with the model of
+    the index at ``path``. Returns the number of codes decoded."""
+    given = [f"{{{n}}}" for n, v in (("sample", sample and not prompt), ("code", code),
+                                      ("interpolate", interpolate), ("prompt", prompt)) if v]
     if len(given) != 1:
-        raise UsageError("give exactly one of {sample}, {code} or {interpolate} "
+        raise UsageError("give exactly one of {sample}, {code}, {interpolate} or {prompt} "
                          f"(got {', '.join(given) or 'none'})")
     bundle = Bundle.load(path)
     check_decodes(bundle, "generate")
     check_generated_suffix(out, bundle.modality)
     captions = None
-    if sample:
+    if prompt:
+        codes, captions = prompt_codes(bundle, prompt, sample or PROMPT_SAMPLES, seed)
+    elif sample:
         codes = sample_codes(bundle.codes, sample, seed)
     elif code:
         codes = parse_code(code, bundle.bits)

@@ -24,7 +24,7 @@ OPTIONS = frozenset({
     "bits", "model", "noise", "labels_fraction", "mirror", "rotation", "epochs", "device",
     "seed", "limit", "index", "index_params", "out", "dataset", "text_column",
     "label_column", "id_column", "embedding_column", "text", "file", "image", "vector",
-    "item_id", "k", "radius", "features", "text_encoder",
+    "item_id", "k", "radius", "features", "text_encoder", "prompt",
     "rerank", "baselines", "queries", "steps", "code", "sample", "interpolate", "verify",
 })
 

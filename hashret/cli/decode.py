@@ -38,15 +38,20 @@ def denoise(index_dir, inp, out, noise, seed):
 @click.option("--code", "hex_code", help="Decode this code (hex, as in the Parquet export).")
 @click.option("--interpolate", nargs=2, metavar="ID1 ID2",
               help="Decode the codes along a Hamming path between two indexed items.")
+@click.option("--prompt", help="Decode codes for words: image indexes draw --sample N "
+              "codes (default 8) from the per-bit frequencies of the items whose label (or "
+              "title) the words name, e.g. --prompt \"ankle boot\"; document indexes decode "
+              "the prompt's own code into top terms.")
 @click.option("--steps", default=8, show_default=True, type=click.IntRange(min=2),
               help="Codes along the --interpolate path, end points included.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Image models: a PNG grid. Document models: .json, .jsonl or a text listing "
                    "of each decoded code's top terms.")
-def generate(index_dir, sample, hex_code, interpolate, steps, seed, out):
-    """Decode sampled codes, a given code, or the codes between two items."""
+def generate(index_dir, sample, hex_code, interpolate, prompt, steps, seed, out):
+    """Decode sampled codes, a given code, the codes between two items, or codes for a
+    prompt."""
     from ..applications import generate_from_index
     n = generate_from_index(index_dir, out, sample=sample, code=hex_code,
-                            interpolate=interpolate, steps=steps, seed=seed)
+                            interpolate=interpolate, steps=steps, seed=seed, prompt=prompt)
     click.echo(f"wrote {n} decoded code(s) to {out}")
