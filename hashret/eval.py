@@ -113,9 +113,9 @@ def pca_itq_encoder(sample, bits, seed=0):
     return encode, used
 
 
-def sign_encoder(x_train, bits=None):
-    """The sign of every dimension, one bit each (zero bits pad to a whole byte)."""
-    d = x_train.shape[1]
+def sign_encoder(d: int):
+    """The sign of each of ``d`` dimensions, one bit each (zero bits pad to a whole
+    byte)."""
     pad = -d % 8
     return lambda x: pack_bits(np.pad(np.asarray(x) > 0, ((0, 0), (0, pad))))
 
@@ -316,7 +316,7 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
         if modality == "vector":
             t = time.perf_counter()
             d = model.featurizer.n_features
-            encode = sign_encoder(np.zeros((1, d)))
+            encode = sign_encoder(d)
             record(f"sign-all ({d} bits)",
                    hamming(encode_in_chunks(encode, model, corpus, everything)),
                    time.perf_counter() - t)

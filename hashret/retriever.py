@@ -18,7 +18,8 @@ from .errors import UsageError
 from .search.rerank import search_reranked
 
 log = logging.getLogger("hashret")
-# the options that query an index by example, by what it holds
+# what an index holds, by modality, and the options that query it by example
+HOLDS = {TEXT: "documents", IMAGE: "images", VECTOR: "vectors"}
 QUERY_OPTIONS = {TEXT: ("text", "file"), IMAGE: ("image", "file"), VECTOR: ("vector", "file")}
 
 
@@ -202,9 +203,8 @@ class Retriever:
         the index's modality cannot answer, naming the options that can."""
         fits = QUERY_OPTIONS[self.modality]
         if option not in fits:
-            holds = {TEXT: "documents", IMAGE: "images", VECTOR: "vectors"}[self.modality]
             raise UsageError(f"{{{option}}} does not fit the index at {self.bundle.path}, "
-                             f"which holds {holds}; query it with "
+                             f"which holds {HOLDS[self.modality]}; query it with "
                              f"{', '.join('{' + o + '}' for o in fits)} or {{item_id}}",
                              option=option)
 

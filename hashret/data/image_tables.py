@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 from ..errors import CorpusError, UsageError
 from .corpus import IMAGE, Corpus, below_wrappers, labelled_layout
 from .images import images_from_sources
-from .tables import (class_names, label_list, named_classes, read_table_rows, row_ids,
-                     row_split, table_file_split)
+from .tables import (check_columns, class_names, label_list, named_classes,
+                     read_table_rows, row_ids, row_split, table_file_split)
 
 log = logging.getLogger("hashret")
 
@@ -166,9 +166,7 @@ def embedded_images_corpus(rows: list[dict], source: str, image_col: str,
     there is one), splits from a ``split`` column or the tables' file names."""
     columns = [c for c in rows[0] if isinstance(c, str)]
     label_col = _label_column(columns, image_col, label_column, Path(source))
-    if id_column is not None and id_column not in columns:
-        raise UsageError(f"{source}: {{id_column:{id_column}}} is not a column; columns are "
-                         f"{columns}", option="id_column")
+    check_columns(source, columns, id_column=[id_column])
     classes = class_names(folder).get(label_col, []) if label_col else []
     sources, titles, labels, splits = [], [], [], []
     for i, r in enumerate(rows):

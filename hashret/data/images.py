@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-import math
 import re
 import warnings
 import zlib

@@ -91,25 +91,40 @@ def text_rows_corpus(rows: list[dict], source: str, text_column, label_column,
                              option="text_column")
     # several text columns, comma-separated: a title and a body read as one document
     text_columns = [text_column] if text_column in columns else text_column.split(",")
-    for name, cols in (("text_column", text_columns), ("label_column", [label_column]),
-                       ("id_column", [id_column])):
-        for col in cols:
-            if col is not None and col not in columns:
-                raise UsageError(f"{source}: {{{name}:{col}}} is not a column; columns are "
-                                 f"{columns}", option=name)
-    if label_column is None:
-        label_column = next((c for c in ("labels", "label") if c in columns), None)
-    classes = class_names(folder).get(label_column, []) if label_column else []
-    texts, ids, labels, splits, titles = [], [], [], [], []
-    for i, row in enumerate(rows):
+    check_columns(source, columns, text_column=text_columns, label_column=[label_column],
+                  id_column=[id_column])
+    labels, splits = row_labels_and_splits(rows, columns, label_column, file_splits, folder)
+    texts, titles = [], []
+    for row in rows:
         texts.append("\n".join(str(row[c]) for c in text_columns if row.get(c) is not None))
-        labels.append(named_classes(label_list(row.get(label_column)), classes)
-                      if label_column else [])
-        splits.append(row_split(row, file_splits[i] if file_splits else "train"))
         title = row.get("title")
         titles.append(str(title) if title else text_title(texts[-1]))
     ids, id_meta = row_ids(rows, columns, id_column, source)
     return Corpus(TEXT, ids, texts, labels, splits, titles, source, id_meta)
+
+
+def check_columns(source: str, columns: list, **named: list) -> None:
+    """Refuse a column named for an option (``label_column=[name]``, ...) that the table
+    does not have."""
+    for name, cols in named.items():
+        for col in cols:
+            if col is not None and col not in columns:
+                raise UsageError(f"{source}: {{{name}:{col}}} is not a column; columns are "
+                                 f"{columns}", option=name)
+
+
+def row_labels_and_splits(rows: list[dict], columns, label_column: str | None,
+                          file_splits: list[str] | None, folder: Path | None):
+    """Each row's labels (``label_column``, else a ``labels`` or ``label`` column; class
+    numbers named by the folder's dataset card) and split (:func:`row_split`)."""
+    if label_column is None:
+        label_column = next((c for c in ("labels", "label") if c in columns), None)
+    classes = class_names(folder).get(label_column, []) if label_column else []
+    labels = [named_classes(label_list(r.get(label_column)), classes) if label_column else []
+              for r in rows]
+    splits = [row_split(r, file_splits[i] if file_splits else "train")
+              for i, r in enumerate(rows)]
+    return labels, splits
 
 
 def row_ids(rows: list[dict], columns, id_column: str | None, source: str) -> tuple[list, dict]:

@@ -178,20 +178,11 @@ def vector_rows_corpus(rows: list[dict], source: str, column: str, label_column,
                        folder: Path | None = None) -> Corpus:
     """A corpus of the embeddings in a table's ``column``, one per row; labels, ids, splits
     and titles read as for a table of documents."""
-    from .tables import class_names, label_list, named_classes, row_ids, row_split
+    from .tables import check_columns, row_ids, row_labels_and_splits
     columns = list(rows[0].keys())
-    for name, col in (("label_column", label_column), ("id_column", id_column)):
-        if col is not None and col not in columns:
-            raise UsageError(f"{source}: {{{name}:{col}}} is not a column; columns are "
-                             f"{columns}", option=name)
-    if label_column is None:
-        label_column = next((c for c in ("labels", "label") if c in columns), None)
-    classes = class_names(folder).get(label_column, []) if label_column else []
+    check_columns(source, columns, label_column=[label_column], id_column=[id_column])
     vectors = column_vectors(rows, column, source)
-    labels = [named_classes(label_list(r.get(label_column)), classes) if label_column else []
-              for r in rows]
-    splits = [row_split(r, file_splits[i] if file_splits else "train")
-              for i, r in enumerate(rows)]
+    labels, splits = row_labels_and_splits(rows, columns, label_column, file_splits, folder)
     titles = [str(r["title"]) if r.get("title") else f"row {i}" for i, r in enumerate(rows)]
     ids, id_meta = row_ids(rows, columns, id_column, source)
     log.info("%s: %d-dimensional vectors in column %r", source, vectors.shape[1], column)

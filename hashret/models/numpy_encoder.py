@@ -57,6 +57,20 @@ def load_numpy_encoder(config: dict, weights_file):
                           f"not match the other ({str(e)[:100]}); rebuild the index") from None
 
 
+def _mlp_layout(config: dict, first: str, first_shape) -> dict | None:
+    """The parameters of an encoder laid out as TextEncoder and VectorEncoder lay theirs
+    out: an input layer (``first``, of shape ``first_shape(n_features, hidden)``) and its
+    bias, then body = ReLU, Dropout, Linear (2), ReLU, Dropout, Linear (5). None for an
+    unknown configuration."""
+    try:
+        n, hidden, bits = (int(config[k]) for k in ("n_features", "hidden", "bits"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {first: first_shape(n, hidden), "encoder.inp.bias": (hidden,),
+            "encoder.body.2.weight": (hidden, hidden), "encoder.body.2.bias": (hidden,),
+            "encoder.body.5.weight": (bits, hidden), "encoder.body.5.bias": (bits,)}
+
+
 def _linear(x, w, b):
     return x @ w.T + b
 
@@ -66,16 +80,9 @@ class NumpyTextEncoder:
 
     @staticmethod
     def layout(config: dict) -> dict | None:
-        """The encoder's parameter names and shapes (TextEncoder: the sparse input layer,
-        then body = ReLU, Dropout, Linear (2), ReLU, Dropout, Linear (5)). None for an
-        unknown configuration."""
-        try:
-            n, hidden, bits = (int(config[k]) for k in ("n_features", "hidden", "bits"))
-        except (KeyError, TypeError, ValueError):
-            return None
-        return {"encoder.inp.bag.weight": (n, hidden), "encoder.inp.bias": (hidden,),
-                "encoder.body.2.weight": (hidden, hidden), "encoder.body.2.bias": (hidden,),
-                "encoder.body.5.weight": (bits, hidden), "encoder.body.5.bias": (bits,)}
+        """TextEncoder's parameter names and shapes: the sparse input layer is an embedding
+        bag, (n_features, hidden)."""
+        return _mlp_layout(config, "encoder.inp.bag.weight", lambda n, hidden: (n, hidden))
 
     def __init__(self, weights: dict, config: dict | None = None):
         w = {k: np.asarray(v, np.float64) for k, v in weights.items()}
@@ -117,15 +124,9 @@ class NumpyVectorEncoder:
 
     @staticmethod
     def layout(config: dict) -> dict | None:
-        """VectorEncoder's parameters: the input layer, then body = ReLU, Dropout, Linear
-        (2), ReLU, Dropout, Linear (5). None for an unknown configuration."""
-        try:
-            n, hidden, bits = (int(config[k]) for k in ("n_features", "hidden", "bits"))
-        except (KeyError, TypeError, ValueError):
-            return None
-        return {"encoder.inp.weight": (hidden, n), "encoder.inp.bias": (hidden,),
-                "encoder.body.2.weight": (hidden, hidden), "encoder.body.2.bias": (hidden,),
-                "encoder.body.5.weight": (bits, hidden), "encoder.body.5.bias": (bits,)}
+        """VectorEncoder's parameter names and shapes: a dense input layer,
+        (hidden, n_features)."""
+        return _mlp_layout(config, "encoder.inp.weight", lambda n, hidden: (hidden, n))
 
     def __init__(self, weights: dict, config: dict | None = None):
         self.w = {k.removeprefix("encoder."): np.asarray(v, np.float32)

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..applications import parse_code
 from ..errors import BundleError, CorpusError, HashretError, UsageError
+from ..retriever import HOLDS, QUERY_OPTIONS
 from .indexes import IndexSet, Served
 from .metrics import Metrics
 
@@ -50,9 +51,6 @@ class Search(Query):
 
 
 QUERY_FIELDS = ("text", "id", "code", "image", "vector")
-# what an index holds, and the field that queries it by example
-HOLDS = {"text": ("documents", '"text"'), "image": ("images", '"image"'),
-         "vector": ("vectors", '"vector"')}
 
 
 class ApiError(Exception):
@@ -143,9 +141,9 @@ def create_app(paths, api_key: str | None = None):
             if e.option == "item_id":
                 raise ApiError(404, f"no item {q.id!r} in index {s.name}") from None
             if e.option in ("text", "image", "file", "vector"):
-                holds, fits = HOLDS[s.bundle.modality]
-                raise ApiError(400, f"index {s.name} holds {holds}; query it with {fits}, "
-                                    '"code" or "id"') from None
+                m = s.bundle.modality
+                raise ApiError(400, f"index {s.name} holds {HOLDS[m]}; query it with "
+                                    f'"{QUERY_OPTIONS[m][0]}", "code" or "id"') from None
             raise ApiError(400, _private(e.render(_spell), s)) from None
         except CorpusError as e:
             if q.vector is not None:
@@ -204,8 +202,7 @@ def create_app(paths, api_key: str | None = None):
         s = served(name)
         row = _row(s, item_id)
         if s.bundle.modality != "image":
-            raise ApiError(404, f"index {name} holds {HOLDS[s.bundle.modality][0]}, not "
-                                "images")
+            raise ApiError(404, f"index {name} holds {HOLDS[s.bundle.modality]}, not images")
         corpus = s.items_read_again()
         if corpus is None:
             raise ApiError(404, f"the images of index {name} are no longer where it was "
