@@ -83,9 +83,19 @@ def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0)
     if inp.is_file() and (_is_document_table(inp) or inp.suffix.lower() in TEXT_SUFFIXES - {""}):
         raise UsageError(f"input {inp} holds documents, but this model encodes images; give "
                          "an image file, a folder of images, a .npy array or an IDX file")
-    kind, names, images, dtype = read_image_input(inp)
+    kind, names, images, _ = read_image_input(inp)
     feats = model.features(images)
     _, rec = reconstruct_features(model, feats, noise, seed)
+    write_images_like(kind, names, images, rec, out, model)
+    return {"items": len(names), "output": str(out), "kind": kind}
+
+
+def write_images_like(kind: str, names, images, rec: np.ndarray, out: Path,
+                      model: HashModel) -> None:
+    """Write images ``rec`` (n, h, w, c) in [0, 1] made from the input read by
+    :func:`~hashret.data.images.read_image_input` as ``kind``, ``names``, ``images``, in
+    the input's kind: PNGs named after a folder's files, one PNG, or an array in the
+    input's layout, dtype and scale."""
     rec8 = to_uint8(rec)
     if kind == "folder":
         if out.exists() and not out.is_dir():
@@ -107,7 +117,6 @@ def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0)
         arr = _like(rec, np.asarray(images), model)
         with atomic_file(out) as tmp:
             write_idx(tmp, arr)
-    return {"items": len(names), "output": str(out), "kind": kind}
 
 
 def denoise_with_index(path, inp, out, noise: str | None = None, seed: int = 0) -> dict:
@@ -120,6 +129,10 @@ def denoise_with_index(path, inp, out, noise: str | None = None, seed: int = 0) 
 def check_decodes(bundle: Bundle, what: str) -> None:
     """Refuse to decode with a model whose decoder gives vectors (of a vector corpus, or
     documents read through a sentence encoder): there is no picture or word to show."""
+    if bundle.model.colorizes:
+        raise UsageError(f"the index {bundle.path} is a colorize model: its codes decode "
+                         f"into colours only beside a grey image, so {what} does not apply; "
+                         "use hashret colorize")
     if bundle.model.config.network_input == VECTOR:
         raise UsageError(f"the index {bundle.path} decodes codes into vectors, not images or "
                          f"words: {what} works with image indexes and TF-IDF document "
@@ -155,7 +168,7 @@ def _denoise_documents(model: HashModel, corpus, out: Path, noise, seed: int,
 def _like(rec: np.ndarray, source: np.ndarray, model: HashModel) -> np.ndarray:
     """Reconstructions in the source array's layout, dtype and scale."""
     arr = rec * model.featurizer.scale
-    if source.ndim == 3:
+    if source.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if np.issubdtype(source.dtype, np.integer):
         info = np.iinfo(source.dtype)

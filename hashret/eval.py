@@ -120,6 +120,7 @@ def sign_encoder(d: int):
     return lambda x: pack_bits(np.pad(np.asarray(x) > 0, ((0, 0), (0, pad))))
 
 
+COLOUR_IMAGES = 2_000   # colorize indexes: images whose colours are measured, at most
 RECALL_DEPTH = 10       # vector indexes: recall of each query's exact float top-10
 
 
@@ -324,6 +325,21 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
     return result
 
 
+def colour_of_split(model, corpus, most: int = COLOUR_IMAGES) -> dict:
+    """A colorize model's ΔE (:func:`hashret.colorize.colour_errors`) on up to ``most``
+    test images (training images, which the model saw, without a test split), the mean
+    chroma taken over up to ``most`` training images, both drawn seeded."""
+    from .colorize import colour_errors
+    rng = np.random.default_rng(0)
+    train, test = corpus.training_indices(), corpus.indices("test")
+
+    def drawn(rows):
+        return corpus.take(np.sort(rng.permutation(rows)[:most]))
+    out = colour_errors(model, drawn(train), drawn(test if len(test) else train))
+    out["images_from"] = "test" if len(test) else "train"
+    return out
+
+
 def neighbour_recall(ranking: np.ndarray, truth: np.ndarray) -> float:
     """Mean share of each query's ``truth`` (its exact top positions) among the first
     ``truth.shape[1]`` positions of ``ranking``."""
@@ -348,6 +364,8 @@ def evaluate_index(path, k: int = 100, baselines: bool = True, queries: str = "a
         remember(bundle.featurizer.encoder, corpus.items, kept)
     res = evaluate_bundle(bundle, corpus, k=k, baselines=baselines, curves=plot is not None,
                           queries=queries, max_queries=max_queries)
+    if corpus is not None and bundle.model.colorizes:
+        res["colour"] = colour_of_split(bundle.model, corpus)
     if plot is not None:
         from .pictures import eval_plot
         eval_plot(res, plot)

@@ -42,8 +42,8 @@ def main():
         seconds = time.perf_counter() - t
         print(f"sentence encoder: {len(corpus):,} documents in {seconds:.0f} s "
               f"({len(corpus) / seconds:.1f} documents/s)")
-    print(f"| features | model | P@100 | mAP@1000 | PCA+ITQ mAP | float mAP | build s |\n"
-          f"|---|---|---|---|---|---|---|")
+    print("| features | model | P@100 | mAP@1000 | PCA+ITQ mAP | float mAP | build s |\n"
+          "|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="hashret-text-encoder-") as tmp:
         for features in args.features:
             for kind in args.models:

@@ -67,7 +67,7 @@ def main():
             res = json.loads(hashret("eval", out, "--json"))
             print(f"\n{bits} bits: {res['queries']:,} queries, {res['database']:,} training "
                   f"vectors; build {built:.1f} s")
-            print(f"| method | precision@100 | mAP@1000 | recall@10 |\n|---|---|---|---|")
+            print("| method | precision@100 | mAP@1000 | recall@10 |\n|---|---|---|---|")
             for name, m in res["methods"].items():
                 print(f"| {name} | {m['precision@100']:.4f} | {m['mAP@1000']:.4f} | "
                       f"{m['recall@10']:.4f} |")

@@ -28,7 +28,8 @@ from .options import corpus_options, index_dir_argument, index_params
               help="Which autoencoder learns the codes: deep (binary autoencoder), denoising "
                    "(learns from corrupted inputs), semi (plus a classifier on the code, using "
                    "the labels present), linear (principal subspace), fa (factor analysis), "
-                   "sparse (sparse overcomplete coding).")
+                   "sparse (sparse overcomplete coding), colorize (colour images: codes of their "
+                   "grey versions, decoded into colours by hashret colorize).")
 @click.option("--noise", metavar="KIND:LEVEL",
               help="Corruption for --model denoising: gaussian:SIGMA, mask:P or saltpepper:P "
                    "(documents: mask:P drops words). Default gaussian:0.3 for images, mask:0.3 "

@@ -1,4 +1,4 @@
-"""``denoise`` and ``generate``: what the decoder serves besides search."""
+"""``denoise``, ``colorize`` and ``generate``: what the decoder serves besides search."""
 
 from __future__ import annotations
 
@@ -29,6 +29,23 @@ def denoise(index_dir, inp, out, noise, seed):
     from ..applications import denoise_with_index
     summary = denoise_with_index(index_dir, inp, out, noise=noise, seed=seed)
     click.echo(f"wrote {summary['items']:,} reconstruction(s) to {summary['output']}")
+
+
+@cli.command()
+@index_dir_argument
+@click.argument("inp", metavar="INPUT", type=click.Path(path_type=Path))
+@click.argument("out", metavar="OUTPUT", type=click.Path(path_type=Path))
+def colorize(index_dir, inp, out):
+    """Write colour versions of the grey images of INPUT to OUTPUT, with an index built by
+    --model colorize.
+
+    INPUT is a grey (or colour, whose colours are ignored) image file, a folder of images, a
+    .npy array or an IDX file; OUTPUT is of the same kind: PNGs named after the inputs for a
+    folder, an (n, h, w, 3) array for an array. Each output keeps its input's lightness (at
+    the model's image size); the colours come from the input's code and its lightness."""
+    from ..colorize import colorize_with_index
+    summary = colorize_with_index(index_dir, inp, out)
+    click.echo(f"wrote {summary['items']:,} colour image(s) to {summary['output']}")
 
 
 @cli.command()

@@ -63,6 +63,12 @@ def result_lines(res: dict) -> list[str]:
     lines.append("method".ljust(width) + "".join(c.rjust(15) for c in cols))
     for n in names:
         lines.append(n.ljust(width) + "".join(f"{res['methods'][n][c]:15.4f}" for c in cols))
+    if "colour" in res:
+        c = res["colour"]
+        lines.append(f"colours of {c['images']:,} {c['images_from']} images from their grey "
+                     f"versions, mean ΔE per pixel (CIE76; lower is better): model "
+                     f"{c['model']:.2f}, each pixel's mean training chroma "
+                     f"{c['mean-chroma']:.2f}, grey copied {c['grey-copy']:.2f}")
     lines += health_lines(res["health"]) if "health" in res else []
     lines += [f"warning: {w}" for w in res.get("health_warnings", [])]
     lines += [f"note: {note}" for note in res.get("notes", [])]

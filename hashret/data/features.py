@@ -289,7 +289,9 @@ class ImageFeaturizer:
         if img.ndim == 2:
             img = img[..., None]
         h, w, c = self.shape
-        if img.shape[2] != c:
+        if img.shape[2] == 4 and c == 3:
+            img = self._on_white(img)
+        elif img.shape[2] != c:
             if c == 1:
                 img = img[..., :3].mean(axis=2, keepdims=True)
             else:
@@ -305,6 +307,13 @@ class ImageFeaturizer:
                 resized = np.clip(np.rint(resized), info.min, info.max).astype(img.dtype)
             img = resized
         return img
+
+    def _on_white(self, img: np.ndarray) -> np.ndarray:
+        """An RGBA image's colours composited on a white background, in its own dtype."""
+        alpha = img[..., 3:].astype(np.float32) / self.scale
+        rgb = img[..., :3].astype(np.float32) * alpha + self.scale * (1 - alpha)
+        return np.rint(rgb).astype(img.dtype) if img.dtype.kind in "ui" else \
+            rgb.astype(img.dtype)
 
     def transform(self, images) -> np.ndarray:
         return self.scale_pixels(self.conform_all(images))

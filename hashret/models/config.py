@@ -73,8 +73,14 @@ class SparseOptions:
     """``sparse`` has no options of its own."""
 
 
+@dataclass
+class ColorizeOptions:
+    """``colorize`` has no options of its own."""
+
+
 OPTIONS = {"deep": DeepOptions, "denoising": DenoisingOptions, "semi": SemiOptions,
-           "linear": RotationOptions, "fa": RotationOptions, "sparse": SparseOptions}
+           "linear": RotationOptions, "fa": RotationOptions, "sparse": SparseOptions,
+           "colorize": ColorizeOptions}
 # an option given to a kind without it: the kinds it belongs to, for the message
 _OPTION_KINDS = {"noise": "{model:denoising}", "labels_fraction": "{model:semi}",
                  "mirror": "{model:semi}", "distil": "{model:semi}",

@@ -20,6 +20,7 @@ from ..data.features import SparseRows, featurizer_from_dict, take_rows
 from ..nets.binary_autoencoder import (BinaryAutoencoder, batch_input, batch_tensors,
                                        predicted_classes)
 from ..nets.classic import CLASSIC_KINDS
+from ..nets.colorize import ColorizingAutoencoder
 from ..nets.networks import parse_noise
 from ..progress import progress_bar
 from ..search.bits import pack_bits, unpack_bits
@@ -80,6 +81,10 @@ class HashModel:
         shape = tuple(c.shape) if c.shape else None
         if c.kind in CLASSIC_KINDS:
             return CLASSIC_KINDS[c.kind](c.network_input, c.n_features, c.bits, shape)
+        if c.kind == "colorize":
+            return ColorizingAutoencoder(shape, c.bits, tuple(c.channels), c.hidden,
+                                         kl_weight=c.kl_weight,
+                                         code_target_weight=c.code_target_weight or 0.0)
         noise = None
         if c.kind == "denoising":
             noise = o.noise or defaults.denoising_noise(c.network_input)
@@ -268,12 +273,37 @@ class HashModel:
             raise UsageError(f"this model encodes {self.modality} but the input is "
                              f"{modality}; give {self.modality} input or build another index")
 
+    @property
+    def colorizes(self) -> bool:
+        """A ``colorize`` model: its codes decode into colours only beside a grey image."""
+        return self.config.kind == "colorize"
+
+    @torch.no_grad()
+    def colorize(self, items, batch_size: int = defaults.IMAGE_FORWARD_CHUNK) -> np.ndarray:
+        """Colour versions (n, h, w, 3) in [0, 1] of images (grey or colour, in the model's
+        size): each image's own lightness with the colours its code predicts."""
+        self._require_module()
+        if not self.colorizes:
+            raise UsageError(f"this model is a {{model:{self.config.kind}}} model; colours "
+                             "come from a {model:colorize} model", option="model")
+        self.module.eval()
+        out = []
+        for s in range(0, len(items), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(self.features(items[s:s + batch_size])))
+            out.append(self.module.colorize(x.to(self.device)).permute(0, 2, 3, 1).cpu()
+                       .numpy())
+        h, w, _ = self.config.shape
+        return np.concatenate(out) if out else np.zeros((0, h, w, 3), np.float32)
+
     @torch.no_grad()
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """Decode packed codes: word probabilities (n, V), vectors (n, d) of unit scale (of
         vector models, and of document models reading sentence vectors) or images
         (n, h, w, c) in [0, 1]."""
         self._require_module()
+        if self.colorizes:
+            raise UsageError("a {model:colorize} model decodes a code only beside the grey "
+                             "image it came from; colorize images instead", option="model")
         z = torch.from_numpy(unpack_bits(codes).astype(np.float32))
         out = self.module.decode(z)
         if self.config.network_input == TEXT:

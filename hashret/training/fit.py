@@ -14,6 +14,7 @@ from .. import defaults
 from ..data.corpus import IMAGE, TEXT, VECTOR
 from ..data.features import (ImageFeaturizer, ImageRows, TfidfFeaturizer, VectorFeaturizer,
                              take_rows)
+from ..errors import UsageError
 from ..data.sentences import MINILM, TFIDF_MINILM, SentenceFeaturizer
 from ..nets.binary_autoencoder import Supervision, batch_tensors
 from ..nets.networks import OrientationHistograms
@@ -51,12 +52,26 @@ def fit_featurizer(model, items, progress: bool = False) -> None:
             c.code_target_weight = defaults.VECTOR_CODE_TARGET_WEIGHT
         return
     model.featurizer = ImageFeaturizer().fit(items)
+    if c.kind == "colorize":
+        if model.featurizer.shape[2] == 1:
+            raise UsageError("{model:colorize} learns the colours of colour images, but the "
+                             "corpus's images are grey; give a corpus of colour images",
+                             option="model")
+        # colours are learnt on white: an alpha channel is composited away
+        model.featurizer.shape = (*model.featurizer.shape[:2], 3)
     shape = model.featurizer.shape
     c.shape = list(shape)
     c.n_features = model.featurizer.n_features
     c.channels = c.channels or list(defaults.image_channels(shape))
     c.hidden = c.hidden or 512
-    if not model.is_classic:
+    if c.kind == "colorize":
+        # its bits are pulled toward the images' gradient-histogram ITQ code, as the deep
+        # image model's are: without the pull the decoder leans on the lightness and the
+        # codes collapse
+        c.gradient_cells = list(c.gradient_cells or defaults.GRADIENT_CELLS)
+        if c.code_target_weight is None:
+            c.code_target_weight = defaults.code_target_weight(shape)
+    elif not model.is_classic:
         if c.convs_per_scale is None:
             c.convs_per_scale = defaults.image_convs_per_scale(c.kind == "semi")
         c.gradient_cells = list(c.gradient_cells or defaults.GRADIENT_CELLS)

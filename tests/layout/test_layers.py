@@ -16,12 +16,12 @@ LAYERS = {
     "models": 4,
     "bundle": 5, "summary": 5,
     "build": 6, "retriever": 6, "export": 6, "eval": 6, "applications": 6, "pictures": 6,
-    "check": 6, "sources": 6,
-    "serve": 7,
+    "check": 6, "sources": 6, "colorize": 6,
+    "serve": 7, "spark": 7,
     "cli": 8,
 }
 # packages whose modules are one unit each (their own internal imports are free)
-PACKAGES = {"search", "data", "nets", "training", "models", "serve", "cli"}
+PACKAGES = {"search", "data", "nets", "training", "models", "serve", "spark", "cli"}
 
 
 def _modules():
