@@ -23,8 +23,8 @@ import re
 OPTIONS = frozenset({
     "bits", "model", "noise", "labels_fraction", "mirror", "rotation", "epochs", "device",
     "seed", "limit", "index", "index_params", "out", "dataset", "text_column",
-    "label_column", "id_column", "embedding_column", "text", "file", "image", "vector",
-    "item_id", "k", "radius", "features", "text_encoder", "prompt",
+    "label_column", "id_column", "embedding_column", "image_column", "text", "file", "image",
+    "vector", "item_id", "k", "radius", "features", "text_encoder", "prompt", "spark_master",
     "rerank", "baselines", "queries", "steps", "code", "sample", "interpolate", "verify",
 })
 

@@ -30,12 +30,36 @@ def export(index_dir, out, with_embeddings):
 @click.argument("out", metavar="OUT.parquet", type=click.Path(path_type=Path),
                 callback=parquet_out)
 @click.option("--with-embeddings", is_flag=True, help=_EMBEDDINGS)
+@click.option("--spark", is_flag=True,
+              help="Encode on Apache Spark (pip install \"hashret[spark]\", and Java 17 or "
+                   "later): CORPUS is Parquet, JSON lines or CSV, a file or a folder of them "
+                   "(images: a column of encoded image bytes); OUT becomes a folder of "
+                   "Parquet parts of id, code and --with-embeddings' embedding.")
+@click.option("--spark-master", default="local[*]", show_default=True,
+              help="With --spark: local[N] runs N cores of this machine; a cluster's URL "
+                   "(spark://HOST:7077, yarn, k8s://...) runs there.")
+@click.option("--image-column", help="With --spark: the column of encoded image bytes "
+              "(default: 'image', or the only binary column).")
 @corpus_options
 @click.pass_context
-def encode(ctx, index_dir, corpus, out, with_embeddings, columns):
+def encode(ctx, index_dir, corpus, out, with_embeddings, spark, spark_master, image_column,
+           columns):
     """Encode another CORPUS with the model at DIR into OUT (Parquet); the index is not
     changed."""
+    quiet = ctx.obj["quiet"]
+    if spark:
+        from ..spark.encode import encode_files, session
+        if "label_column" in columns:
+            raise click.UsageError("--spark writes no labels: leave out --label-column")
+        n = encode_files(session(spark_master, progress=not quiet), index_dir, corpus, out,
+                         image_column=image_column, with_embeddings=with_embeddings,
+                         **columns)
+        click.echo(f"wrote {n:,} rows to {out} (Parquet parts)")
+        return
+    if image_column:
+        raise click.UsageError("--image-column goes with --spark; without it a table's "
+                               "column of image bytes is found by its contents")
     from ..export import encode_to_parquet
     n = encode_to_parquet(index_dir, corpus, out, with_embeddings, columns,
-                          progress=not ctx.obj["quiet"])
+                          progress=not quiet)
     click.echo(f"wrote {n:,} rows to {out}")
