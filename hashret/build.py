@@ -17,6 +17,7 @@ from .data.sentences import SentenceFeaturizer
 from .errors import CorpusError, UsageError
 from .search.health import health_warnings
 from .search.index import BinaryCodeIndex, check_index_kind
+from .search.shards import ShardedIndex, build_like
 from .models import HashModel, check_bits
 
 log = logging.getLogger("hashret")
@@ -26,7 +27,8 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
                 device: str = "auto", seed: int = 0, index_kind: str = "flat",
                 index_params: dict | None = None, model_options: dict | None = None,
                 progress: bool = True, verify_on_open: bool = True,
-                features: str | None = None, text_encoder: str | None = None) -> Bundle:
+                features: str | None = None, text_encoder: str | None = None,
+                shards: int = 1) -> Bundle:
     """Train a ``model`` on the corpus' training split, index every item (both splits) and
     write the bundle to ``out``. Nothing at ``out`` changes unless the build succeeds.
     ``corpus`` may also be a list of texts or an image array (:func:`hashret.data.as_corpus`).
@@ -36,7 +38,9 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
     ``features`` (documents): ``tfidf`` (the default), ``minilm`` (a sentence encoder's
     vectors) or ``tfidf+minilm`` (TF-IDF, neighbours found with the encoder too; see
     :mod:`hashret.data.sentences`); ``text_encoder``: a local sentence-transformers model
-    folder in place of the packaged MiniLM."""
+    folder in place of the packaged MiniLM. ``shards`` > 1 splits the index into that many
+    shards of contiguous rows (:class:`~hashret.search.shards.ShardedIndex`), searched in
+    parallel threads and answering as one index."""
     corpus = as_corpus(corpus)
     check_build(out, bits, model, model_options, index_kind, index_params, features)
     start = time.perf_counter()
@@ -51,7 +55,8 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
     encode_seconds = time.perf_counter() - t
     _warn_empty(hm)
     t = time.perf_counter()
-    index = BinaryCodeIndex.build(codes, kind=index_kind, **(index_params or {}))
+    index = ShardedIndex.build(codes, kind=index_kind, shards=shards, **(index_params or {})) \
+        if shards > 1 else BinaryCodeIndex.build(codes, kind=index_kind, **(index_params or {}))
     index.warm_up()
     index_seconds = time.perf_counter() - t
     build = {"train": hm.report.to_dict(), "fit_seconds": round(fit_seconds, 2),
@@ -174,7 +179,7 @@ def remove_from_index(path, ids) -> Bundle:
                           for f in ("ids", "labels", "splits", "titles")))
     codes = bundle.codes[keep]
     # faiss ids are row numbers, so the index is built again over the rows that remain
-    index = BinaryCodeIndex.build(codes, kind=bundle.index.kind, **bundle.index.params)
+    index = build_like(bundle.index, codes)
     index.requested_kind = bundle.manifest["index"].get("requested", index.kind)
     kept = bundle.sentence_vectors()
     _rewrite(bundle, codes, np.asarray(bundle.embeddings())[keep], items, index,
@@ -183,7 +188,8 @@ def remove_from_index(path, ids) -> Bundle:
 
 
 def _rewrite(bundle: Bundle, codes, embeddings, items: ItemColumns,
-             index: BinaryCodeIndex, change: dict, sentence_vectors=None) -> None:
+             index: BinaryCodeIndex | ShardedIndex, change: dict,
+             sentence_vectors=None) -> None:
     """Write ``bundle`` again with other items, recording the change in the manifest so
     ``eval`` and ``check`` can read its items again (see ``sources.reopen_corpus``)."""
     record = dict(bundle.manifest["corpus"])

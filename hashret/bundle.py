@@ -4,7 +4,8 @@
 
     manifest.json       format version, bits, bit order, model, counts, checksums, versions
     config.json         model configuration       featurizer.json   vocabulary / image shape
-    model.safetensors   weights (tensors only)    index.faiss       the faiss binary index
+    model.safetensors   weights (tensors only)    index.faiss       the binary code index
+                        (a sharded index: index-00000.faiss, index-00001.faiss, ...)
     items.parquet       row, id, code, labels, split, title (faiss ids are the row numbers)
     embeddings.npy      float32 pre-binarisation codes, for exports with embeddings
     sentence_vectors.npy  (documents read through a sentence encoder) their float16 vectors
@@ -32,6 +33,7 @@ from .data.features import featurizer_from_dict
 from .fileio import file_sha256, files_sha256, fsync_path, recover_dir, replace_dir, temp_sibling
 from .search.health import code_health
 from .search.index import BinaryCodeIndex
+from .search.shards import ShardedIndex
 from .models.config import WEIGHTS_FILE, read_model_json
 
 if TYPE_CHECKING:
@@ -49,6 +51,16 @@ BIT_ORDER = "little"
 # allocate terabytes), so that file's checksum is verified on every load: a hash of 8 bytes
 # per item costs little beside reading it. Other files are parsed by strict readers.
 ALWAYS_HASHED = {INDEX_FILE}
+
+
+def shard_file(i: int) -> str:
+    """The file of shard ``i`` of a sharded index."""
+    return f"index-{i:05d}.faiss"
+
+
+def always_hashed(name: str) -> bool:
+    """Whether a bundle file is hashed on every open: the index file, or a shard's."""
+    return name in ALWAYS_HASHED or (name.startswith("index-") and name.endswith(".faiss"))
 
 
 def library_versions() -> dict:
@@ -161,7 +173,7 @@ def codes_from_column(col) -> np.ndarray:
 class Bundle:
     """A loaded index folder: manifest, model, faiss index and item table."""
 
-    def __init__(self, path: Path, manifest: dict, index: BinaryCodeIndex, items,
+    def __init__(self, path: Path, manifest: dict, index: BinaryCodeIndex | ShardedIndex, items,
                  featurizer, manifest_bytes: bytes | None = None, config: dict | None = None):
         self.path, self.manifest, self.index, self.items = Path(path), manifest, index, items
         self.featurizer = featurizer      # how an item becomes the model's input
@@ -294,7 +306,7 @@ class Bundle:
     @staticmethod
     def verify_files(path, manifest: dict, hashes: bool = False) -> list[str]:
         """Problems with the bundle's files: missing, wrong size, or a checksum mismatch
-        (every file with ``hashes``, else only :data:`ALWAYS_HASHED`). An empty list means the
+        (every file with ``hashes``, else only the index files, :func:`always_hashed`). An empty list means the
         files are as written. Files are hashed in parallel, a megabyte at a time."""
         problems = []
         if hashes and manifest.get("checksum") != manifest_checksum(manifest):
@@ -307,7 +319,7 @@ class Bundle:
             elif f.stat().st_size != info["size"]:
                 problems.append(f"{name} has {f.stat().st_size} bytes where the manifest says "
                                 f"{info['size']}")
-            elif hashes or name in ALWAYS_HASHED:
+            elif hashes or always_hashed(name):
                 to_hash.append((name, f, info["sha256"]))
         for (name, _, want), got in zip(to_hash, files_sha256([f for _, f, _ in to_hash])):
             if got != want:
@@ -381,7 +393,12 @@ class Bundle:
         except Exception as e:  # noqa: BLE001 - any field of the wrong kind
             raise BundleError(f"{path}: featurizer.json not understood ({type(e).__name__}: "
                               f"{str(e)[:80]}); rebuild the index") from None
-        index = BinaryCodeIndex.load(path / INDEX_FILE, mmap=mmap, gpu=gpu)
+        shards = manifest["index"].get("shards_files")
+        if shards:
+            index = ShardedIndex([BinaryCodeIndex.load(path / f, mmap=mmap, gpu=gpu)
+                                  for f in shards])
+        else:
+            index = BinaryCodeIndex.load(path / INDEX_FILE, mmap=mmap, gpu=gpu)
         try:
             items = pq.read_table(path / ITEMS_FILE)
             missing = {"id", "code", "labels", "split", "title"} - set(items.column_names)
@@ -446,7 +463,10 @@ class Bundle:
         try:
             tmp.mkdir()
             model.save(tmp)
-            index.save(tmp / INDEX_FILE)
+            index_files = [shard_file(i) for i in range(len(index.shards))] \
+                if isinstance(index, ShardedIndex) else [INDEX_FILE]
+            for name, part in zip(index_files, getattr(index, "shards", [index])):
+                part.save(tmp / name)
             model_hash = file_sha256(tmp / WEIGHTS_FILE)
             table = items_table(items.ids, codes, items.labels, items.splits, items.titles,
                                 metadata={"model_hash": model_hash,
@@ -464,10 +484,13 @@ class Bundle:
                 "model": {"kind": model.config.kind, "modality": model.modality,
                           "hash": model_hash, "bits_from": model.bits_from(),
                           "options": model.options()},
-                "index": {**index.describe(), "file": INDEX_FILE,
+                "index": {**index.describe(), "file": index_files[0],
+                          **({"shards_files": index_files} if len(index_files) > 1
+                             or isinstance(index, ShardedIndex) else {}),
                           "requested": getattr(index, "requested_kind", index.kind),
                           "bytes_per_item": round(
-                              (tmp / INDEX_FILE).stat().st_size / max(len(items), 1), 2)},
+                              sum((tmp / f).stat().st_size for f in index_files)
+                              / max(len(items), 1), 2)},
                 "counts": {"items": len(items), "train": int((splits == "train").sum()),
                            "test": int((splits == "test").sum()),
                            "labelled": int(sum(1 for ls in items.labels if ls))},

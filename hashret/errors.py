@@ -25,6 +25,7 @@ OPTIONS = frozenset({
     "seed", "limit", "index", "index_params", "out", "dataset", "text_column",
     "label_column", "id_column", "embedding_column", "image_column", "text", "file", "image",
     "vector", "item_id", "k", "radius", "features", "text_encoder", "prompt", "spark_master",
+    "shards",
     "rerank", "baselines", "queries", "steps", "code", "sample", "interpolate", "verify",
 })
 

@@ -89,6 +89,8 @@ def describe_index(ix: dict) -> str:
         text += f", chosen by {ix['requested']}"
     if ix.get("params"):
         text += ", " + ", ".join(f"{k}={v}" for k, v in ix["params"].items())
+    if ix.get("shards"):
+        text += f", in {ix['shards']} shards"
     if "bytes_per_item" in ix:
         text += f"; {ix['bytes_per_item']} B/item on disk"
     return text

@@ -72,6 +72,9 @@ from .options import corpus_options, index_dir_argument, index_params
 @click.option("--index-param", "index_param", multiple=True, metavar="NAME=VALUE",
               help="Index parameter, repeatable: mih substrings; hnsw M, ef_search, "
                    "ef_construction; ivf nlist, nprobe.")
+@click.option("--shards", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Split the index into N shards of contiguous rows, searched in parallel "
+                   "threads and answering as one index (the same hits, in the same order).")
 @click.option("--no-verify-on-open", is_flag=True,
               help="Record that opening the index checks its files' sizes and the index "
                    "file, not every file's SHA-256 checksum: for an index too large to hash "
@@ -90,8 +93,8 @@ from .options import corpus_options, index_dir_argument, index_params
 @corpus_options
 @click.pass_context
 def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, mirror, rotation,
-          epochs, device, seed, limit, index_kind, index_param, no_verify_on_open, features,
-          text_encoder, as_json, columns):
+          epochs, device, seed, limit, index_kind, index_param, shards, no_verify_on_open,
+          features, text_encoder, as_json, columns):
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label, under train/ and
@@ -124,7 +127,7 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
                          seed=seed, index_kind=index_kind, index_params=params,
                          model_options=options, progress=not quiet,
                          verify_on_open=not no_verify_on_open, features=features,
-                         text_encoder=text_encoder)
+                         text_encoder=text_encoder, shards=shards)
     if as_json:
         echo_json(bundle.manifest)
         return
