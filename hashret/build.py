@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from . import defaults
-from .bundle import Bundle, ItemColumns, corpus_record, id_type
+from .bundle import Bundle
+from .items import ItemColumns, corpus_record, id_type
 from .data import as_corpus
 from .data.corpus import Corpus
 from .data.sentences import SentenceFeaturizer
@@ -137,7 +138,8 @@ def add_to_index(path, corpus: Corpus, progress: bool = True) -> Bundle:
     kept = bundle.sentence_vectors()
     vectors = None if kept is None else np.concatenate([kept, sentence_vectors(model, corpus)])
     _rewrite(bundle, np.concatenate([bundle.codes, codes]),
-             np.concatenate([bundle.embeddings(), emb]), items, index, change, vectors)
+             np.concatenate([bundle.embeddings(), emb]) if bundle.keeps_embeddings else None,
+             items, index, change, vectors)
     bundle = Bundle.load(path)
     warn_health(bundle.manifest["health"])
     return bundle
@@ -182,7 +184,9 @@ def remove_from_index(path, ids) -> Bundle:
     index = build_like(bundle.index, codes)
     index.requested_kind = bundle.manifest["index"].get("requested", index.kind)
     kept = bundle.sentence_vectors()
-    _rewrite(bundle, codes, np.asarray(bundle.embeddings())[keep], items, index,
+    _rewrite(bundle, codes,
+             np.asarray(bundle.embeddings())[keep] if bundle.keeps_embeddings else None,
+             items, index,
              {"remove": wanted}, None if kept is None else np.asarray(kept)[keep])
     return Bundle.load(path)
 

@@ -21,7 +21,6 @@ import json
 import platform
 import shutil
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +33,7 @@ from .fileio import file_sha256, files_sha256, fsync_path, recover_dir, replace_
 from .search.health import code_health
 from .search.index import BinaryCodeIndex
 from .search.shards import ShardedIndex
+from .items import BIT_ORDER, ItemColumns, codes_from_column, id_type, items_table
 from .models.config import WEIGHTS_FILE, read_model_json
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ FORMAT_VERSION = 1
 MANIFEST, INDEX_FILE, ITEMS_FILE, EMBEDDINGS_FILE = "manifest.json", "index.faiss", \
     "items.parquet", "embeddings.npy"
 SENTENCE_VECTORS_FILE = "sentence_vectors.npy"
-BIT_ORDER = "little"
 # faiss trusts the sizes written inside an index file (a damaged count can make it try to
 # allocate terabytes), so that file's checksum is verified on every load: a hash of 8 bytes
 # per item costs little beside reading it. Other files are parsed by strict readers.
@@ -72,76 +71,6 @@ def library_versions() -> dict:
             "pyarrow": pyarrow.__version__}
 
 
-def id_type(ids) -> str:
-    return "int64" if all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
-                          for i in ids) else "string"
-
-
-def items_table(ids, codes: np.ndarray, labels, splits, titles, embeddings=None,
-                metadata: dict | None = None, id_kind: str | None = None):
-    """The Parquet table of items: ``id``, ``code`` (fixed_size_binary), ``labels``
-    (list<string>), ``split``, ``title`` and optionally ``embedding``. ``id_kind``
-    (``int64``/``string``) fixes the id type when the table is one batch of many."""
-    import pyarrow as pa
-    n, width = codes.shape
-    kind = id_kind or id_type(ids)
-    cols = {
-        "id": pa.array([int(i) for i in ids], pa.int64()) if kind == "int64"
-        else pa.array([str(i) for i in ids], pa.string()),
-        "code": pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(width), n, [None, pa.py_buffer(np.ascontiguousarray(codes).tobytes())]),
-        "labels": pa.array([[str(x) for x in ls] for ls in labels], pa.list_(pa.string())),
-        "split": pa.array(list(splits), pa.string()),
-        "title": pa.array([str(t) for t in titles], pa.string()),
-    }
-    if embeddings is not None:
-        k = embeddings.shape[1]
-        flat = pa.array(np.ascontiguousarray(embeddings, np.float32).reshape(-1))
-        cols["embedding"] = pa.FixedSizeListArray.from_arrays(flat, k)
-    table = pa.table(cols)
-    meta = {"n_bits": str(width * 8), "bit_order": BIT_ORDER}
-    meta.update({k: str(v) for k, v in (metadata or {}).items()})
-    return table.replace_schema_metadata({k.encode(): v.encode() for k, v in meta.items()})
-
-
-@dataclass
-class ItemColumns:
-    """What ``items.parquet`` holds for each item beside its code."""
-    ids: list
-    labels: list
-    splits: list
-    titles: list
-
-    @classmethod
-    def of(cls, corpus) -> "ItemColumns":
-        return cls(list(corpus.ids), list(corpus.labels), list(corpus.splits),
-                   list(corpus.titles))
-
-    @classmethod
-    def of_table(cls, items) -> "ItemColumns":
-        """The columns of a bundle's item table."""
-        return cls(items.column("id").to_pylist(), items.column("labels").to_pylist(),
-                   items.column("split").to_pylist(), items.column("title").to_pylist())
-
-    def __add__(self, other: "ItemColumns") -> "ItemColumns":
-        return ItemColumns(self.ids + other.ids, self.labels + other.labels,
-                           self.splits + other.splits, self.titles + other.titles)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-
-def corpus_record(corpus) -> dict:
-    """How to read ``corpus`` again (``hashret eval`` and ``check`` do), for the manifest:
-    a path as an absolute one, so it is found from any working folder."""
-    source = corpus.source
-    if source and Path(source).exists():
-        source = str(Path(source).resolve())
-    return {"source": source, "dataset": corpus.meta.get("dataset"),
-            "reader": corpus.meta.get("reader", {}), "limit": corpus.meta.get("limit"),
-            "limit_seed": corpus.meta.get("limit_seed")}
-
-
 def manifest_checksum(manifest: dict) -> str:
     """SHA-256 of the manifest's content without its ``checksum`` field (canonical JSON)."""
     import hashlib
@@ -160,14 +89,6 @@ def _read_bytes(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
-
-
-def codes_from_column(col) -> np.ndarray:
-    """A ``fixed_size_binary`` column as a (n, width) uint8 array."""
-    col = col.combine_chunks() if hasattr(col, "combine_chunks") else col
-    width = col.type.byte_width
-    buf = np.frombuffer(col.buffers()[1], np.uint8)
-    return buf[col.offset * width:(col.offset + len(col)) * width].reshape(-1, width).copy()
 
 
 class Bundle:
@@ -267,8 +188,16 @@ class Bundle:
             return None
         return self.embeddings(SENTENCE_VECTORS_FILE)
 
+    @property
+    def keeps_embeddings(self) -> bool:
+        """Whether the bundle holds its items' embeddings (a Spark build keeps none)."""
+        return EMBEDDINGS_FILE in self.manifest.get("files", {EMBEDDINGS_FILE: 0})
+
     def embeddings(self, name: str = EMBEDDINGS_FILE) -> np.ndarray:
         path = self.path / name
+        if name == EMBEDDINGS_FILE and not self.keeps_embeddings:
+            raise UsageError(f"the index {self.path} keeps no embeddings (it was built on "
+                             "Spark): export its codes without them")
         try:
             return np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as e:
@@ -472,7 +401,8 @@ class Bundle:
                                 metadata={"model_hash": model_hash,
                                           "format_version": FORMAT_VERSION})
             pq.write_table(table, tmp / ITEMS_FILE)
-            np.save(tmp / EMBEDDINGS_FILE, np.ascontiguousarray(embeddings, np.float32))
+            if embeddings is not None:       # a Spark build keeps none
+                np.save(tmp / EMBEDDINGS_FILE, np.ascontiguousarray(embeddings, np.float32))
             if sentence_vectors is not None:
                 np.save(tmp / SENTENCE_VECTORS_FILE,
                         np.ascontiguousarray(sentence_vectors, np.float16))

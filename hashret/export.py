@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .bundle import Bundle, id_type, items_table
+from .bundle import Bundle
+from .items import id_type, items_table
 from .errors import UsageError
 from .fileio import atomic_file
 from .progress import progress_bar

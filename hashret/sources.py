@@ -8,6 +8,10 @@ from .errors import CorpusError, UsageError
 def read_recorded(info: dict):
     """A corpus read again the way a build (or an addition) read it."""
     from .data import limit_rows, load_dataset, read_corpus
+    if info.get("spark"):
+        raise CorpusError(f"the index was built on Spark from {info.get('source')}, which is "
+                          "not read again on one machine; skip the baselines "
+                          "({baselines:False})")
     if info.get("dataset"):
         corpus = load_dataset(info["dataset"])
     else:

@@ -24,7 +24,8 @@ import numpy as np
 
 def synthetic_index(n: int, out: Path) -> Path:
     from hashret import HashModel, load_dataset
-    from hashret.bundle import Bundle, ItemColumns
+    from hashret.bundle import Bundle
+    from hashret.items import ItemColumns
     from hashret.data import limit_rows
     from hashret.search.index import BinaryCodeIndex
     model = HashModel(kind="linear", bits=64).fit(limit_rows(load_dataset("reuters"), 500),

@@ -1,4 +1,7 @@
 import json
+import os
+import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -61,3 +64,31 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Brute-force Hamming distances between packed code sets (m, n)."""
     x = np.unpackbits(a, axis=1)[:, None, :] != np.unpackbits(b, axis=1)[None, :, :]
     return x.sum(-1)
+
+
+# --- Spark -----------------------------------------------------------------------------------
+# Spark needs Java 17 or later (Debian's openjdk-17-jre-headless; .ci/run installs it). Where
+# no java is found the tests that use the session are skipped with that reason, except when
+# HASHRET_REQUIRE_SPARK is set (as .ci/run sets it), where its absence fails them.
+HAVE_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    if not HAVE_JAVA:
+        if os.environ.get("HASHRET_REQUIRE_SPARK"):
+            raise RuntimeError("the Spark tests need Java 17 or later: apt-get install "
+                               "openjdk-17-jre-headless")
+        pytest.skip("needs Java 17 or later (apt-get install openjdk-17-jre-headless)")
+    from pyspark.sql import SparkSession
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (SparkSession.builder.master("local[2,3]")
+               .appName("hashret-tests").config("spark.ui.enabled", "false")
+               .config("spark.driver.host", "127.0.0.1")
+               .config("spark.driver.bindAddress", "127.0.0.1")
+               .config("spark.sql.shuffle.partitions", "2")
+               # small Arrow batches: a partition is encoded in several
+               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "64")
+               .getOrCreate())
+    yield session
+    session.stop()

@@ -72,9 +72,21 @@ from .options import corpus_options, index_dir_argument, index_params
 @click.option("--index-param", "index_param", multiple=True, metavar="NAME=VALUE",
               help="Index parameter, repeatable: mih substrings; hnsw M, ef_search, "
                    "ef_construction; ivf nlist, nprobe.")
-@click.option("--shards", default=1, show_default=True, type=click.IntRange(min=1),
+@click.option("--shards", type=click.IntRange(min=1),
               help="Split the index into N shards of contiguous rows, searched in parallel "
-                   "threads and answering as one index (the same hits, in the same order).")
+                   "threads and answering as one index (the same hits, in the same order). "
+                   "Default 1; with --spark, Spark's default parallelism.")
+@click.option("--spark", is_flag=True,
+              help="Build on Apache Spark (pip install \"hashret[spark]\", and Java 17 or "
+                   "later): CORPUS is Parquet, JSON lines or CSV, a file or a folder of them, "
+                   "with an id column; the model trains on the driver on --sample rows, the "
+                   "executors encode every row, and the index is written in shards. The index "
+                   "keeps no embeddings.")
+@click.option("--spark-master", default="local[*]", show_default=True,
+              help="With --spark: local[N] runs N cores of this machine; a cluster's URL "
+                   "(spark://HOST:7077, yarn, k8s://...) runs there.")
+@click.option("--sample", type=click.IntRange(min=1),
+              help="With --spark: rows drawn at random for training (default 100,000).")
 @click.option("--no-verify-on-open", is_flag=True,
               help="Record that opening the index checks its files' sizes and the index "
                    "file, not every file's SHA-256 checksum: for an index too large to hash "
@@ -93,8 +105,8 @@ from .options import corpus_options, index_dir_argument, index_params
 @corpus_options
 @click.pass_context
 def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, mirror, rotation,
-          epochs, device, seed, limit, index_kind, index_param, shards, no_verify_on_open,
-          features, text_encoder, as_json, columns):
+          epochs, device, seed, limit, index_kind, index_param, shards, spark, spark_master,
+          sample, no_verify_on_open, features, text_encoder, as_json, columns):
     """Train a model on CORPUS and index every item.
 
     CORPUS is a folder (text files or images, one sub-folder per label, under train/ and
@@ -112,26 +124,63 @@ def build(ctx, corpus, dataset, out, bits, model_kind, noise, labels_fraction, m
     reuters) picks an embedded corpus. The model trains on the training split when the
     corpus has one; the index holds all items.
     """
-    from ..build import build_index, check_build
-    from ..sources import read_source
+    from ..build import check_build
     options = {k: v for k, v in (("noise", noise), ("labels_fraction", labels_fraction),
                                  ("mirror", mirror), ("rotation", rotation)) if v is not None}
     params = index_params(index_param)
     check_build(out, bits, model_kind, options, index_kind, params, features)   # before reading
-    c = read_source(corpus, dataset, columns, limit, seed)
     quiet = ctx.obj["quiet"]
-    if not quiet:
-        click.echo(f"read {count(len(c), c.modality + ' item')} from {c.source}; training a "
-                   f"{bits}-bit {model_kind} model", err=True)
-    bundle = build_index(c, out, bits=bits, model=model_kind, epochs=epochs, device=device,
-                         seed=seed, index_kind=index_kind, index_params=params,
-                         model_options=options, progress=not quiet,
-                         verify_on_open=not no_verify_on_open, features=features,
-                         text_encoder=text_encoder, shards=shards)
+    if spark:
+        bundle = _build_on_spark(corpus, out, bits, model_kind, options, epochs, device, seed,
+                                 index_kind, params, shards, spark_master, sample, limit,
+                                 dataset, features, columns, quiet)
+    else:
+        if sample is not None:
+            raise click.UsageError("--sample goes with --spark; on one machine --limit N "
+                                   "samples the corpus")
+        bundle = _build_here(corpus, dataset, out, bits, model_kind, options, epochs, device,
+                             seed, limit, index_kind, params, shards or 1, no_verify_on_open,
+                             features, text_encoder, columns, quiet)
     if as_json:
         echo_json(bundle.manifest)
         return
     click.echo("\n".join(build_lines(out, bundle.summary())))
+
+
+def _build_on_spark(corpus, out, bits, model_kind, options, epochs, device, seed, index_kind,
+                    params, shards, spark_master, sample, limit, dataset, features, columns,
+                    quiet):
+    from ..spark.build import SAMPLE, build_index
+    from ..spark.encode import session
+    if corpus is None or dataset or limit or features:
+        given = "--dataset" if dataset else "--limit" if limit else \
+            "--features" if features else "no CORPUS"
+        raise click.UsageError(f"--spark builds from a CORPUS of Parquet, JSON lines or CSV "
+                               f"files and reads no {given}")
+    if not quiet:
+        click.echo(f"building a {bits}-bit {model_kind} index of {corpus} on Spark "
+                   f"({spark_master})", err=True)
+    return build_index(session(spark_master, progress=not quiet), corpus, out, bits=bits,
+                       model=model_kind, sample=sample or SAMPLE, shards=shards,
+                       epochs=epochs, seed=seed, device=device, model_options=options,
+                       index_kind=index_kind, index_params=params, progress=not quiet,
+                       **columns)
+
+
+def _build_here(corpus, dataset, out, bits, model_kind, options, epochs, device, seed, limit,
+                index_kind, params, shards, no_verify_on_open, features, text_encoder,
+                columns, quiet):
+    from ..build import build_index
+    from ..sources import read_source
+    c = read_source(corpus, dataset, columns, limit, seed)
+    if not quiet:
+        click.echo(f"read {count(len(c), c.modality + ' item')} from {c.source}; training a "
+                   f"{bits}-bit {model_kind} model", err=True)
+    return build_index(c, out, bits=bits, model=model_kind, epochs=epochs, device=device,
+                       seed=seed, index_kind=index_kind, index_params=params,
+                       model_options=options, progress=not quiet,
+                       verify_on_open=not no_verify_on_open, features=features,
+                       text_encoder=text_encoder, shards=shards)
 
 
 @cli.command()

@@ -1,8 +1,8 @@
 """Encoding a Spark DataFrame with an index's model, partition by partition.
 
-The bundle folder is shipped to the executors once (``SparkContext.addFile``); each Python
-worker opens it once, its checksums verified, and encodes Arrow record batches with the same
-model and featurizer as ``hashret encode``, so both give the same codes. Nothing is
+The model's files are shipped to the executors once (``SparkContext.addFile``); each Python
+worker opens them once, the weights' checksum verified, and encodes Arrow record batches
+with the same model and featurizer as ``hashret encode``, so both give the same codes. Nothing is
 collected on the driver: the result is a DataFrame of ``id``, ``code`` (``bits / 8`` bytes)
 and, if asked, ``embedding``.
 """
@@ -16,12 +16,14 @@ import tempfile
 from pathlib import Path
 
 from ..bundle import Bundle
+from ..models.config import CONFIG_FILE, FEATURIZER_FILE, WEIGHTS_FILE
 from ..data.corpus import IMAGE, TEXT, VECTOR
 from ..errors import CorpusError, HashretError, UsageError
 
 # the column option each modality reads
 COLUMN_OF = {TEXT: "text_column", IMAGE: "image_column", VECTOR: "embedding_column"}
-_OPENED: dict = {}            # on a worker: (bundle name, checksum) -> the bundle's model
+_OPENED: dict = {}            # on a worker: (folder name, weights' SHA-256) -> the model
+MODEL_FILES = (CONFIG_FILE, FEATURIZER_FILE, WEIGHTS_FILE)
 READERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
 
 
@@ -29,7 +31,7 @@ def session(master: str = "local[*]", progress: bool = True):
     """A Spark session for the command line: ``master`` (``local[N]``: N cores of this
     machine, its driver on 127.0.0.1 with no web UI) with Spark's console progress bar, its
     Python workers running this Python."""
-    _require_pyspark()
+    require_pyspark()
     from pyspark.sql import SparkSession
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(master).appName("hashret") \
@@ -47,7 +49,7 @@ def session(master: str = "local[*]", progress: bool = True):
     return spark
 
 
-def _require_pyspark():
+def require_pyspark():
     try:
         import pyspark  # noqa: F401
     except ImportError:
@@ -55,7 +57,7 @@ def _require_pyspark():
                          "Java 17 or later, e.g. Debian's openjdk-17-jre-headless)") from None
 
 
-def _check_column(df, name: str, wanted: str, option: str) -> None:
+def check_column(df, name: str, wanted: str, option: str) -> None:
     """Refuse a column the DataFrame lacks or whose type the modality cannot read."""
     from pyspark.sql import types as T
     fields = {f.name: f.dataType for f in df.schema.fields}
@@ -82,7 +84,7 @@ def encode(df, bundle_dir, *, text_column: str | None = None, image_column: str 
     are in ``text_column`` (strings), ``image_column`` (encoded image bytes) or
     ``embedding_column`` (arrays of numbers), whichever the index's modality reads (default:
     :func:`default_column`). Lazy, as Spark is: nothing runs before an action."""
-    _require_pyspark()
+    require_pyspark()
     from pyspark.sql import types as T
     bundle = Bundle.load(bundle_dir, with_model=False)
     modality = bundle.modality
@@ -99,17 +101,14 @@ def encode(df, bundle_dir, *, text_column: str | None = None, image_column: str 
     if column is None:
         raise UsageError(f"name the DataFrame's column of {modality} items with {{{option}}} "
                          f"(columns: {', '.join(df.columns)})", option=option)
-    _check_column(df, column, modality, option)
+    check_column(df, column, modality, option)
     if id_column not in df.columns:
         raise UsageError(f"{{id_column:{id_column}}} is not a column of the DataFrame "
                          f"(columns: {', '.join(df.columns)})", option="id_column")
     if id_column == column:
         raise UsageError("the {id_column} and the items' column are one column",
                          option="id_column")
-    sc = df.sparkSession.sparkContext
-    path = bundle.path.resolve()
-    sc.addFile(str(path), recursive=True)
-    key = (path.name, bundle.manifest.get("checksum"))
+    key = ship_model(df.sparkSession.sparkContext, bundle.path, bundle.manifest["model"]["hash"])
     fields = [T.StructField("id", df.schema[id_column].dataType, True),
               T.StructField("code", T.BinaryType(), False)]
     if with_embeddings:
@@ -135,22 +134,55 @@ def default_column(df, modality: str) -> str | None:
     return binary[0] if modality == IMAGE and len(binary) == 1 else None
 
 
+_SHIPPED: set = set()         # on the driver: (application, folder name) already added
+_SHIP_DIR: Path | None = None
+
+
+def ship_model(sc, folder, weights_hash: str) -> tuple[str, str]:
+    """Send a model's files (configuration, featurizer, weights: not an index's codes) to
+    the executors once, in a folder named by its weights' SHA-256, so models of two indexes
+    never meet under one name; returns the key :func:`_model` opens it by."""
+    name = f"hashret-model-{weights_hash[:16]}"
+    if (sc.applicationId, name) not in _SHIPPED:
+        # executors fetch the files when their tasks start: the copy stays until this
+        # process ends
+        shipped = _ship_dir() / name
+        if not shipped.exists():
+            shipped.mkdir()
+            for f in MODEL_FILES:
+                shutil.copy2(Path(folder) / f, shipped / f)
+        sc.addFile(str(shipped), recursive=True)
+        _SHIPPED.add((sc.applicationId, name))
+    return name, weights_hash
+
+
+def _ship_dir() -> Path:
+    global _SHIP_DIR
+    if _SHIP_DIR is None:
+        import atexit
+        _SHIP_DIR = Path(tempfile.mkdtemp(prefix="hashret-spark-models."))
+        atexit.register(shutil.rmtree, _SHIP_DIR, True)
+    return _SHIP_DIR
+
+
 def _model(key):
-    """The bundle's model on this worker, opened (and verified) once."""
+    """The model on this worker, opened once, its weights checked against their SHA-256."""
     if key not in _OPENED:
         from pyspark import SparkFiles
-        bundle = Bundle.load(SparkFiles.get(key[0]))
-        if bundle.manifest.get("checksum") != key[1]:
-            raise HashretError(f"the index {key[0]} changed after the job started; run it "
-                               "again")
-        _OPENED[key] = bundle.model
+        from ..fileio import file_sha256
+        from ..models import HashModel
+        folder = Path(SparkFiles.get(key[0]))
+        if file_sha256(folder / WEIGHTS_FILE) != key[1]:
+            raise HashretError(f"the model {key[0]} reached this executor damaged; run the "
+                               "job again")
+        _OPENED[key] = HashModel.load(folder)
     return _OPENED[key]
 
 
 def encode_batches(batches, key, id_column: str, column: str, modality: str,
-                   with_embeddings: bool):
+                   with_embeddings: bool, keep: tuple = ()):
     """Arrow record batches of ``id_column`` and ``column`` -> record batches of id, code and
-    embedding (what runs on the executors)."""
+    embedding, then the ``keep`` columns as they were (what runs on the executors)."""
     import numpy as np
     import pyarrow as pa
     model = None
@@ -171,6 +203,8 @@ def encode_batches(batches, key, id_column: str, column: str, modality: str,
         if with_embeddings:
             arrays.append(pa.array(list(emb.astype(np.float32)), pa.list_(pa.float32())))
             names.append("embedding")
+        arrays += [batch.column(c) for c in keep]
+        names += list(keep)
         yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
@@ -207,7 +241,7 @@ def encode_files(spark, bundle_dir, corpus, out, *, text_column: str | None = No
     """Read ``corpus`` (Parquet, JSON lines or CSV: a file or a folder) with Spark, encode
     it (:func:`encode`) and write the codes to ``out``, a folder of Parquet parts, replaced
     only once every part is written; returns the rows written."""
-    _require_pyspark()
+    require_pyspark()
     corpus, out = Path(corpus), Path(out)
     if not corpus.exists():
         raise UsageError(f"corpus {corpus} does not exist")

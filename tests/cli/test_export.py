@@ -3,7 +3,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hashret.bundle import codes_from_column
+from hashret.items import codes_from_column
 from hashret.search.bits import unpack_bits
 
 

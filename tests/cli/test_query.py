@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import torch
 
 from hashret import Bundle, Retriever
-from hashret.bundle import codes_from_column
+from hashret.items import codes_from_column
 from hashret.search.bits import unpack_bits
 
 from conftest import hamming

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hashret import Bundle, Retriever
-from hashret.bundle import codes_from_column
+from hashret.items import codes_from_column
 from hashret.serve import create_app
 
 from conftest import hamming

@@ -14,7 +14,7 @@ LAYERS = {
     "nets": 2,
     "training": 3,
     "models": 4,
-    "bundle": 5, "summary": 5,
+    "bundle": 5, "summary": 5, "items": 5,
     "build": 6, "retriever": 6, "export": 6, "eval": 6, "applications": 6, "pictures": 6,
     "check": 6, "sources": 6, "colorize": 6,
     "serve": 7, "spark": 7,

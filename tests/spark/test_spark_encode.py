@@ -1,13 +1,6 @@
 """Encoding on Spark (local mode, 2 cores): the same codes as ``hashret encode``, no row lost
-or doubled when a task fails and is retried, one clear error for bad input.
-
-Needs Java 17 or later (Debian's openjdk-17-jre-headless; .ci/run installs it). Where no
-``java`` is found the tests are skipped with that reason, except when HASHRET_REQUIRE_SPARK
-is set (as .ci/run sets it), where its absence fails them."""
+or doubled when a task fails and is retried, one clear error for bad input."""
 import io
-import os
-import shutil
-import sys
 
 import numpy as np
 import pyarrow as pa
@@ -15,28 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-HAVE_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
-if not HAVE_JAVA and os.environ.get("HASHRET_REQUIRE_SPARK"):
-    raise RuntimeError("the Spark tests need Java 17 or later: apt-get install "
-                       "openjdk-17-jre-headless")
-pytestmark = pytest.mark.skipif(not HAVE_JAVA, reason="needs Java 17 or later (apt-get "
-                                "install openjdk-17-jre-headless)")
-
-from hashret.errors import CorpusError, UsageError  # noqa: E402
-from hashret.spark import encode, encode_files  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from pyspark.sql import SparkSession
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (SparkSession.builder.master("local[2,3]")       # 2 cores, 3 tries a task
-               .appName("hashret-tests").config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "64")
-               .getOrCreate())
-    yield session
-    session.stop()
+from hashret.errors import CorpusError, UsageError
+from hashret.spark import encode, encode_files
 
 
 def _codes(table_or_df) -> dict:
