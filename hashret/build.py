@@ -41,7 +41,7 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
     :mod:`hashret.data.sentences`); ``text_encoder``: a local sentence-transformers model
     folder in place of the packaged MiniLM. ``shards`` > 1 splits the index into that many
     shards of contiguous rows (:class:`~hashret.search.shards.ShardedIndex`), searched in
-    parallel threads and answering as one index."""
+    turn and answering as one index."""
     corpus = as_corpus(corpus)
     check_build(out, bits, model, model_options, index_kind, index_params, features)
     start = time.perf_counter()

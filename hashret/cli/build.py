@@ -73,8 +73,8 @@ from .options import corpus_options, index_dir_argument, index_params
               help="Index parameter, repeatable: mih substrings; hnsw M, ef_search, "
                    "ef_construction; ivf nlist, nprobe.")
 @click.option("--shards", type=click.IntRange(min=1),
-              help="Split the index into N shards of contiguous rows, searched in parallel "
-                   "threads and answering as one index (the same hits, in the same order). "
+              help="Split the index into N shards of contiguous rows, searched in turn and "
+                   "answering as one index (the same hits, in the same order). "
                    "Default 1; with --spark, Spark's default parallelism.")
 @click.option("--spark", is_flag=True,
               help="Build on Apache Spark (pip install \"hashret[spark]\", and Java 17 or "

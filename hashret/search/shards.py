@@ -1,15 +1,17 @@
 """:class:`ShardedIndex`: several :class:`~hashret.search.index.BinaryCodeIndex` shards that
 answer as one index over their codes laid end to end.
 
-Each shard answers a query on its own (in threads: the search kernels release the GIL) and
-the answers are merged. A single index orders hits by (distance, insertion position); every
+Each shard answers a query on its own and the answers are merged. Shards are searched one
+after the other by default: each shard's scan already runs on every core
+(:mod:`hashret.search.threads`), and shards in threads of their own only crowd the cores
+(docs/BENCHMARKS.md, "Spark and shards"); ``threads`` > 1 searches that many at once, for
+shards whose kernels are serial or on a machine with cores to spare. A single index orders hits by (distance, insertion position); every
 shard orders its own hits so, and the merge takes them in shard order with a stable sort on
 distance, so ties come out as one index over the same codes would give them.
 """
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -34,7 +36,7 @@ class ShardedIndex:
     >>> dist, ids = index.search(query_codes, k=10)       # as BinaryCodeIndex.search
     """
 
-    def __init__(self, shards: list[BinaryCodeIndex], threads: int | None = None):
+    def __init__(self, shards: list[BinaryCodeIndex], threads: int = 1):
         if not shards:
             raise UsageError("a sharded index needs at least one shard")
         bits = {s.bits for s in shards}
@@ -45,7 +47,7 @@ class ShardedIndex:
         self.bits = bits.pop()
         self.kind = kinds.pop()
         self.params = dict(shards[0].params)
-        self.threads = max(1, min(len(shards), threads or os.cpu_count() or 1))
+        self.threads = max(1, min(len(shards), int(threads)))
 
     @classmethod
     def build(cls, codes, ids=None, kind: str = "flat", shards: int = 2,
@@ -90,7 +92,7 @@ class ShardedIndex:
                 return
 
     def _each(self, call):
-        """``call(shard)`` for every shard, in shard order, in threads."""
+        """``call(shard)`` for every shard, in shard order (in ``threads`` threads)."""
         if self.threads == 1 or len(self.shards) == 1:
             return [call(s) for s in self.shards]
         with ThreadPoolExecutor(self.threads) as pool:

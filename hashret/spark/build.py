@@ -15,7 +15,7 @@ from ..bundle import Bundle
 from ..items import ItemColumns
 from ..data.corpus import IMAGE, TEXT, VECTOR, Corpus
 from ..errors import CorpusError, UsageError
-from .encode import (check_column, default_column, encode_batches, reader_of,
+from .encode import (check_column, default_column, encode_batches, read_frame,
                      require_pyspark, ship_model, task_error)
 
 log = logging.getLogger("hashret")
@@ -109,11 +109,7 @@ def build_index(spark, corpus, out, *, bits: int = 64, model: str = "deep",
     from pyspark.sql import types as T
     check_build(out, bits, model, model_options, index_kind, index_params)
     corpus = Path(corpus)
-    if not corpus.exists():
-        raise UsageError(f"corpus {corpus} does not exist")
-    kind = reader_of(corpus)
-    reader = spark.read.option("header", "true") if kind == "csv" else spark.read
-    df = getattr(reader, kind)(str(corpus))
+    df = read_frame(spark, corpus)
     source = str(corpus.resolve())
     modality, column, _ = modality_of(df, text_column, image_column, embedding_column)
     id_column = id_column or "id"

@@ -2,9 +2,10 @@
 
 The model's files are shipped to the executors once (``SparkContext.addFile``); each Python
 worker opens them once, the weights' checksum verified, and encodes Arrow record batches
-with the same model and featurizer as ``hashret encode``, so both give the same codes. Nothing is
-collected on the driver: the result is a DataFrame of ``id``, ``code`` (``bits / 8`` bytes)
-and, if asked, ``embedding``.
+with the same model and featurizer as ``hashret encode``, so both give the same codes (images
+of differing sizes are brought to the common size of their Arrow batch, not of the corpus).
+Nothing is collected on the driver: the result is a DataFrame of ``id``, ``code`` (``bits /
+8`` bytes) and, if asked, ``embedding``.
 """
 
 from __future__ import annotations
@@ -224,15 +225,24 @@ def _items(cells, modality: str, ids):
     return images_from_sources(cells.to_pylist(), [f"id {i}" for i in ids.to_pylist()])
 
 
-def reader_of(path: Path) -> str:
-    """The Spark reader of a corpus file, or of a folder of files of one kind."""
+def read_frame(spark, corpus):
+    """The DataFrame of a corpus Spark reads: a Parquet, JSON lines or CSV (with a header
+    row) file, or a folder of files of one of those kinds."""
+    path = Path(corpus)
+    if not path.exists():
+        raise UsageError(f"corpus {path} does not exist")
     suffixes = {p.suffix.lower() for p in path.iterdir() if p.suffix.lower() in READERS} \
         if path.is_dir() else {path.suffix.lower()}
     kinds = {READERS[s] for s in suffixes if s in READERS}
     if len(kinds) != 1:
         raise UsageError(f"{path}: Spark reads Parquet, JSON lines or CSV corpora (a file, or "
                          "a folder of files of one kind)")
-    return kinds.pop()
+    kind = kinds.pop()
+    reader = spark.read.option("header", "true") if kind == "csv" else spark.read
+    df = getattr(reader, kind)(str(path))
+    if not df.columns:
+        raise CorpusError(f"{path} holds no rows")
+    return df
 
 
 def encode_files(spark, bundle_dir, corpus, out, *, text_column: str | None = None,
@@ -242,17 +252,10 @@ def encode_files(spark, bundle_dir, corpus, out, *, text_column: str | None = No
     it (:func:`encode`) and write the codes to ``out``, a folder of Parquet parts, replaced
     only once every part is written; returns the rows written."""
     require_pyspark()
-    corpus, out = Path(corpus), Path(out)
-    if not corpus.exists():
-        raise UsageError(f"corpus {corpus} does not exist")
-    kind = reader_of(corpus)
-    reader = spark.read.option("header", "true") if kind == "csv" else spark.read
-    df = getattr(reader, kind)(str(corpus))
-    if not df.columns:
-        raise CorpusError(f"{corpus} holds no rows")
-    codes = encode(df, bundle_dir, text_column=text_column, image_column=image_column,
-                   embedding_column=embedding_column, id_column=id_column,
-                   with_embeddings=with_embeddings)
+    out = Path(out)
+    codes = encode(read_frame(spark, corpus), bundle_dir, text_column=text_column,
+                   image_column=image_column, embedding_column=embedding_column,
+                   id_column=id_column, with_embeddings=with_embeddings)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

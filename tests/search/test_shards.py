@@ -15,11 +15,11 @@ def _codes(n, nbytes, seed=0):
 
 
 @pytest.mark.parametrize("kind", ["flat", "hash", "mih"])
-@pytest.mark.parametrize("shards", [2, 3, 7])
-def test_shards_answer_as_one_index(kind, shards):
+@pytest.mark.parametrize("shards, threads", [(2, 1), (3, 3), (7, 1), (7, 4)])
+def test_shards_answer_as_one_index(kind, shards, threads):
     db, q = _codes(301, 2, 1), _codes(25, 2, 2)
     one = BinaryCodeIndex.build(db, kind=kind)
-    many = ShardedIndex.build(db, kind=kind, shards=shards)
+    many = ShardedIndex(ShardedIndex.build(db, kind=kind, shards=shards).shards, threads)
     assert many.ntotal == 301 and len(many.shards) == shards and many.kind == kind
     for k in (1, 10, 400):                           # 400: more than the index holds
         d1, i1 = one.search(q, k)
