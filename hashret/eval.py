@@ -113,6 +113,62 @@ def pca_itq_encoder(sample, bits, seed=0):
     return encode, used
 
 
+PIPELINE_COMPONENTS = 64     # the label pipeline's unsupervised part: principal components
+PIPELINE_C = 1.0             # its logistic regression's inverse L2 strength, as scikit-learn's
+
+
+def label_pipeline_encoder(model, corpus, bits: int, seed: int = 0):
+    """The baseline a ``semi`` model must beat, from the labels it saw: a logistic
+    regression (one-vs-rest for multi-label corpora, softmax otherwise) on the model's input
+    features of the labelled training items it used, its predicted class probabilities beside
+    the features' top principal components (each part at unit length), then PCA+ITQ to
+    ``bits``. Returns a function from dense features to packed codes."""
+    import copy
+    import torch
+    from .training.teacher import label_targets
+    train = corpus.training_indices()
+    config = copy.deepcopy(model.config)
+    y, mask = label_targets(config, [corpus.labels[i] for i in train])
+    multilabel = bool(config.learned.multilabel)
+    x = torch.from_numpy(dense_features(model, corpus, train[mask]))
+    t = torch.from_numpy(y[mask])
+    w = torch.zeros(x.shape[1], t.shape[1], requires_grad=True)
+    b = torch.zeros(t.shape[1], requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")
+    penalty = 1 / (2 * PIPELINE_C * len(x))       # sum of losses + |w|^2 / 2C, per item
+
+    def closure():
+        opt.zero_grad()
+        out = x @ w + b
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(out, t, reduction="sum") \
+            / len(x) if multilabel else torch.nn.functional.cross_entropy(out, t.argmax(1))
+        loss = loss + penalty * (w ** 2).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    w, b = w.detach().numpy(), b.detach().numpy()
+    sample = train[np.random.default_rng(seed).permutation(len(train))[:ITQ_TRAIN_ITEMS]]
+    xs = dense_features(model, corpus, sample)
+    mean = xs.mean(0)
+    torch.manual_seed(seed)
+    k = min(PIPELINE_COMPONENTS, *xs.shape)
+    _, _, v = torch.pca_lowrank(torch.from_numpy(xs - mean), q=k, center=False, niter=4)
+    proj = v[:, :k].numpy()
+
+    def represent(x):
+        logits = x @ w + b
+        if multilabel:
+            p = 1 / (1 + np.exp(-logits))
+        else:
+            p = np.exp(logits - logits.max(1, keepdims=True))
+            p /= p.sum(1, keepdims=True)
+        z = (x - mean) @ proj
+        return np.hstack([p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12),
+                          z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)])
+    encode, _ = pca_itq_encoder(represent(xs).astype(np.float32), bits, seed)
+    return lambda x: encode(represent(x).astype(np.float32))
+
+
 def sign_encoder(d: int):
     """The sign of each of ``d`` dimensions, one bit each (zero bits pad to a whole
     byte)."""
@@ -314,6 +370,13 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
             result.setdefault("notes", []).append(
                 f"pca-itq sets {used} of the {bits} bits: the features of its training sample "
                 f"span at most {used} dimensions")
+        if model.has_classifier:
+            # what the labels the model saw give a plain pipeline
+            t = time.perf_counter()
+            encode = label_pipeline_encoder(model, corpus, bits)
+            record("classifier + pca-itq (same labels)",
+                   hamming(encode_in_chunks(encode, model, corpus, everything)),
+                   time.perf_counter() - t)
         if modality == "vector":
             t = time.perf_counter()
             d = model.featurizer.n_features

@@ -193,3 +193,20 @@ def test_eval_of_a_corpus_with_a_vocabulary_smaller_than_the_code(run, tmp_path)
     assert r.code == 0, r.err
     assert "pca-itq sets 3 of the 16 bits" in r.out
     assert "float-cosine" in r.out
+
+
+def test_a_semi_index_is_measured_against_the_label_pipeline_of_its_own_labels(tmp_path):
+    """The pipeline reads the labelled items the model used; with them it codes classes
+    better than PCA+ITQ on the same features; an index without a classifier has no such
+    row."""
+    from hashret import build_index, load_dataset
+    from hashret.data import limit_rows
+    from hashret.eval import evaluate_index
+    corpus = limit_rows(load_dataset("fashion-mnist"), 800)
+    build_index(corpus, tmp_path / "semi", bits=16, model="semi", epochs=1,
+                model_options={"labels_fraction": 0.2, "distil": False}, progress=False)
+    res = evaluate_index(tmp_path / "semi")["methods"]
+    name = "classifier + pca-itq (same labels)"
+    assert res[name]["precision@100"] > res["pca-itq"]["precision@100"] + 0.03
+    build_index(corpus, tmp_path / "deep", bits=16, epochs=1, progress=False)
+    assert name not in evaluate_index(tmp_path / "deep")["methods"]
