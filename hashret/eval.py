@@ -113,16 +113,22 @@ def pca_itq_encoder(sample, bits, seed=0):
     return encode, used
 
 
-PIPELINE_COMPONENTS = 64     # the label pipeline's unsupervised part: principal components
-PIPELINE_C = 1.0             # its logistic regression's inverse L2 strength, as scikit-learn's
+# The label pipeline's settings, chosen on a validation fifth of Reuters' training split
+# (2026-12-07-a-label-pipeline-baseline-for-semi): principal components of its unsupervised
+# part, its logistic regression's inverse L2 strength (as scikit-learn's C), and the weight
+# of the class probabilities beside the components.
+PIPELINE_COMPONENTS = 64
+PIPELINE_C = 100.0
+PIPELINE_LABEL_WEIGHT = 2.0
 
 
 def label_pipeline_encoder(model, corpus, bits: int, seed: int = 0):
     """The baseline a ``semi`` model must beat, from the labels it saw: a logistic
     regression (one-vs-rest for multi-label corpora, softmax otherwise) on the model's input
     features of the labelled training items it used, its predicted class probabilities beside
-    the features' top principal components (each part at unit length), then PCA+ITQ to
-    ``bits``. Returns a function from dense features to packed codes."""
+    the features' top principal components (each part at unit length, the probabilities
+    weighted by :data:`PIPELINE_LABEL_WEIGHT`), then PCA+ITQ to ``bits``. Returns a function
+    from dense features to packed codes."""
     import copy
     import torch
     from .training.teacher import label_targets
@@ -163,8 +169,9 @@ def label_pipeline_encoder(model, corpus, bits: int, seed: int = 0):
             p = np.exp(logits - logits.max(1, keepdims=True))
             p /= p.sum(1, keepdims=True)
         z = (x - mean) @ proj
-        return np.hstack([p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12),
-                          z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)])
+        p = PIPELINE_LABEL_WEIGHT * p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True),
+                                                   1e-12)
+        return np.hstack([p, z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)])
     encode, _ = pca_itq_encoder(represent(xs).astype(np.float32), bits, seed)
     return lambda x: encode(represent(x).astype(np.float32))
 
