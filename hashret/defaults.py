@@ -89,6 +89,18 @@ SEMI_TEACHER_STEPS = 3_000
 # After the teacher, half of each image batch mirrored, and codes from both views
 # (2026-11-30-mirrored-batches-after-the-teacher). ``SemiOptions.mirror`` sets it; 0 turns it off.
 SEMI_MIRROR = 0.5
+# The label pipeline (a logistic regression on the labelled items' input features, its class
+# probabilities beside the features' top principal components, then PCA+ITQ): eval's
+# baseline for semi, and, where SEMI_PIPELINE_TARGET says, the target bits semi's code layer
+# is pulled toward (2026-12-07-a-label-pipeline-baseline-for-semi). Its principal
+# components, its inverse L2 strength (scikit-learn's C) and the probabilities' weight.
+PIPELINE_COMPONENTS = 64
+PIPELINE_C = 100.0
+PIPELINE_LABEL_WEIGHT = 2.0
+SEMI_PIPELINE_TARGET = {"image": False, "text": True, "vector": False}
+# the weight of that pull, per bit and item, in place of the neighbours' votes' (validation
+# P@100 on Reuters, 10% of the labels, 64 bits: 2 0.8132, 4 0.8149, 8 0.8072, 16 0.8058)
+SEMI_PIPELINE_TARGET_WEIGHT = 4.0
 
 
 def teacher_epochs(n_labelled: int) -> int:

@@ -113,67 +113,23 @@ def pca_itq_encoder(sample, bits, seed=0):
     return encode, used
 
 
-# The label pipeline's settings, chosen on a validation fifth of Reuters' training split
-# (2026-12-07-a-label-pipeline-baseline-for-semi): principal components of its unsupervised
-# part, its logistic regression's inverse L2 strength (as scikit-learn's C), and the weight
-# of the class probabilities beside the components.
-PIPELINE_COMPONENTS = 64
-PIPELINE_C = 100.0
-PIPELINE_LABEL_WEIGHT = 2.0
-
-
 def label_pipeline_encoder(model, corpus, bits: int, seed: int = 0):
-    """The baseline a ``semi`` model must beat, from the labels it saw: a logistic
-    regression (one-vs-rest for multi-label corpora, softmax otherwise) on the model's input
-    features of the labelled training items it used, its predicted class probabilities beside
-    the features' top principal components (each part at unit length, the probabilities
-    weighted by :data:`PIPELINE_LABEL_WEIGHT`), then PCA+ITQ to ``bits``. Returns a function
-    from dense features to packed codes."""
+    """The baseline a ``semi`` model must beat, from the labels it saw: the label pipeline
+    (:class:`hashret.training.targets.LabelPipeline`) trained on the model's input features
+    of the labelled training items it used, then PCA+ITQ of its representation to ``bits``.
+    Returns a function from dense features to packed codes."""
     import copy
-    import torch
+    from .training.targets import LabelPipeline
     from .training.teacher import label_targets
     train = corpus.training_indices()
     config = copy.deepcopy(model.config)
     y, mask = label_targets(config, [corpus.labels[i] for i in train])
-    multilabel = bool(config.learned.multilabel)
-    x = torch.from_numpy(dense_features(model, corpus, train[mask]))
-    t = torch.from_numpy(y[mask])
-    w = torch.zeros(x.shape[1], t.shape[1], requires_grad=True)
-    b = torch.zeros(t.shape[1], requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")
-    penalty = 1 / (2 * PIPELINE_C * len(x))       # sum of losses + |w|^2 / 2C, per item
-
-    def closure():
-        opt.zero_grad()
-        out = x @ w + b
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(out, t, reduction="sum") \
-            / len(x) if multilabel else torch.nn.functional.cross_entropy(out, t.argmax(1))
-        loss = loss + penalty * (w ** 2).sum()
-        loss.backward()
-        return loss
-    opt.step(closure)
-    w, b = w.detach().numpy(), b.detach().numpy()
     sample = train[np.random.default_rng(seed).permutation(len(train))[:ITQ_TRAIN_ITEMS]]
     xs = dense_features(model, corpus, sample)
-    mean = xs.mean(0)
-    torch.manual_seed(seed)
-    k = min(PIPELINE_COMPONENTS, *xs.shape)
-    _, _, v = torch.pca_lowrank(torch.from_numpy(xs - mean), q=k, center=False, niter=4)
-    proj = v[:, :k].numpy()
-
-    def represent(x):
-        logits = x @ w + b
-        if multilabel:
-            p = 1 / (1 + np.exp(-logits))
-        else:
-            p = np.exp(logits - logits.max(1, keepdims=True))
-            p /= p.sum(1, keepdims=True)
-        z = (x - mean) @ proj
-        p = PIPELINE_LABEL_WEIGHT * p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True),
-                                                   1e-12)
-        return np.hstack([p, z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)])
-    encode, _ = pca_itq_encoder(represent(xs).astype(np.float32), bits, seed)
-    return lambda x: encode(represent(x).astype(np.float32))
+    pipe = LabelPipeline(dense_features(model, corpus, train[mask]), y[mask],
+                         bool(config.learned.multilabel), xs, seed=seed)
+    encode, _ = pca_itq_encoder(pipe.represent(xs), bits, seed)
+    return lambda x: encode(pipe.represent(x))
 
 
 def sign_encoder(d: int):

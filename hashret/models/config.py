@@ -60,6 +60,8 @@ class SemiOptions(DeepOptions):
     distil: bool | None = None         # train a teacher first (None: defaults.SEMI_TEACHER)
     centre_weight: float | None = None      # None: defaults.SEMI_CENTRE_WEIGHT
     label_smoothing: float | None = None    # single-label: None: defaults.SEMI_LABEL_SMOOTHING
+    # bits pulled toward the label pipeline's (None: defaults.SEMI_PIPELINE_TARGET)
+    pipeline_target: bool | None = None
 
 
 @dataclass

@@ -23,10 +23,12 @@ from .loop import pick_device, train
 from .neighbours import (NeighbourhoodCounts, VectorNeighbourhood, cosine_neighbours,
                          latent_basis, tfidf_neighbours)
 from .selection import epoch_scorer
-from .targets import NeighbourCodeVotes, gradient_code_targets, itq_code_targets
+from .targets import (LabelPipeline, NeighbourCodeVotes, gradient_code_targets,
+                      itq_code_targets)
 from .teacher import balance_classifier, label_targets, teach
 
 log = logging.getLogger("hashret")
+PIPELINE_SAMPLE = 20_000      # items whose principal components the label pipeline keeps
 
 
 def fit_featurizer(model, items, progress: bool = False) -> None:
@@ -91,6 +93,7 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     model as it trains: it may encode, and training resumes where it was)."""
     c = model.config
     started = time.perf_counter()
+    weight_given = c.code_target_weight is not None
     fit_featurizer(model, items, progress)
     # images stay as read until a batch is drawn (a float32 copy of a large image
     # corpus would take four times its memory)
@@ -137,6 +140,10 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     c.learned.teacher = None           # a teacher of an earlier fit does not apply
     if c.kind == "semi":
         supervision = label_targets(c, labels)
+        if o.pipeline_target is None:
+            o.pipeline_target = defaults.SEMI_PIPELINE_TARGET[c.network_input]
+        if o.pipeline_target and not weight_given:
+            c.code_target_weight = defaults.SEMI_PIPELINE_TARGET_WEIGHT
     rng = np.random.default_rng(c.seed)
     order = rng.permutation(len(items))
     n_val = defaults.validation_size(len(items))
@@ -157,6 +164,13 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
             lambda rows: (torch.from_numpy(feats[rows[s:s + step]])
                           for s in range(0, len(rows), step)),
             len(feats), c.bits, tr, seed=c.seed)
+
+    if supervision is not None:
+        if o.pipeline_target and c.code_target_weight:
+            log.info("computing the target bits of %d items from the label pipeline",
+                     len(feats))
+            code_targets = pipeline_code_targets(model, feats, supervision, tr, c.seed)
+            votes = None
 
     after_epoch = None
     if votes is not None:
@@ -232,6 +246,28 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     model.module.to("cpu").eval()
     model.device = torch.device("cpu")
     return model
+
+
+def pipeline_code_targets(model, feats, supervision, tr: np.ndarray, seed: int = 0):
+    """Target bits from the label pipeline (:class:`~hashret.training.targets.LabelPipeline`)
+    trained on the labelled items of ``tr``: PCA+ITQ of its representation of every item."""
+    c = model.config
+    y, mask = supervision
+    labelled = tr[mask[tr]]
+
+    def dense(rows):
+        f = take_rows(feats, rows)
+        if c.network_input == TEXT:
+            return model.featurizer.weight(f).toarray().astype(np.float32)
+        return np.asarray(f, np.float32).reshape(len(rows), -1)
+    sample = np.sort(np.random.default_rng(seed).permutation(tr)[:PIPELINE_SAMPLE])
+    pipe = LabelPipeline(dense(labelled), y[labelled], bool(c.learned.multilabel),
+                         dense(sample), seed=seed)
+    step = 4_096
+    return itq_code_targets(
+        lambda rows: (torch.from_numpy(pipe.represent(dense(rows[s:s + step])))
+                      for s in range(0, len(rows), step)),
+        len(feats), c.bits, tr, seed=seed)
 
 
 def _with_callback(model, after_epoch, on_epoch):

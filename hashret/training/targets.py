@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import defaults
+
 from ..nets.classic import itq_rotation
 from ..nets.networks import OrientationHistograms
 
@@ -75,6 +77,56 @@ def itq_code_targets(features_of, n: int, bits: int, fit_rows: np.ndarray,
     if q < bits:        # fewer directions than bits: the rest are left to the autoencoder
         codes = torch.cat([codes, torch.full((len(codes), bits - q), 0.5)], 1)
     return codes
+
+
+class LabelPipeline:
+    """A logistic regression (one-vs-rest sigmoids for multi-label items, else a softmax;
+    L2 as scikit-learn's ``C``; L-BFGS) on the labelled items' features ``x`` (dense, float32)
+    and multi-hot ``y``, whose representation of an item is its class probabilities (at
+    length ``label_weight``) beside its features' top ``components`` principal components
+    of ``sample`` (at unit length): what a plain pipeline makes of a few labels."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, multilabel: bool, sample: np.ndarray,
+                 components: int = defaults.PIPELINE_COMPONENTS, c: float = defaults.PIPELINE_C,
+                 label_weight: float = defaults.PIPELINE_LABEL_WEIGHT, seed: int = 0):
+        import torch.nn.functional as F
+        self.multilabel, self.label_weight = multilabel, label_weight
+        xt, yt = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(y)
+        w = torch.zeros(xt.shape[1], yt.shape[1], requires_grad=True)
+        b = torch.zeros(yt.shape[1], requires_grad=True)
+        opt = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")
+        penalty = 1 / (2 * c * len(xt))          # a sum of losses + |w|^2 / 2C, per item
+
+        def closure():
+            opt.zero_grad()
+            out = xt @ w + b
+            loss = F.binary_cross_entropy_with_logits(out, yt, reduction="sum") / len(xt) \
+                if multilabel else F.cross_entropy(out, yt.argmax(1))
+            loss = loss + penalty * (w ** 2).sum()
+            loss.backward()
+            return loss
+        opt.step(closure)
+        self.w, self.b = w.detach().numpy(), b.detach().numpy()
+        self.mean = sample.mean(0)
+        k = min(components, *sample.shape)
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            _, _, v = torch.pca_lowrank(torch.from_numpy(sample - self.mean), q=k,
+                                        center=False, niter=4)
+        self.proj = v[:, :k].numpy()
+
+    def represent(self, x: np.ndarray) -> np.ndarray:
+        """(n, classes + components) float32 representations of dense features ``x``."""
+        logits = x @ self.w + self.b
+        if self.multilabel:
+            p = 1 / (1 + np.exp(-logits))
+        else:
+            p = np.exp(logits - logits.max(1, keepdims=True))
+            p /= p.sum(1, keepdims=True)
+        z = (x - self.mean) @ self.proj
+        p = self.label_weight * p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)
+        z = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+        return np.hstack([p, z]).astype(np.float32)
 
 
 class NeighbourCodeVotes:
