@@ -79,15 +79,21 @@ def denoise(model: HashModel, inp, out, noise: str | None = None, seed: int = 0)
         with atomic_file(out) as tmp:
             tmp.write_text("".join(f"{t}\t{w}\n" for t, w in terms))
         return {"items": 1, "output": str(out)}
-    # no suffix is an IDX file's (train-images-idx3-ubyte), not a document's
-    if inp.is_file() and (_is_document_table(inp) or inp.suffix.lower() in TEXT_SUFFIXES - {""}):
-        raise UsageError(f"input {inp} holds documents, but this model encodes images; give "
-                         "an image file, a folder of images, a .npy array or an IDX file")
+    check_image_input(inp)
     kind, names, images, _ = read_image_input(inp)
     feats = model.features(images)
     _, rec = reconstruct_features(model, feats, noise, seed)
     write_images_like(kind, names, images, rec, out, model)
     return {"items": len(names), "output": str(out), "kind": kind}
+
+
+def check_image_input(inp: Path) -> None:
+    """Refuse an input of documents given to a tool that reads images."""
+    # no suffix is an IDX file's (train-images-idx3-ubyte), not a document's
+    if inp.is_file() and (_is_document_table(inp) or inp.suffix.lower() in TEXT_SUFFIXES - {""}):
+        raise UsageError(f"input {inp} holds documents, not an image, but this model encodes "
+                         "images; give an image file, a folder of images, a .npy array or an "
+                         "IDX file")
 
 
 def write_images_like(kind: str, names, images, rec: np.ndarray, out: Path,
@@ -199,9 +205,9 @@ PROMPT_SAMPLES = 8          # codes a prompt draws unless told
 
 def prompt_rows(bundle: Bundle, prompt: str) -> tuple[np.ndarray, list[str]]:
     """The rows of the indexed items a prompt names, and the label names it matched. The
-    prompt is read with the documents' tokenizer, plurals folded: the labels all of whose words it holds;
-    else those holding all its words; else the items whose titles hold all its words. None
-    matching: a :class:`UsageError` that lists the nearest label names."""
+    prompt is read with the documents' tokenizer, plurals folded: the labels all of whose
+    words it holds; else those holding all its words; else the items whose titles hold all
+    its words. None matching: a :class:`UsageError` that lists the nearest label names."""
     words = _folded(prompt)
     if not words:
         raise UsageError(f"{{prompt:{prompt}}} holds no word to match; give a label name, "

@@ -18,7 +18,7 @@ from .data.sentences import SentenceFeaturizer
 from .errors import CorpusError, UsageError
 from .search.health import health_warnings
 from .search.index import BinaryCodeIndex, check_index_kind
-from .search.shards import ShardedIndex, build_like
+from .search.shards import ShardedIndex, build_in_shards, build_like
 from .models import HashModel, check_bits
 
 log = logging.getLogger("hashret")
@@ -56,8 +56,7 @@ def build_index(corpus, out, bits: int = 64, model: str = "deep", epochs=None,
     encode_seconds = time.perf_counter() - t
     _warn_empty(hm)
     t = time.perf_counter()
-    index = ShardedIndex.build(codes, kind=index_kind, shards=shards, **(index_params or {})) \
-        if shards > 1 else BinaryCodeIndex.build(codes, kind=index_kind, **(index_params or {}))
+    index = build_in_shards(codes, index_kind, shards, **(index_params or {}))
     index.warm_up()
     index_seconds = time.perf_counter() - t
     build = {"train": hm.report.to_dict(), "fit_seconds": round(fit_seconds, 2),

@@ -94,8 +94,9 @@ def _read_bytes(path: Path) -> bytes | None:
 class Bundle:
     """A loaded index folder: manifest, model, faiss index and item table."""
 
-    def __init__(self, path: Path, manifest: dict, index: BinaryCodeIndex | ShardedIndex, items,
-                 featurizer, manifest_bytes: bytes | None = None, config: dict | None = None):
+    def __init__(self, path: Path, manifest: dict, index: BinaryCodeIndex | ShardedIndex,
+                 items, featurizer, manifest_bytes: bytes | None = None,
+                 config: dict | None = None):
         self.path, self.manifest, self.index, self.items = Path(path), manifest, index, items
         self.featurizer = featurizer      # how an item becomes the model's input
         self.config = config or {}        # the model's config.json, as read on opening
@@ -235,8 +236,9 @@ class Bundle:
     @staticmethod
     def verify_files(path, manifest: dict, hashes: bool = False) -> list[str]:
         """Problems with the bundle's files: missing, wrong size, or a checksum mismatch
-        (every file with ``hashes``, else only the index files, :func:`always_hashed`). An empty list means the
-        files are as written. Files are hashed in parallel, a megabyte at a time."""
+        (every file with ``hashes``, else only the index files, :func:`always_hashed`). An
+        empty list means the files are as written. Files are hashed in parallel, a megabyte
+        at a time."""
         problems = []
         if hashes and manifest.get("checksum") != manifest_checksum(manifest):
             problems.append(f"{MANIFEST} does not match its own checksum")
@@ -392,9 +394,10 @@ class Bundle:
         try:
             tmp.mkdir()
             model.save(tmp)
-            index_files = [shard_file(i) for i in range(len(index.shards))] \
-                if isinstance(index, ShardedIndex) else [INDEX_FILE]
-            for name, part in zip(index_files, getattr(index, "shards", [index])):
+            sharded = isinstance(index, ShardedIndex)
+            index_files = [shard_file(i) for i in range(len(index.shards))] if sharded \
+                else [INDEX_FILE]
+            for name, part in zip(index_files, index.shards if sharded else [index]):
                 part.save(tmp / name)
             model_hash = file_sha256(tmp / WEIGHTS_FILE)
             table = items_table(items.ids, codes, items.labels, items.splits, items.titles,
@@ -415,8 +418,7 @@ class Bundle:
                           "hash": model_hash, "bits_from": model.bits_from(),
                           "options": model.options()},
                 "index": {**index.describe(), "file": index_files[0],
-                          **({"shards_files": index_files} if len(index_files) > 1
-                             or isinstance(index, ShardedIndex) else {}),
+                          **({"shards_files": index_files} if sharded else {}),
                           "requested": getattr(index, "requested_kind", index.kind),
                           "bytes_per_item": round(
                               sum((tmp / f).stat().st_size for f in index_files)

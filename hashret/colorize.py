@@ -9,10 +9,8 @@ import numpy as np
 import torch
 
 from .bundle import Bundle
-from .applications import write_images_like
+from .applications import check_image_input, write_images_like
 from .data.images import read_image_input
-from .data.tables import JSON_TABLE_SUFFIX, TABLE_SUFFIXES
-from .data.text import TEXT_SUFFIXES
 from .errors import UsageError
 from .models import HashModel
 from .nets.colorize import lab_to_rgb, opaque_rgb, rgb_to_lab
@@ -28,10 +26,7 @@ def colorize(model: HashModel, inp, out) -> dict:
     if not model.colorizes:
         raise UsageError(f"this index's model is {{model:{model.config.kind}}}; colorize "
                          "needs an index built with {model:colorize}", option="model")
-    if inp.is_file() and (inp.suffix.lower() in TABLE_SUFFIXES + (JSON_TABLE_SUFFIX,)
-                          or inp.suffix.lower() in TEXT_SUFFIXES - {""}):
-        raise UsageError(f"input {inp} is not an image: give an image file, a folder of "
-                         "images, a .npy array or an IDX file")
+    check_image_input(inp)
     kind, names, images, _ = read_image_input(inp)
     write_images_like(kind, names, images, model.colorize(images), out, model)
     return {"items": len(names), "output": str(out), "kind": kind}
@@ -42,17 +37,16 @@ def colorize_with_index(path, inp, out) -> dict:
     return colorize(Bundle.load(path).model, inp, out)
 
 
-def _lab(model: HashModel, images) -> torch.Tensor:
-    """(n, 3, h, w) CIE Lab of images brought to the model's size, on white."""
-    x = torch.from_numpy(np.ascontiguousarray(model.features(images)))
-    return rgb_to_lab(opaque_rgb(x))
+def _lab(feats: np.ndarray) -> torch.Tensor:
+    """(n, 3, h, w) CIE Lab of featurized images (in the model's size), on white."""
+    return rgb_to_lab(opaque_rgb(torch.from_numpy(np.ascontiguousarray(feats))))
 
 
 def mean_chroma(model: HashModel, images) -> torch.Tensor:
     """(2, h, w): the mean a and b at every pixel of ``images`` (training images)."""
     total, n = None, 0
     for s in range(0, len(images), CHUNK):
-        ab = _lab(model, images[s:s + CHUNK])[:, 1:]
+        ab = _lab(model.features(images[s:s + CHUNK]))[:, 1:]
         total = ab.sum(0) if total is None else total + ab.sum(0)
         n += len(ab)
     if not n:
@@ -71,11 +65,11 @@ def colour_errors(model: HashModel, train_images, test_images) -> dict:
     sums = {"model": 0.0, "mean-chroma": 0.0, "grey-copy": 0.0}
     pixels = 0
     for s in range(0, len(test_images), CHUNK):
-        chunk = test_images[s:s + CHUNK]
-        truth = _lab(model, chunk)
+        feats = model.features(test_images[s:s + CHUNK])
+        truth = _lab(feats)
         grey = truth[:, :1]
         answers = {
-            "model": torch.from_numpy(model.colorize(chunk)).permute(0, 3, 1, 2),
+            "model": torch.from_numpy(model.colorize_features(feats)).permute(0, 3, 1, 2),
             "mean-chroma": lab_to_rgb(torch.cat(
                 [grey, centre[None].expand(len(grey), -1, -1, -1)], 1)),
             "grey-copy": lab_to_rgb(torch.cat([grey, torch.zeros_like(truth[:, 1:])], 1))}

@@ -28,6 +28,7 @@ from .search.bits import pack_bits
 from .search.metrics import average_precision, hamming_ranking, relevance
 from .search.health import code_health, health_warnings
 from .search.rerank import asymmetric_order
+from .data.features import dense_rows
 from .data.sentences import remember
 
 MAP_DEPTH = 1000
@@ -62,11 +63,7 @@ def dense_features(model, corpus, rows, batch: int = 2048) -> np.ndarray:
         if model.config.network_input == "vector":
             out.append(model.featurizer.unit(items))
             continue
-        f = model.features(items)
-        if model.modality == "text":
-            out.append(model.featurizer.weight(f).toarray())
-        else:
-            out.append(f.reshape(len(f), -1))
+        out.append(dense_rows(model.featurizer, model.features(items)))
     return np.concatenate(out).astype(np.float32, copy=False)
 
 

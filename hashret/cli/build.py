@@ -11,7 +11,7 @@ from ..models.config import MODEL_KINDS
 from ..search.index import INDEX_KINDS
 from .app import cli
 from .format import build_lines, count, echo_json
-from .options import corpus_options, index_dir_argument, index_params
+from .options import corpus_options, index_dir_argument, index_params, spark_master_option
 
 
 @cli.command()
@@ -82,9 +82,7 @@ from .options import corpus_options, index_dir_argument, index_params
                    "with an id column; the model trains on the driver on --sample rows, the "
                    "executors encode every row, and the index is written in shards. The index "
                    "keeps no embeddings.")
-@click.option("--spark-master", default="local[*]", show_default=True,
-              help="With --spark: local[N] runs N cores of this machine; a cluster's URL "
-                   "(spark://HOST:7077, yarn, k8s://...) runs there.")
+@spark_master_option
 @click.option("--sample", type=click.IntRange(min=1),
               help="With --spark: rows drawn at random for training (default 100,000).")
 @click.option("--no-verify-on-open", is_flag=True,

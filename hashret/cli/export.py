@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .app import cli
-from .options import corpus_options, index_dir_argument, parquet_out
+from .options import corpus_options, index_dir_argument, parquet_out, spark_master_option
 
 _EMBEDDINGS = "Add the continuous code before binarisation as 'embedding'."
 
@@ -35,9 +35,7 @@ def export(index_dir, out, with_embeddings):
                    "later): CORPUS is Parquet, JSON lines or CSV, a file or a folder of them "
                    "(images: a column of encoded image bytes); OUT becomes a folder of "
                    "Parquet parts of id, code and --with-embeddings' embedding.")
-@click.option("--spark-master", default="local[*]", show_default=True,
-              help="With --spark: local[N] runs N cores of this machine; a cluster's URL "
-                   "(spark://HOST:7077, yarn, k8s://...) runs there.")
+@spark_master_option
 @click.option("--image-column", help="With --spark: the column of encoded image bytes "
               "(default: 'image', or the only binary column).")
 @corpus_options

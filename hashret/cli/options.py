@@ -66,6 +66,13 @@ def corpus_options(f):
     return f
 
 
+def spark_master_option(f):
+    """``--spark-master``, shared by the commands that run on Spark."""
+    return click.option("--spark-master", default="local[*]", show_default=True,
+                        help="With --spark: local[N] runs N cores of this machine; a cluster's "
+                             "URL (spark://HOST:7077, yarn, k8s://...) runs there.")(f)
+
+
 def index_dir_argument(f):
     return click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))(f)
 

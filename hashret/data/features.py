@@ -431,3 +431,11 @@ def featurizer_from_dict(d: dict):
 def take_rows(feats, rows):
     """Rows of a feature batch: documents' sparse rows, or images."""
     return feats.rows(rows) if isinstance(feats, SparseRows) else feats[rows]
+
+
+def dense_rows(featurizer, feats) -> np.ndarray:
+    """Featurized items as a dense float32 matrix: the TF-IDF weights of documents' term
+    counts, or flattened pixels or vectors."""
+    if isinstance(feats, SparseRows):
+        return featurizer.weight(feats).toarray().astype(np.float32, copy=False)
+    return np.asarray(feats, np.float32).reshape(len(feats), -1)

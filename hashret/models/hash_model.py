@@ -282,18 +282,21 @@ class HashModel:
     def colorize(self, items, batch_size: int = defaults.IMAGE_FORWARD_CHUNK) -> np.ndarray:
         """Colour versions (n, h, w, 3) in [0, 1] of images (grey or colour, in the model's
         size): each image's own lightness with the colours its code predicts."""
+        out = [self.colorize_features(self.features(items[s:s + batch_size]))
+               for s in range(0, len(items), batch_size)]
+        h, w, _ = self.config.shape
+        return np.concatenate(out) if out else np.zeros((0, h, w, 3), np.float32)
+
+    @torch.no_grad()
+    def colorize_features(self, feats: np.ndarray) -> np.ndarray:
+        """:meth:`colorize` of images already featurized, (n, c, h, w)."""
         self._require_module()
         if not self.colorizes:
             raise UsageError(f"this model is a {{model:{self.config.kind}}} model; colours "
                              "come from a {model:colorize} model", option="model")
         self.module.eval()
-        out = []
-        for s in range(0, len(items), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(self.features(items[s:s + batch_size])))
-            out.append(self.module.colorize(x.to(self.device)).permute(0, 2, 3, 1).cpu()
-                       .numpy())
-        h, w, _ = self.config.shape
-        return np.concatenate(out) if out else np.zeros((0, h, w, 3), np.float32)
+        x = torch.from_numpy(np.ascontiguousarray(feats)).to(self.device)
+        return self.module.colorize(x).permute(0, 2, 3, 1).cpu().numpy()
 
     @torch.no_grad()
     def decode(self, codes: np.ndarray) -> np.ndarray:

@@ -5,9 +5,11 @@ Each shard answers a query on its own and the answers are merged. Shards are sea
 after the other by default: each shard's scan already runs on every core
 (:mod:`hashret.search.threads`), and shards in threads of their own only crowd the cores
 (docs/BENCHMARKS.md, "Spark and shards"); ``threads`` > 1 searches that many at once, for
-shards whose kernels are serial or on a machine with cores to spare. A single index orders hits by (distance, insertion position); every
-shard orders its own hits so, and the merge takes them in shard order with a stable sort on
-distance, so ties come out as one index over the same codes would give them.
+shards whose kernels are serial or on a machine with cores to spare.
+
+A single index orders hits by (distance, insertion position); every shard orders its own
+hits so, and the merge takes them in shard order with a stable sort on distance, so ties
+come out as one index over the same codes would give them.
 """
 
 from __future__ import annotations
@@ -148,12 +150,16 @@ class ShardedIndex:
         return sum(s.remove(ids) for s in self.shards)
 
 
+def build_in_shards(codes, kind: str = "flat", shards: int = 1, **params):
+    """An index over ``codes`` (ids the row numbers): one :class:`BinaryCodeIndex`, or a
+    :class:`ShardedIndex` of ``shards`` > 1."""
+    if shards > 1:
+        return ShardedIndex.build(codes, kind=kind, shards=shards, **params)
+    return BinaryCodeIndex.build(codes, kind=kind, **params)
+
+
 def build_like(index, codes: np.ndarray):
     """A new index over ``codes`` (ids the row numbers) of ``index``'s kind, parameters and
     shard count: what adding to or removing from a bundle writes."""
     params = {k: v for k, v in index.params.items() if k != "gpu"}
-    if isinstance(index, ShardedIndex):
-        built = ShardedIndex.build(codes, kind=index.kind, shards=len(index.shards), **params)
-    else:
-        built = BinaryCodeIndex.build(codes, kind=index.kind, **params)
-    return built
+    return build_in_shards(codes, index.kind, len(getattr(index, "shards", [index])), **params)

@@ -14,6 +14,7 @@ import numpy as np
 from ..bundle import Bundle
 from ..items import ItemColumns
 from ..data.corpus import IMAGE, TEXT, VECTOR, Corpus
+from ..data.tables import label_list, row_split
 from ..errors import CorpusError, UsageError
 from .encode import (check_column, default_column, encode_batches, read_frame,
                      require_pyspark, ship_model, task_error)
@@ -49,9 +50,20 @@ def modality_of(df, text_column, image_column, embedding_column) -> tuple[str, s
                      option="text_column")
 
 
-def _labels(values) -> list[list[str]]:
-    return [[] if v is None else [str(x) for x in v] if isinstance(v, list) else [str(v)]
-            for v in values]
+def _labels(table, column: str | None) -> list[list[str]]:
+    """Each row's labels, read as the table readers read a label column (none without
+    one)."""
+    if column is None:
+        return [[] for _ in range(table.num_rows)]
+    return [label_list(v) for v in table.column(column).to_pylist()]
+
+
+def _splits(table) -> list[str]:
+    """Each row's split, read as the table readers read a ``split`` column (train without
+    one)."""
+    if "split" not in table.column_names:
+        return ["train"] * table.num_rows
+    return [row_split({"split": v}, "train") for v in table.column("split").to_pylist()]
 
 
 def sample_corpus(df, column: str, modality: str, id_column: str, label_column: str | None,
@@ -77,12 +89,8 @@ def sample_corpus(df, column: str, modality: str, id_column: str, label_column: 
         raise CorpusError(f"{source}: a row has no {column!r}")
     items = cells if modality == TEXT else np.asarray(cells, np.float32) \
         if modality == VECTOR else images_from_sources(cells, [f"id {i}" for i in ids])
-    labels = _labels(table.column(label_column).to_pylist()) if label_column else \
-        [[] for _ in ids]
-    splits = [s if s in ("train", "test") else "train" for s in
-              (table.column("split").to_pylist() if "split" in table.column_names
-               else ["train"] * len(ids))]
-    return Corpus(modality, ids, items, labels, splits, [""] * len(ids), source)
+    return Corpus(modality, ids, items, _labels(table, label_column), _splits(table),
+                  [""] * len(ids), source)
 
 
 def build_index(spark, corpus, out, *, bits: int = 64, model: str = "deep",
@@ -102,8 +110,7 @@ def build_index(spark, corpus, out, *, bits: int = 64, model: str = "deep",
     from ..fileio import file_sha256
     from ..models import HashModel
     from ..models.config import WEIGHTS_FILE
-    from ..search.index import BinaryCodeIndex
-    from ..search.shards import ShardedIndex
+    from ..search.shards import build_in_shards
     require_pyspark()
     import pyarrow.dataset as ds
     from pyspark.sql import types as T
@@ -156,18 +163,13 @@ def build_index(spark, corpus, out, *, bits: int = 64, model: str = "deep",
         n = table.num_rows
         codes = np.frombuffer(b"".join(table.column("code").to_pylist()),
                               np.uint8).reshape(n, bits // 8)
-        labels = _labels(table.column(label_column).to_pylist()) if label_column \
-            else [[] for _ in range(n)]
-        splits = [s if s in ("train", "test") else "train" for s in
-                  table.column("split").to_pylist()] if "split" in keep else ["train"] * n
+        labels, splits = _labels(table, label_column), _splits(table)
         ids = table.column("id").to_pylist()
         if len(set(map(str, ids))) != n:
             raise CorpusError(f"{corpus}: ids repeat in {id_column!r}; give every row its own")
         t = time.perf_counter()
         shards = shards or max(1, min(len(parts), spark.sparkContext.defaultParallelism))
-        index = ShardedIndex.build(codes, kind=index_kind, shards=shards,
-                                   **(index_params or {})) if shards > 1 else \
-            BinaryCodeIndex.build(codes, kind=index_kind, **(index_params or {}))
+        index = build_in_shards(codes, index_kind, shards, **(index_params or {}))
         index.warm_up()
         build = {"train": hm.report.to_dict(), "fit_seconds": round(fit_seconds, 2),
                  "encode_seconds": round(encode_seconds, 2),

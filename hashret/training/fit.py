@@ -13,7 +13,7 @@ import torch
 from .. import defaults
 from ..data.corpus import IMAGE, TEXT, VECTOR
 from ..data.features import (ImageFeaturizer, ImageRows, TfidfFeaturizer, VectorFeaturizer,
-                             take_rows)
+                             dense_rows, take_rows)
 from ..errors import UsageError
 from ..data.sentences import MINILM, TFIDF_MINILM, SentenceFeaturizer
 from ..nets.binary_autoencoder import Supervision, batch_tensors
@@ -23,12 +23,11 @@ from .loop import pick_device, train
 from .neighbours import (NeighbourhoodCounts, VectorNeighbourhood, cosine_neighbours,
                          latent_basis, tfidf_neighbours)
 from .selection import epoch_scorer
-from .targets import (LabelPipeline, NeighbourCodeVotes, gradient_code_targets,
-                      itq_code_targets)
+from .targets import (PCA_SAMPLE, LabelPipeline, NeighbourCodeVotes,
+                      gradient_code_targets, itq_code_targets)
 from .teacher import balance_classifier, label_targets, teach
 
 log = logging.getLogger("hashret")
-PIPELINE_SAMPLE = 20_000      # items whose principal components the label pipeline keeps
 
 
 def fit_featurizer(model, items, progress: bool = False) -> None:
@@ -256,11 +255,8 @@ def pipeline_code_targets(model, feats, supervision, tr: np.ndarray, seed: int =
     labelled = tr[mask[tr]]
 
     def dense(rows):
-        f = take_rows(feats, rows)
-        if c.network_input == TEXT:
-            return model.featurizer.weight(f).toarray().astype(np.float32)
-        return np.asarray(f, np.float32).reshape(len(rows), -1)
-    sample = np.sort(np.random.default_rng(seed).permutation(tr)[:PIPELINE_SAMPLE])
+        return dense_rows(model.featurizer, take_rows(feats, rows))
+    sample = np.sort(np.random.default_rng(seed).permutation(tr)[:PCA_SAMPLE])
     pipe = LabelPipeline(dense(labelled), y[labelled], bool(c.learned.multilabel),
                          dense(sample), seed=seed)
     step = 4_096
