@@ -101,6 +101,12 @@ SEMI_PIPELINE_TARGET = {"image": False, "text": True, "vector": False}
 # the weight of that pull, per bit and item, in place of the neighbours' votes' (validation
 # P@100 on Reuters, 10% of the labels, 64 bits: 2 0.8132, 4 0.8149, 8 0.8072, 16 0.8058)
 SEMI_PIPELINE_TARGET_WEIGHT = 4.0
+# The pipeline's class probabilities of each training document, for those targets, are
+# averaged with the labels spread to it over the documents' neighbour graph (label
+# spreading's alpha; 0: the classifier alone), LABEL_SPREAD_ITERATIONS steps; alpha chosen
+# on validation (2026-12-07-label-spreading-for-semi-targets).
+SEMI_LABEL_SPREAD = 0.5
+LABEL_SPREAD_ITERATIONS = 20
 
 
 def teacher_epochs(n_labelled: int) -> int:

@@ -62,6 +62,8 @@ class SemiOptions(DeepOptions):
     label_smoothing: float | None = None    # single-label: None: defaults.SEMI_LABEL_SMOOTHING
     # bits pulled toward the label pipeline's (None: defaults.SEMI_PIPELINE_TARGET)
     pipeline_target: bool | None = None
+    # documents: alpha of the labels spread to those targets (None: defaults.SEMI_LABEL_SPREAD)
+    label_spread: float | None = None
 
 
 @dataclass

@@ -24,7 +24,7 @@ from .neighbours import (NeighbourhoodCounts, VectorNeighbourhood, cosine_neighb
                          latent_basis, tfidf_neighbours)
 from .selection import epoch_scorer
 from .targets import (PCA_SAMPLE, LabelPipeline, NeighbourCodeVotes,
-                      gradient_code_targets, itq_code_targets)
+                      gradient_code_targets, itq_code_targets, spread_labels, unit_rows)
 from .teacher import balance_classifier, label_targets, teach
 
 log = logging.getLogger("hashret")
@@ -106,12 +106,11 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     if model.is_classic:
         return fit_classic(model, feats)
     o = c.options
-    targets, votes, basis = None, None, None
+    targets, votes, basis, nbrs, joint = None, None, None, None, None
     if c.network_input == TEXT and o.neighbours and len(items) >= 2:
         t = time.perf_counter()
         basis = latent_basis(model.featurizer, feats, o.neighbour_rank) \
             if o.neighbour_rank else None
-        joint = None
         if c.features == TFIDF_MINILM:
             log.info("reading %d training documents through the sentence encoder",
                      len(items))
@@ -168,7 +167,11 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
         if o.pipeline_target and c.code_target_weight:
             log.info("computing the target bits of %d items from the label pipeline",
                      len(feats))
-            code_targets = pipeline_code_targets(model, feats, supervision, tr, c.seed)
+            if o.label_spread is None:
+                o.label_spread = defaults.SEMI_LABEL_SPREAD
+            code_targets = pipeline_code_targets(
+                model, feats, supervision, tr, c.seed, sentences=joint,
+                neighbours=nbrs if o.label_spread else None, alpha=float(o.label_spread))
             votes = None
 
     after_epoch = None
@@ -247,21 +250,39 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
     return model
 
 
-def pipeline_code_targets(model, feats, supervision, tr: np.ndarray, seed: int = 0):
+def pipeline_code_targets(model, feats, supervision, tr: np.ndarray, seed: int = 0,
+                          sentences: np.ndarray | None = None,
+                          neighbours: np.ndarray | None = None,
+                          alpha: float = defaults.SEMI_LABEL_SPREAD):
     """Target bits from the label pipeline (:class:`~hashret.training.targets.LabelPipeline`)
-    trained on the labelled items of ``tr``: PCA+ITQ of its representation of every item."""
+    trained on the labelled items of ``tr``: PCA+ITQ of its representation of every item.
+    The pipeline reads the items' ``sentences`` vectors beside their features when given;
+    with ``neighbours`` (n, k), its class probabilities are averaged with the labels of
+    ``tr`` spread over their graph (:func:`~hashret.training.targets.spread_labels`)."""
     c = model.config
     y, mask = supervision
     labelled = tr[mask[tr]]
 
     def dense(rows):
-        return dense_rows(model.featurizer, take_rows(feats, rows))
+        x = dense_rows(model.featurizer, take_rows(feats, rows))
+        return x if sentences is None else np.hstack([x, sentences[rows]])
     sample = np.sort(np.random.default_rng(seed).permutation(tr)[:PCA_SAMPLE])
     pipe = LabelPipeline(dense(labelled), y[labelled], bool(c.learned.multilabel),
                          dense(sample), seed=seed)
+    spread = None
+    if neighbours is not None:
+        seeds = np.zeros((len(feats), y.shape[1]), np.float32)
+        seeds[labelled] = y[labelled]
+        spread = unit_rows(spread_labels(neighbours, seeds, alpha))
     step = 4_096
+
+    def represent(rows):
+        x = dense(rows)
+        if spread is None:
+            return pipe.represent(x)
+        return pipe.represent(x, spread[rows] + unit_rows(pipe.probabilities(x)))
     return itq_code_targets(
-        lambda rows: (torch.from_numpy(pipe.represent(dense(rows[s:s + step])))
+        lambda rows: (torch.from_numpy(represent(rows[s:s + step]))
                       for s in range(0, len(rows), step)),
         len(feats), c.bits, tr, seed=seed)
 

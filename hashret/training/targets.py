@@ -115,18 +115,49 @@ class LabelPipeline:
                                         center=False, niter=4)
         self.proj = v[:, :k].numpy()
 
-    def represent(self, x: np.ndarray) -> np.ndarray:
-        """(n, classes + components) float32 representations of dense features ``x``."""
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """(n, classes) predicted class probabilities of dense features ``x``."""
         logits = x @ self.w + self.b
         if self.multilabel:
-            p = 1 / (1 + np.exp(-logits))
-        else:
-            p = np.exp(logits - logits.max(1, keepdims=True))
-            p /= p.sum(1, keepdims=True)
+            return 1 / (1 + np.exp(-logits))
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        return p / p.sum(1, keepdims=True)
+
+    def represent(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """(n, classes + components) float32 representations of dense features ``x``: the
+        class probabilities, or the scores ``labels`` given in their place, beside the
+        principal components."""
+        p = self.probabilities(x) if labels is None else labels
         z = (x - self.mean) @ self.proj
-        p = self.label_weight * p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)
-        z = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
-        return np.hstack([p, z]).astype(np.float32)
+        return np.hstack([self.label_weight * unit_rows(p), unit_rows(z)]).astype(np.float32)
+
+
+def unit_rows(a: np.ndarray) -> np.ndarray:
+    """``a``'s rows at unit length (rows of zeros stay zero)."""
+    return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+
+@torch.no_grad()
+def spread_labels(neighbours: np.ndarray, seeds: np.ndarray,
+                  alpha: float = defaults.SEMI_LABEL_SPREAD,
+                  iterations: int = defaults.LABEL_SPREAD_ITERATIONS) -> np.ndarray:
+    """Label spreading (Zhou et al. 2004) over the symmetric graph of each item's
+    ``neighbours`` (n, k): ``F <- alpha S F + (1 - alpha) Y``, S the graph's symmetrically
+    normalised adjacency, Y the (n, classes) ``seeds`` (zero rows: unlabelled). Returns F,
+    each item's class scores from the labels of the items around it."""
+    n, k = neighbours.shape
+    src = torch.arange(n).repeat_interleave(k)
+    dst = torch.from_numpy(np.asarray(neighbours, np.int64)).reshape(-1)
+    edges = torch.unique(torch.stack([torch.cat([src, dst]), torch.cat([dst, src])]), dim=1)
+    edges = edges[:, edges[0] != edges[1]]
+    degree = torch.bincount(edges[0], minlength=n).float().clamp_min(1)
+    weight = (degree[edges[0]] * degree[edges[1]]).rsqrt()
+    graph = torch.sparse_coo_tensor(edges, weight, (n, n), check_invariants=False).coalesce()
+    y = torch.from_numpy(np.asarray(seeds, np.float32))
+    f = y.clone()
+    for _ in range(iterations):
+        f = alpha * (graph @ f) + (1 - alpha) * y
+    return f.numpy()
 
 
 class NeighbourCodeVotes:

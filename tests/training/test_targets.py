@@ -12,7 +12,7 @@ from hashret import HashModel, defaults, load_dataset, read_corpus
 from hashret.errors import UsageError
 from hashret.data import limit_rows
 from hashret.nets.binary_autoencoder import BinaryAutoencoder, Supervision, hash_centres
-from hashret.training.targets import NeighbourCodeVotes, gradient_code_targets
+from hashret.training.targets import NeighbourCodeVotes, gradient_code_targets, spread_labels
 from hashret.nets.networks import OrientationHistograms
 
 SHAPE = (16, 16, 1)
@@ -450,3 +450,64 @@ def test_only_the_models_own_training_batches_are_mirrored_after_the_teacher_and
     assert not np.allclose(one, other, atol=1e-3)
     with pytest.raises(UsageError, match=r"share in \[0, 1\]"):
         mirrored_share(1.5)
+
+
+def _chain_of_two_groups():
+    """Neighbours (each item's 2) of 12 items: items 0-5 a ring, 6-11 another ring,
+    unconnected; one labelled item in each ring."""
+    ring = lambda base: [[base + (i + 1) % 6, base + (i - 1) % 6] for i in range(6)]
+    neighbours = np.array(ring(0) + ring(6))
+    seeds = np.zeros((12, 2), np.float32)
+    seeds[0, 0] = seeds[6, 1] = 1
+    return neighbours, seeds
+
+
+def test_spread_labels_reach_every_item_of_their_group_and_fade_with_distance():
+    neighbours, seeds = _chain_of_two_groups()
+    f = spread_labels(neighbours, seeds, alpha=0.8, iterations=40)
+    assert (f[:6].argmax(1) == 0).all() and (f[6:].argmax(1) == 1).all()
+    assert np.allclose(f[:6, 1], 0) and np.allclose(f[6:, 0], 0)  # no edge between rings
+    # around the ring from the seed (item 0): items 1 and 5 are one step away, 3 is three
+    assert f[0, 0] > f[1, 0] > f[2, 0] > f[3, 0]
+    assert np.isclose(f[1, 0], f[5, 0])
+
+
+def test_spread_labels_without_spreading_are_the_seeds():
+    neighbours, seeds = _chain_of_two_groups()
+    assert np.array_equal(spread_labels(neighbours, seeds, alpha=0.0), seeds)
+
+
+def test_semi_document_targets_spread_only_the_labels_of_the_training_rows(monkeypatch):
+    """The pipeline's target bits take the labels spread over the neighbour graph from the
+    labelled items of the rows it trains on: the labels of the held-out rows stay out."""
+    from hashret.training import fit as fitting
+    from hashret.training.neighbours import tfidf_neighbours
+    from hashret.training.teacher import label_targets
+    rng = np.random.default_rng(0)
+    texts = [" ".join(f"{t}word{chr(97 + w)}" for w in rng.integers(0, 12, 8))
+             for t in "ab" for _ in range(40)]
+    labels = [[t] for t in "ab" for _ in range(40)]
+    model = HashModel(kind="semi", bits=8)
+    model.config.modality = "text"
+    fitting.fit_featurizer(model, texts)
+    feats = model.features(texts)
+    sup = label_targets(model.config, labels)
+    nbrs = tfidf_neighbours(model.featurizer, feats, 5)
+    tr = np.arange(0, 80, 2)                 # every other document; the rest held out
+    seen = {}
+
+    def spy(neighbours, seeds, alpha):
+        seen.update(neighbours=neighbours, seeds=seeds, alpha=alpha)
+        return spread_labels(neighbours, seeds, alpha)
+    monkeypatch.setattr(fitting, "spread_labels", spy)
+    codes = fitting.pipeline_code_targets(model, feats, sup, tr, neighbours=nbrs, alpha=0.7)
+    assert codes.shape == (80, 8)
+    assert seen["neighbours"] is nbrs and seen["alpha"] == 0.7
+    assert np.array_equal(np.flatnonzero(seen["seeds"].any(1)), tr)
+    assert np.array_equal(seen["seeds"][tr], sup[0][tr])
+    # the two topics' documents get apart target codes
+    a, b = codes[:40].numpy(), codes[40:].numpy()
+    assert np.abs(a.mean(0) - b.mean(0)).sum() > 2
+    seen.clear()
+    fitting.pipeline_code_targets(model, feats, sup, tr)
+    assert not seen
