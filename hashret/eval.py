@@ -29,7 +29,7 @@ from .search.metrics import average_precision, hamming_ranking, relevance
 from .search.health import code_health, health_warnings
 from .search.rerank import asymmetric_order
 from .data.features import dense_rows
-from .data.sentences import remember
+from .data.sentences import MINILM, TFIDF_MINILM, SentenceFeaturizer, remember
 
 MAP_DEPTH = 1000
 
@@ -65,6 +65,18 @@ def dense_features(model, corpus, rows, batch: int = 2048) -> np.ndarray:
             continue
         out.append(dense_rows(model.featurizer, model.features(items)))
     return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def pipeline_features(model, corpus, rows) -> np.ndarray:
+    """What the label pipeline reads of ``rows``: :func:`dense_features`, beside the
+    documents' sentence vectors when the model's own pipeline targets read them too
+    (``tfidf+minilm``), so that the baseline knows what the model was taught from."""
+    x = dense_features(model, corpus, rows)
+    c = model.config
+    if c.features != TFIDF_MINILM:
+        return x
+    texts = [t for _, items in corpus.batches(len(rows) or 1, rows) for t in items]
+    return np.hstack([x, SentenceFeaturizer(c.text_encoder or MINILM).embed(texts)])
 
 
 BASELINE_CHUNK = 8_192      # items whose features are made dense at a time for the baselines
@@ -112,9 +124,10 @@ def pca_itq_encoder(sample, bits, seed=0):
 
 def label_pipeline_encoder(model, corpus, bits: int, seed: int = 0):
     """The baseline a ``semi`` model must beat, from the labels it saw: the label pipeline
-    (:class:`hashret.training.targets.LabelPipeline`) trained on the model's input features
-    of the labelled training items it used, then PCA+ITQ of its representation to ``bits``.
-    Returns a function from dense features to packed codes."""
+    (:class:`hashret.training.targets.LabelPipeline`) trained on what the model's pipeline
+    targets read (:func:`pipeline_features`) of the labelled training items it used, then
+    PCA+ITQ of its representation to ``bits``. Returns a function from those features to
+    packed codes."""
     import copy
     from .training.targets import LabelPipeline
     from .training.teacher import label_targets
@@ -122,8 +135,8 @@ def label_pipeline_encoder(model, corpus, bits: int, seed: int = 0):
     config = copy.deepcopy(model.config)
     y, mask = label_targets(config, [corpus.labels[i] for i in train])
     sample = train[np.random.default_rng(seed).permutation(len(train))[:ITQ_TRAIN_ITEMS]]
-    xs = dense_features(model, corpus, sample)
-    pipe = LabelPipeline(dense_features(model, corpus, train[mask]), y[mask],
+    xs = pipeline_features(model, corpus, sample)
+    pipe = LabelPipeline(pipeline_features(model, corpus, train[mask]), y[mask],
                          bool(config.learned.multilabel), xs, seed=seed)
     encode, _ = pca_itq_encoder(pipe.represent(xs), bits, seed)
     return lambda x: encode(pipe.represent(x))
@@ -140,10 +153,11 @@ COLOUR_IMAGES = 2_000   # colorize indexes: images whose colours are measured, a
 RECALL_DEPTH = 10       # vector indexes: recall of each query's exact float top-10
 
 
-def encode_in_chunks(encode, model, corpus, rows, chunk: int = BASELINE_CHUNK) -> np.ndarray:
-    """``encode`` applied to the dense features of ``rows``, ``chunk`` items at a time, so
-    a large corpus never needs all its features dense at once."""
-    return np.concatenate([encode(dense_features(model, corpus, rows[s:s + chunk]))
+def encode_in_chunks(encode, model, corpus, rows, chunk: int = BASELINE_CHUNK,
+                     features=dense_features) -> np.ndarray:
+    """``encode`` applied to the ``features`` (dense) of ``rows``, ``chunk`` items at a
+    time, so a large corpus never needs all its features dense at once."""
+    return np.concatenate([encode(features(model, corpus, rows[s:s + chunk]))
                            for s in range(0, len(rows), chunk)])
 
 
@@ -335,7 +349,8 @@ def evaluate_bundle(bundle, corpus, k: int = 100, baselines: bool = True,
             t = time.perf_counter()
             encode = label_pipeline_encoder(model, corpus, bits)
             record("classifier + pca-itq (same labels)",
-                   hamming(encode_in_chunks(encode, model, corpus, everything)),
+                   hamming(encode_in_chunks(encode, model, corpus, everything,
+                                            features=pipeline_features)),
                    time.perf_counter() - t)
         if modality == "vector":
             t = time.perf_counter()

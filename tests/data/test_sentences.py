@@ -150,3 +150,27 @@ def test_an_index_keeps_its_sentence_vectors_for_eval_add_and_remove(docs, tmp_p
     bundle = remove_from_index(out, [str(docs.ids[0])])
     assert bundle.sentence_vectors().shape == (len(docs) + 1, 384)
     np.testing.assert_allclose(bundle.sentence_vectors()[0], fresh[1], atol=2e-3)
+
+
+def test_a_tfidf_plus_minilm_semi_model_and_its_eval_baseline_read_the_sentence_vectors(
+        docs, tmp_path, monkeypatch):
+    """The label pipeline that makes a tfidf+minilm semi model's target bits reads the
+    documents' sentence vectors beside their TF-IDF, and so does the pipeline eval
+    measures the model against: the baseline knows what the model was taught from."""
+    from hashret.eval import evaluate_index
+    from hashret.training.targets import LabelPipeline
+    widths = []
+    fit = LabelPipeline.__init__
+
+    def spy(self, x, *args, **kwargs):
+        widths.append(x.shape[1])
+        fit(self, x, *args, **kwargs)
+    monkeypatch.setattr(LabelPipeline, "__init__", spy)
+    out = tmp_path / "semi"
+    bundle = build_index(docs, out, bits=16, epochs=1, model="semi", features="tfidf+minilm",
+                         model_options={"labels_fraction": 0.5}, progress=False)
+    words = bundle.model.featurizer.n_features
+    assert widths == [words + 384]
+    res = evaluate_index(out)["methods"]
+    assert widths == [words + 384] * 2
+    assert "classifier + pca-itq (same labels)" in res
