@@ -24,6 +24,7 @@ class TrainingSummary:
     classifier_accuracy_on: str | None = None
     labelled_training_items: int | None = None
     teacher: dict | None = None     # a semi image model's teacher: items, epochs, accuracy
+    pipeline: dict | None = None    # a semi document model's label pipeline (target bits)
 
 
 @dataclass
@@ -135,7 +136,7 @@ def _training(m: dict) -> TrainingSummary | None:
         classifier_accuracy=b.get("classifier_accuracy"),
         classifier_accuracy_on=b.get("classifier_accuracy_on"),
         labelled_training_items=b.get("labelled_training_items"),
-        teacher=t.get("teacher") or None)
+        teacher=t.get("teacher") or None, pipeline=t.get("pipeline") or None)
 
 
 def summarize(bundle, verified: bool | None = None) -> IndexSummary:

@@ -71,6 +71,14 @@ def build_lines(out, s) -> list[str]:
         if teacher.get("mirror"):
             lines.append(f"then the model trained with {teacher['mirror']:.0%} of each batch's "
                          "images mirrored left to right")
+    pipe = t.pipeline
+    if pipe:
+        reads = " and sentence vectors" if pipe.get("sentence_vectors") else ""
+        spread = (f", its probabilities averaged with the labels spread over the neighbour "
+                  f"graph (alpha {pipe['spread']:g})") if pipe.get("spread") else ""
+        lines.append(f"the target bits came from the label pipeline ({pipe['seconds']:.0f} s): "
+                     f"a logistic regression on the features{reads} of the "
+                     f"{pipe['labelled_items']:,} labelled items trained on{spread}")
     return lines + health_lines(s.health)
 
 

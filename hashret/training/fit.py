@@ -134,7 +134,7 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
         if o.neighbour_weight is None:
             o.neighbour_weight = defaults.NEIGHBOUR_WEIGHT[VECTOR]
         targets = VectorNeighbourhood(feats, nbrs, float(o.neighbour_weight))
-    supervision, taught = None, None
+    supervision, taught, pipeline = None, None, None
     c.learned.teacher = None           # a teacher of an earlier fit does not apply
     if c.kind == "semi":
         supervision = label_targets(c, labels)
@@ -169,9 +169,14 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
                      len(feats))
             if o.label_spread is None:
                 o.label_spread = defaults.SEMI_LABEL_SPREAD
+            t = time.perf_counter()
+            spread = float(o.label_spread) if nbrs is not None else 0.0
             code_targets = pipeline_code_targets(
                 model, feats, supervision, tr, c.seed, sentences=joint,
-                neighbours=nbrs if o.label_spread else None, alpha=float(o.label_spread))
+                neighbours=nbrs if spread else None, alpha=spread)
+            pipeline = {"labelled_items": int(supervision[1][tr].sum()), "spread": spread,
+                        "sentence_vectors": joint is not None,
+                        "seconds": round(time.perf_counter() - t, 2)}
             votes = None
 
     after_epoch = None
@@ -244,6 +249,7 @@ def fit_model(model, items, labels, device: str = "auto", progress: bool = True,
                          stop_early=score is not None or choice == "loss")
     model.report.train_items, model.report.validation_items = len(tr), len(val)
     model.report.teacher = c.learned.teacher
+    model.report.pipeline = pipeline
     model.report.prepare_seconds = round(prepare_seconds, 2)
     model.module.to("cpu").eval()
     model.device = torch.device("cpu")

@@ -53,6 +53,7 @@ class TrainReport:
     validation_items: int = 0
     history: list = field(default_factory=list)
     teacher: dict | None = None      # semi: the teacher trained on the labelled items
+    pipeline: dict | None = None     # semi documents: the label pipeline of the target bits
     objective: list = field(default_factory=list)    # per-iteration fit objective (EM, ALS)
     scores: list = field(default_factory=list)    # per-epoch score that stops the run
     score_name: str | None = None                 # what that score is

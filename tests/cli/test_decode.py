@@ -221,3 +221,15 @@ def test_captions_fit_their_tile_and_are_cut_after_a_word():
     assert long.startswith(kept) and long[len(kept)] in " ,"            # cut after a word
     text, font = fit_caption(draw, "x" * 60, 40, fonts)                  # one long word
     assert draw.textlength(text, font=font) <= 40 and text.endswith("...")
+
+
+def test_a_semi_document_build_says_where_its_target_bits_came_from(run, tmp_path):
+    out = tmp_path / "semi"
+    r = run("--quiet", "build", "--dataset", "reuters", "--limit", "400", "--bits", "16",
+            "--epochs", "1", "--model", "semi", "--labels-fraction", "0.3", "--out", out)
+    assert r.code == 0, r.err
+    line = next(l for l in r.out.splitlines() if l.startswith("the target bits came from"))
+    pipe = Bundle.load(out).manifest["build"]["train"]["pipeline"]
+    assert f"of the {pipe['labelled_items']:,} labelled items trained on" in line
+    assert "labels spread over the neighbour graph (alpha 0.5)" in line
+    assert pipe["spread"] == 0.5 and not pipe["sentence_vectors"]
