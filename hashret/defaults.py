@@ -98,8 +98,8 @@ PIPELINE_COMPONENTS = 64
 PIPELINE_C = 100.0
 PIPELINE_LABEL_WEIGHT = 2.0
 SEMI_PIPELINE_TARGET = {"image": False, "text": True, "vector": False}
-# the weight of that pull, per bit and item, in place of the neighbours' votes' (validation
-# P@100 on Reuters, 10% of the labels, 64 bits: 2 0.8132, 4 0.8149, 8 0.8072, 16 0.8058)
+# the weight of that pull, per bit and item, in place of the neighbours' votes' (chosen on
+# validation in the same study)
 SEMI_PIPELINE_TARGET_WEIGHT = 4.0
 # The pipeline's class probabilities of each training document, for those targets, are
 # averaged with the labels spread to it over the documents' neighbour graph (label

@@ -71,12 +71,12 @@ def pipeline_features(model, corpus, rows) -> np.ndarray:
     """What the label pipeline reads of ``rows``: :func:`dense_features`, beside the
     documents' sentence vectors when the model's own pipeline targets read them too
     (``tfidf+minilm``), so that the baseline knows what the model was taught from."""
-    x = dense_features(model, corpus, rows)
     c = model.config
     if c.features != TFIDF_MINILM:
-        return x
-    texts = [t for _, items in corpus.batches(len(rows) or 1, rows) for t in items]
-    return np.hstack([x, SentenceFeaturizer(c.text_encoder or MINILM).embed(texts)])
+        return dense_features(model, corpus, rows)
+    texts = corpus.take(rows)                  # read once for both parts
+    return np.hstack([dense_rows(model.featurizer, model.features(texts)),
+                      SentenceFeaturizer(c.text_encoder or MINILM).embed(texts)])
 
 
 BASELINE_CHUNK = 8_192      # items whose features are made dense at a time for the baselines
